@@ -1,0 +1,205 @@
+//! API routes and handlers as plain functions: parse the request into a [`Route`], then answer it
+//! from decoded KV values. No I/O here, so every rule is tested natively.
+
+use ranking::api::{FeedResponse, ProductResponse, SearchResponse};
+use ranking::kv::{CardList, ProductShard};
+use ranking::search::{MAX_QUERY, SearchIndex};
+use ranking::{catalog, feed};
+
+use crate::problem::ApiError;
+
+/// A parsed, bounds-checked API request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Route {
+    Feed { limit: usize },
+    Search { q: String, page: usize, limit: usize },
+    Product { id: String },
+}
+
+pub const DEFAULT_LIMIT: usize = 24;
+/// Deepest result reachable by paging; deeper pages are a crawler, not a shopper.
+pub const MAX_OFFSET: usize = 10_000;
+
+/// Parses method, path and query string (without `?`) into a route.
+pub fn route(method: &str, path: &str, query: &str) -> Result<Route, ApiError> {
+    let path = path.trim_end_matches('/');
+    let known = path == "/api/feed" || path == "/api/search" || path.starts_with("/api/products/");
+    if !known {
+        return Err(ApiError::NoRoute(path.chars().take(200).collect()));
+    }
+    if method != "GET" && method != "HEAD" {
+        return Err(ApiError::Method { method: method.chars().take(20).collect(), allow: "GET, HEAD" });
+    }
+    let params = Params::parse(query);
+    match path {
+        "/api/feed" => Ok(Route::Feed { limit: params.limit()? }),
+        "/api/search" => {
+            let q = params.get("q").unwrap_or_default();
+            let len = q.chars().count();
+            if len > MAX_QUERY {
+                return Err(bad("q", format!("q must be at most {MAX_QUERY} characters, got {len}")));
+            }
+            let limit = params.limit()?;
+            let page = params.number("page", 1, 1, MAX_OFFSET)?;
+            if (page - 1) * limit > MAX_OFFSET {
+                return Err(bad("page", format!("page {page} is past the deepest result ({MAX_OFFSET})")));
+            }
+            Ok(Route::Search { q: q.to_owned(), page, limit })
+        }
+        _ => {
+            let raw = &path["/api/products/".len()..];
+            let id = percent_encoding::percent_decode_str(raw)
+                .decode_utf8()
+                .map_err(|_| bad("id", "product id is not valid UTF-8".into()))?;
+            if id.is_empty() || id.contains('/') || id.chars().count() > catalog::MAX_ID {
+                return Err(bad(
+                    "id",
+                    format!("product id must be 1 to {} characters without '/'", catalog::MAX_ID),
+                ));
+            }
+            Ok(Route::Product { id: id.into_owned() })
+        }
+    }
+}
+
+fn bad(param: &'static str, reason: String) -> ApiError {
+    ApiError::BadParam { param, reason }
+}
+
+/// Decoded query parameters; the first of repeated names wins, unknown names are ignored.
+#[derive(Debug)]
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn parse(query: &str) -> Params {
+        Params(form_urlencoded::parse(query.as_bytes()).into_owned().collect())
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn number(&self, name: &'static str, default: usize, min: usize, max: usize) -> Result<usize, ApiError> {
+        let Some(raw) = self.get(name) else { return Ok(default) };
+        match raw.trim().parse::<usize>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(bad(
+                name,
+                format!("{name} must be a whole number in {min}..={max}, got {:?}", truncate(raw)),
+            )),
+        }
+    }
+
+    fn limit(&self) -> Result<usize, ApiError> {
+        self.number("limit", DEFAULT_LIMIT, 1, feed::MAX_LIMIT)
+    }
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+/// `GET /api/feed`: the non-personal feed, most purchased first.
+pub fn feed(popular: &CardList, limit: usize, version: &str) -> FeedResponse {
+    FeedResponse { items: feed::popular(popular, limit), index_version: version.to_owned() }
+}
+
+/// `GET /api/search`: lexical matches, paged.
+pub fn search(index: &SearchIndex, q: &str, page: usize, limit: usize, version: &str) -> SearchResponse {
+    let offset = page.saturating_sub(1).saturating_mul(limit);
+    let found = index.search(q, offset, limit);
+    SearchResponse {
+        query: q.to_owned(),
+        total: found.total,
+        page,
+        limit,
+        items: found.hits,
+        index_version: version.to_owned(),
+    }
+}
+
+/// `GET /api/products/{id}` from the shard that holds `id`.
+pub fn product(shard: &ProductShard, id: &str, version: &str) -> Result<ProductResponse, ApiError> {
+    let p = shard.get(id).ok_or_else(|| ApiError::UnknownProduct(id.to_owned()))?;
+    Ok(ProductResponse { image: p.image_url(), product: p.clone(), index_version: version.to_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ranking::{Card, Price, Product};
+
+    fn product_of(id: &str, title: &str) -> Product {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "title": title, "category": ["Furniture", "Seating"],
+            "price": {"amount": 10.0, "currency": "USD"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn routes() {
+        assert_eq!(route("GET", "/api/feed", ""), Ok(Route::Feed { limit: DEFAULT_LIMIT }));
+        assert_eq!(route("GET", "/api/feed/", "limit=5&x=1"), Ok(Route::Feed { limit: 5 }));
+        assert_eq!(
+            route("GET", "/api/search", "q=office+chair&page=2&limit=10"),
+            Ok(Route::Search { q: "office chair".into(), page: 2, limit: 10 })
+        );
+        assert_eq!(
+            route("GET", "/api/products/FUR%2DCH-1", ""),
+            Ok(Route::Product { id: "FUR-CH-1".into() })
+        );
+    }
+
+    #[test]
+    fn bad_params_name_the_field() {
+        let param = |r: Result<Route, ApiError>| match r {
+            Err(ApiError::BadParam { param, .. }) => param,
+            other => panic!("expected BadParam, got {other:?}"),
+        };
+        assert_eq!(param(route("GET", "/api/feed", "limit=0")), "limit");
+        assert_eq!(param(route("GET", "/api/feed", "limit=abc")), "limit");
+        assert_eq!(param(route("GET", "/api/search", "q=a&page=0")), "page");
+        assert_eq!(param(route("GET", "/api/search", "q=a&page=9999&limit=100")), "page");
+        assert_eq!(param(route("GET", "/api/search", &format!("q={}", "a".repeat(201)))), "q");
+        assert_eq!(param(route("GET", "/api/products/%FF", "")), "id");
+        assert_eq!(param(route("GET", &format!("/api/products/{}", "x".repeat(129)), "")), "id");
+    }
+
+    #[test]
+    fn unknown_route_and_method() {
+        assert_eq!(route("GET", "/api/nope", "").unwrap_err().status(), 404);
+        assert_eq!(route("GET", "/api/products/", "").unwrap_err().status(), 404);
+        let e = route("POST", "/api/feed", "").unwrap_err();
+        assert_eq!((e.status(), e.allow()), (405, Some("GET, HEAD")));
+    }
+
+    #[test]
+    fn product_found_and_missing() {
+        let shard = ProductShard { products: vec![product_of("a", "Chair")] };
+        let r = product(&shard, "a", "v1").unwrap();
+        assert_eq!((r.product.title.as_str(), r.image.as_str()), ("Chair", "/img/category/furniture.svg"));
+        let e = product(&shard, "b", "v1").unwrap_err();
+        assert_eq!((e.status(), e.problem().param.as_deref()), (404, Some("id")));
+    }
+
+    #[test]
+    fn feed_and_search_pages() {
+        let card = |id: &str, n| Card {
+            id: id.into(),
+            title: "Chair".into(),
+            price: Price { amount: 1.0, currency: "USD".into() },
+            category: vec!["Furniture".into()],
+            image: String::new(),
+            purchases: n,
+        };
+        let list = CardList { cards: vec![card("a", 3), card("b", 2), card("c", 1)] };
+        assert_eq!(feed(&list, 2, "v").items.len(), 2);
+        let products = [product_of("a", "Red Chair"), product_of("b", "Blue Chair"), product_of("c", "Lamp")];
+        let idx = SearchIndex::build(products.iter().zip([3, 2, 1]));
+        let p1 = search(&idx, "chair", 1, 1, "v");
+        let p2 = search(&idx, "chair", 2, 1, "v");
+        assert_eq!((p1.total, p1.items[0].card.id.as_str(), p2.items[0].card.id.as_str()), (2, "a", "b"));
+        assert!(search(&idx, "chair", usize::MAX, usize::MAX, "v").items.is_empty());
+    }
+}

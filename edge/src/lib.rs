@@ -1,0 +1,10 @@
+//! The storefront's edge worker: a thin I/O shell around `ranking`.
+//!
+//! [`api`] holds the handlers as plain functions over parsed input and decoded KV values (tested
+//! natively); [`problem`] is the one place HTTP errors are made; `shell` (wasm only) reads KV, caches
+//! decoded values per index version in isolate memory, and turns results into responses.
+
+pub mod api;
+pub mod problem;
+#[cfg(target_arch = "wasm32")]
+mod shell;

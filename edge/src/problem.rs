@@ -1,0 +1,82 @@
+//! Every API error, and its RFC 9457 problem+json form. Handlers return [`ApiError`]; nothing else
+//! builds an error response.
+
+use ranking::api::Problem;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// A query or path parameter is malformed or out of bounds.
+    #[error("{reason}")]
+    BadParam { param: &'static str, reason: String },
+    /// No such product.
+    #[error("no product with id {0:?}")]
+    UnknownProduct(String),
+    /// No such API route.
+    #[error("no API route {0}")]
+    NoRoute(String),
+    /// The route exists but not for this method.
+    #[error("method {method} is not allowed here; use {allow}")]
+    Method { method: String, allow: &'static str },
+    /// The index is missing or cannot be read (never the shopper's fault).
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::BadParam { .. } => 400,
+            ApiError::UnknownProduct(_) | ApiError::NoRoute(_) => 404,
+            ApiError::Method { .. } => 405,
+            ApiError::Unavailable(_) => 503,
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (slug, title) = match self {
+            ApiError::BadParam { .. } => ("bad-parameter", "Invalid request parameter"),
+            ApiError::UnknownProduct(_) => ("unknown-product", "Product not found"),
+            ApiError::NoRoute(_) => ("not-found", "Not found"),
+            ApiError::Method { .. } => ("method-not-allowed", "Method not allowed"),
+            ApiError::Unavailable(_) => ("index-unavailable", "Catalog index unavailable"),
+        };
+        Problem {
+            kind: format!("/docs/problems#{slug}"),
+            title: title.to_owned(),
+            status: self.status(),
+            detail: self.to_string(),
+            param: match self {
+                ApiError::BadParam { param, .. } => Some((*param).to_owned()),
+                ApiError::UnknownProduct(_) => Some("id".to_owned()),
+                _ => None,
+            },
+        }
+    }
+
+    /// The `Allow` header value for 405 answers.
+    pub fn allow(&self) -> Option<&'static str> {
+        match self {
+            ApiError::Method { allow, .. } => Some(allow),
+            _ => None,
+        }
+    }
+}
+
+/// Content type of error bodies.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_names_the_parameter() {
+        let e = ApiError::BadParam { param: "limit", reason: "limit must be 1..=100, got 0".into() };
+        let p = e.problem();
+        assert_eq!(p.status, 400);
+        assert_eq!(p.param.as_deref(), Some("limit"));
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["type"], "/docs/problems#bad-parameter");
+        assert_eq!(json["detail"], "limit must be 1..=100, got 0");
+    }
+}

@@ -1,0 +1,141 @@
+//! The Workers runtime shell: reads KV, caches decoded values per index version in isolate memory,
+//! calls the handlers in [`crate::api`] and writes responses. Only compiled for wasm32.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use ranking::kv::{self, Blob, CardList, Manifest, ProductShard};
+use ranking::search::SearchIndex;
+use serde::Serialize;
+use worker::{Context, Env, Request, Response, event, kv::KvStore};
+
+use crate::api::{self, Route};
+use crate::problem::{ApiError, PROBLEM_JSON};
+
+/// KV namespace binding name (wrangler.toml).
+const KV_BINDING: &str = "SHOP";
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let url = req.url()?;
+    if !url.path().starts_with("/api/") {
+        // Static files and the SPA shell: only reached when run_worker_first routes a path here.
+        return env.assets("ASSETS")?.fetch_request(req).await;
+    }
+    let method = req.method().to_string();
+    let answer = match api::route(&method, url.path(), url.query().unwrap_or("")) {
+        Ok(route) => answer(&env, route).await,
+        Err(e) => Err(e),
+    };
+    match answer {
+        Ok((body, cache)) => Ok(with_headers(json_response(body, 200, "application/json")?, cache)),
+        Err(e) => {
+            if e.status() >= 500 {
+                worker::console_error!("{e}");
+            }
+            let problem = serde_json::to_vec(&e.problem()).unwrap_or_default();
+            let resp = json_response(problem, e.status(), PROBLEM_JSON)?;
+            if let Some(allow) = e.allow() {
+                resp.headers().set("allow", allow)?;
+            }
+            Ok(with_headers(resp, "no-store"))
+        }
+    }
+}
+
+fn json_response(body: Vec<u8>, status: u16, content_type: &str) -> worker::Result<Response> {
+    let resp = Response::from_bytes(body)?;
+    resp.headers().set("content-type", content_type)?;
+    Ok(resp.with_status(status))
+}
+
+/// Security and caching headers on every API response.
+fn with_headers(resp: Response, cache: &str) -> Response {
+    let h = resp.headers();
+    let _ = h.set("cache-control", cache);
+    let _ = h.set("x-content-type-options", "nosniff");
+    let _ = h.set("referrer-policy", "strict-origin-when-cross-origin");
+    let _ = h.set("content-security-policy", "default-src 'none'; frame-ancestors 'none'");
+    resp
+}
+
+fn body<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value).map_err(|e| ApiError::Unavailable(format!("cannot encode response: {e}")))
+}
+
+async fn answer(env: &Env, route: Route) -> Result<(Vec<u8>, &'static str), ApiError> {
+    let store =
+        env.kv(KV_BINDING).map_err(|e| ApiError::Unavailable(format!("KV binding {KV_BINDING}: {e}")))?;
+    let version = current_version(&store).await?;
+    let v = version.as_str();
+    match route {
+        Route::Feed { limit } => {
+            let popular = load::<CardList>(&store, v, &kv::keys::popular(v)).await?;
+            Ok((body(&api::feed(&popular, limit, v))?, "public, max-age=60"))
+        }
+        Route::Search { q, page, limit } => {
+            let index = load::<SearchIndex>(&store, v, &kv::keys::search(v)).await?;
+            Ok((body(&api::search(&index, &q, page, limit, v))?, "public, max-age=60"))
+        }
+        Route::Product { id } => {
+            let manifest = load::<Manifest>(&store, v, &kv::keys::manifest(v)).await?;
+            let shard = kv::shard_of(&id, manifest.shard_count);
+            let products = load::<ProductShard>(&store, v, &kv::keys::products(v, shard)).await?;
+            Ok((body(&api::product(&products, &id, v)?)?, "public, max-age=300"))
+        }
+    }
+}
+
+/// Decoded values of one index version, kept for the isolate's life; dropped when `current` moves.
+#[derive(Default)]
+struct Cache {
+    version: String,
+    values: HashMap<String, Rc<dyn Any>>,
+}
+
+thread_local! {
+    static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
+}
+
+async fn current_version(store: &KvStore) -> Result<String, ApiError> {
+    let raw = store
+        .get(kv::CURRENT)
+        .text()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("cannot read KV key `current`: {e}")))?
+        .ok_or_else(|| {
+            ApiError::Unavailable("the index is not built yet: KV key `current` is missing".into())
+        })?;
+    let version =
+        kv::parse_version_id(&raw).map_err(|e| ApiError::Unavailable(format!("KV key `current`: {e}")))?;
+    CACHE.with_borrow_mut(|c| {
+        if c.version != version {
+            c.version = version.to_owned();
+            c.values.clear();
+        }
+    });
+    Ok(version.to_owned())
+}
+
+async fn load<T: Blob + 'static>(store: &KvStore, version: &str, key: &str) -> Result<Rc<T>, ApiError> {
+    let cached = CACHE.with_borrow(|c| (c.version == version).then(|| c.values.get(key).cloned()).flatten());
+    if let Some(v) = cached.and_then(|v| v.downcast::<T>().ok()) {
+        return Ok(v);
+    }
+    let bytes = store
+        .get(key)
+        .bytes()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("cannot read KV key {key}: {e}")))?
+        .ok_or_else(|| ApiError::Unavailable(format!("KV key {key} is missing")))?;
+    let value =
+        Rc::new(kv::decode::<T>(&bytes).map_err(|e| ApiError::Unavailable(format!("KV key {key}: {e}")))?);
+    CACHE.with_borrow_mut(|c| {
+        if c.version == version {
+            c.values.insert(key.to_owned(), value.clone() as Rc<dyn Any>);
+        }
+    });
+    Ok(value)
+}

@@ -1,0 +1,121 @@
+//! Turns a validated catalog and interactions into the KV entries of one build, and writes them out
+//! both as files for local seeding and as `wrangler kv bulk put` JSON for a real deployment.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use base64::Engine;
+use ranking::kv::{self, CardList, Manifest, ProductShard};
+use ranking::search::SearchIndex;
+use ranking::{Event, Interaction, Product, feed};
+
+/// Most purchased cards kept in the `popular` list; the feed pages through at most this many.
+pub const POPULAR_KEEP: usize = 500;
+
+/// One build's KV entries (the `current` pointer excluded) and its version id.
+#[derive(Debug)]
+pub struct Build {
+    pub version: String,
+    pub entries: Vec<(String, Vec<u8>)>,
+}
+
+/// Purchases per item id.
+pub fn purchase_counts(interactions: &[Interaction]) -> HashMap<&str, u32> {
+    let mut counts: HashMap<&str, u32> = HashMap::new();
+    for i in interactions.iter().filter(|i| i.event == Event::Purchase) {
+        *counts.entry(i.item_id.as_str()).or_default() += 1;
+    }
+    counts
+}
+
+/// Builds every entry. The version id is derived from the content unless given, so indexing the same
+/// input twice yields the same keys (an idempotent re-seed) and any change yields new ones.
+pub fn build(
+    products: &[Product],
+    interactions: &[Interaction],
+    version: Option<&str>,
+    built_at: i64,
+) -> Result<Build> {
+    let counts = purchase_counts(interactions);
+    let count = |p: &Product| counts.get(p.id.as_str()).copied().unwrap_or(0);
+
+    let shard_count = products.len().div_ceil(kv::PRODUCTS_PER_SHARD).max(1) as u32;
+    let mut shards = vec![Vec::new(); shard_count as usize];
+    for p in products {
+        shards[kv::shard_of(&p.id, shard_count) as usize].push(p.clone());
+    }
+
+    let mut cards: Vec<_> = products.iter().map(|p| p.card(count(p))).collect();
+    feed::sort_by_popularity(&mut cards);
+    cards.truncate(POPULAR_KEEP);
+    let popular = kv::encode(&CardList { cards });
+    let search = kv::encode(&SearchIndex::build(products.iter().map(|p| (p, count(p)))));
+    let shard_bytes: Vec<Vec<u8>> =
+        shards.into_iter().map(|products| kv::encode(&ProductShard { products })).collect();
+
+    let version = match version {
+        Some(v) => kv::parse_version_id(v).map_err(anyhow::Error::from)?.to_owned(),
+        None => {
+            let hash =
+                shard_bytes.iter().chain([&popular, &search]).fold(kv::FNV_OFFSET, |h, b| kv::fnv1a(h, b));
+            format!("v{}-{hash:016x}", kv::FORMAT_VERSION)
+        }
+    };
+    let manifest =
+        Manifest { version: version.clone(), built_at, product_count: products.len() as u32, shard_count };
+    let mut entries = vec![(kv::keys::manifest(&version), kv::encode(&manifest))];
+    for (i, bytes) in shard_bytes.into_iter().enumerate() {
+        entries.push((kv::keys::products(&version, i as u32), bytes));
+    }
+    entries.push((kv::keys::popular(&version), popular));
+    entries.push((kv::keys::search(&version), search));
+    Ok(Build { version, entries })
+}
+
+/// KV's limit on one value.
+pub const KV_VALUE_LIMIT: usize = 25 * 1024 * 1024;
+
+/// Writes the build into `out`:
+/// - `kv/<key>`: one file per key (the key's `/` as directories), then `kv/current` last;
+/// - `bulk.json` (all entries) and `bulk-current.json` (the pointer), for `wrangler kv bulk put`
+///   against a real namespace, uploaded in that order so the pointer flips last.
+///
+/// The previous `kv/` tree is replaced, so the folder always holds exactly one build.
+pub fn write(out: &Path, build: &Build) -> Result<Vec<PathBuf>> {
+    for (key, bytes) in &build.entries {
+        anyhow::ensure!(
+            bytes.len() <= KV_VALUE_LIMIT,
+            "KV value {key} is {} bytes, over KV's 25 MiB limit",
+            bytes.len()
+        );
+    }
+    let kv_dir = out.join("kv");
+    if kv_dir.exists() {
+        fs::remove_dir_all(&kv_dir).with_context(|| format!("cannot clear {}", kv_dir.display()))?;
+    }
+    let mut written = Vec::new();
+    for (key, bytes) in &build.entries {
+        let path = kv_dir.join(key);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let bulk: Vec<_> = build
+        .entries
+        .iter()
+        .map(|(k, v)| serde_json::json!({"key": k, "value": b64.encode(v), "base64": true}))
+        .collect();
+    fs::write(out.join("bulk.json"), serde_json::to_vec(&bulk)?).context("cannot write bulk.json")?;
+    let current = serde_json::json!([{"key": kv::CURRENT, "value": build.version}]);
+    fs::write(out.join("bulk-current.json"), serde_json::to_vec(&current)?)
+        .context("cannot write bulk-current.json")?;
+    let pointer = kv_dir.join(kv::CURRENT);
+    fs::write(&pointer, &build.version).with_context(|| format!("cannot write {}", pointer.display()))?;
+    written.push(pointer);
+    Ok(written)
+}

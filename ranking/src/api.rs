@@ -1,0 +1,46 @@
+//! Wire types of the HTTP API, shared so the edge serializes and the app deserializes one definition.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Card, Product};
+use crate::search::Hit;
+
+/// `GET /api/feed`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedResponse {
+    pub items: Vec<Card>,
+    pub index_version: String,
+}
+
+/// `GET /api/search`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchResponse {
+    pub query: String,
+    pub total: usize,
+    pub page: usize,
+    pub limit: usize,
+    pub items: Vec<Hit>,
+    pub index_version: String,
+}
+
+/// `GET /api/products/{id}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductResponse {
+    pub product: Product,
+    /// The product's image or its category placeholder.
+    pub image: String,
+    pub index_version: String,
+}
+
+/// RFC 9457 problem details, the body of every API error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The request parameter at fault, when one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
+}

@@ -1,0 +1,304 @@
+//! The catalog model: products as the shop owner describes them, interactions as shoppers make them.
+//!
+//! These types are the project's own catalog format (JSON Lines, one [`Product`] a line; interactions as
+//! CSV, see docs/FORMATS.md). Validation lives here so every importer rejects the same things.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::text;
+
+/// One product of the catalog.
+///
+/// Optional fields are optional in the JSON input; absent ones deserialize to `None`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Category path from the root, e.g. `["Furniture", "Chairs"]`.
+    pub category: Vec<String>,
+    #[serde(default)]
+    pub brand: Option<String>,
+    pub price: Price,
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub rating: Option<Rating>,
+    /// Share of sold units returned, 0..=1.
+    #[serde(default)]
+    pub return_rate: Option<f32>,
+    #[serde(default)]
+    pub seller: Option<Seller>,
+    /// Share of product views that end in a purchase, 0..=1.
+    #[serde(default)]
+    pub conversion_rate: Option<f32>,
+    /// Units in stock by ISO country code or region name.
+    #[serde(default)]
+    pub stock: Option<BTreeMap<String, u32>>,
+    /// RFC 3339 date or date-time the product was listed.
+    #[serde(default)]
+    pub created_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    /// Amount in the currency's major unit (20.99 means twenty dollars ninety-nine).
+    pub amount: f64,
+    /// ISO 4217 code, e.g. "USD".
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rating {
+    /// Mean star rating, 0..=5.
+    pub average: f32,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seller {
+    pub id: String,
+    /// Trust score 0..=1 (the marketplace's own measure: disputes, delivery record, tenure).
+    pub trust: f32,
+}
+
+/// Why a product was rejected by [`Product::validate`]. The message names the field.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Invalid {
+    #[error("field `{field}` is empty")]
+    Empty { field: &'static str },
+    #[error("field `{field}` is too long ({len} chars, at most {max})")]
+    TooLong { field: &'static str, len: usize, max: usize },
+    #[error("field `{field}` must be {expected}, got {got}")]
+    OutOfRange { field: &'static str, expected: &'static str, got: String },
+}
+
+/// Longest accepted id; ids appear in URLs and KV keys (KV keys are at most 512 bytes).
+pub const MAX_ID: usize = 128;
+pub const MAX_TITLE: usize = 500;
+pub const MAX_DESCRIPTION: usize = 10_000;
+
+impl Product {
+    /// Checks what serde cannot: non-empty ids and titles, sane lengths, finite non-negative prices,
+    /// rates within 0..=1, a 3-letter currency. The first problem found is returned.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        non_empty("id", &self.id)?;
+        max_len("id", &self.id, MAX_ID)?;
+        if self.id.chars().any(|c| c.is_control() || c == '/' || c.is_whitespace()) {
+            return Err(Invalid::OutOfRange {
+                field: "id",
+                expected: "free of spaces, slashes and control characters",
+                got: format!("{:?}", self.id),
+            });
+        }
+        non_empty("title", self.title.trim())?;
+        max_len("title", &self.title, MAX_TITLE)?;
+        if let Some(d) = &self.description {
+            max_len("description", d, MAX_DESCRIPTION)?;
+        }
+        if self.category.is_empty() || self.category.iter().any(|c| c.trim().is_empty()) {
+            return Err(Invalid::Empty { field: "category" });
+        }
+        if !(self.price.amount.is_finite() && self.price.amount >= 0.0) {
+            return Err(Invalid::OutOfRange {
+                field: "price.amount",
+                expected: "a finite number >= 0",
+                got: self.price.amount.to_string(),
+            });
+        }
+        let cur = &self.price.currency;
+        if cur.len() != 3 || !cur.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(Invalid::OutOfRange {
+                field: "price.currency",
+                expected: "an ISO 4217 code like \"USD\"",
+                got: format!("{cur:?}"),
+            });
+        }
+        if let Some(r) = &self.rating {
+            unit_range("rating.average", r.average, 5.0)?;
+        }
+        if let Some(r) = self.return_rate {
+            unit_range("return_rate", r, 1.0)?;
+        }
+        if let Some(r) = self.conversion_rate {
+            unit_range("conversion_rate", r, 1.0)?;
+        }
+        if let Some(s) = &self.seller {
+            non_empty("seller.id", &s.id)?;
+            unit_range("seller.trust", s.trust, 1.0)?;
+        }
+        Ok(())
+    }
+
+    /// The short form shown in grids and lists.
+    pub fn card(&self, purchases: u32) -> Card {
+        Card {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            price: self.price.clone(),
+            category: self.category.clone(),
+            image: self.image_url(),
+            purchases,
+        }
+    }
+
+    /// The product's image, or a light placeholder for its top-level category (the app ships one SVG
+    /// per category under `/img/category/`, and a generic one for unknown categories).
+    pub fn image_url(&self) -> String {
+        match &self.image {
+            Some(url) if !url.trim().is_empty() => url.clone(),
+            _ => placeholder_image(&self.category),
+        }
+    }
+
+    /// All text a shopper might search this product by.
+    pub fn search_text(&self) -> String {
+        let mut s = self.title.clone();
+        for c in &self.category {
+            s.push(' ');
+            s.push_str(c);
+        }
+        if let Some(b) = &self.brand {
+            s.push(' ');
+            s.push_str(b);
+        }
+        s
+    }
+}
+
+/// Placeholder image path for a category path: `/img/category/<slug of the top level>.svg`.
+pub fn placeholder_image(category: &[String]) -> String {
+    let top = category.first().map(|c| text::slug(c)).unwrap_or_default();
+    if PLACEHOLDER_CATEGORIES.contains(&top.as_str()) {
+        format!("/img/category/{top}.svg")
+    } else {
+        "/img/category/other.svg".to_owned()
+    }
+}
+
+/// Top-level categories that have a drawn placeholder in `public/img/category/`.
+pub const PLACEHOLDER_CATEGORIES: &[&str] = &["furniture", "office-supplies", "technology"];
+
+fn non_empty(field: &'static str, v: &str) -> Result<(), Invalid> {
+    if v.is_empty() { Err(Invalid::Empty { field }) } else { Ok(()) }
+}
+
+fn max_len(field: &'static str, v: &str, max: usize) -> Result<(), Invalid> {
+    let len = v.chars().count();
+    if len > max { Err(Invalid::TooLong { field, len, max }) } else { Ok(()) }
+}
+
+fn unit_range(field: &'static str, v: f32, max: f32) -> Result<(), Invalid> {
+    if v.is_finite() && (0.0..=max).contains(&v) {
+        Ok(())
+    } else {
+        Err(Invalid::OutOfRange {
+            field,
+            expected: if max == 1.0 { "a number in 0..=1" } else { "a number in 0..=5" },
+            got: v.to_string(),
+        })
+    }
+}
+
+/// A product as shown in a grid: enough to draw the card and link to the product page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Card {
+    pub id: String,
+    pub title: String,
+    pub price: Price,
+    pub category: Vec<String>,
+    pub image: String,
+    /// Units purchased in the interaction log (popularity signal).
+    pub purchases: u32,
+}
+
+/// What a shopper did with an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Event {
+    View,
+    Cart,
+    Purchase,
+}
+
+impl std::str::FromStr for Event {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "view" => Ok(Event::View),
+            "cart" => Ok(Event::Cart),
+            "purchase" => Ok(Event::Purchase),
+            other => Err(format!("event must be view, cart or purchase, got {other:?}")),
+        }
+    }
+}
+
+/// One row of the interactions log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interaction {
+    pub user_id: String,
+    pub item_id: String,
+    /// Seconds since the Unix epoch (UTC).
+    pub timestamp: i64,
+    pub event: Event,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn product() -> Product {
+        serde_json::from_str(
+            r#"{"id":"p1","title":"Desk Chair","category":["Furniture","Chairs"],
+                "price":{"amount":99.5,"currency":"USD"}}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn minimal_json_is_valid() {
+        let p = product();
+        assert_eq!(p.validate(), Ok(()));
+        assert_eq!(p.image_url(), "/img/category/furniture.svg");
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let mut p = product();
+        p.price.amount = f64::NAN;
+        assert!(p.validate().unwrap_err().to_string().contains("price.amount"));
+        let mut p = product();
+        p.rating = Some(Rating { average: 7.0, count: 3 });
+        assert!(p.validate().unwrap_err().to_string().contains("rating.average"));
+        let mut p = product();
+        p.id = "a/b".into();
+        assert!(p.validate().unwrap_err().to_string().contains("`id`"));
+        let mut p = product();
+        p.category = vec![];
+        assert_eq!(p.validate(), Err(Invalid::Empty { field: "category" }));
+        let mut p = product();
+        p.price.currency = "usd".into();
+        assert!(p.validate().unwrap_err().to_string().contains("price.currency"));
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let r: Result<Product, _> = serde_json::from_str(
+            r#"{"id":"p1","title":"T","category":["A"],"price":{"amount":1,"currency":"USD"},"colour":"red"}"#,
+        );
+        assert!(r.unwrap_err().to_string().contains("colour"));
+    }
+
+    #[test]
+    fn unknown_category_gets_generic_placeholder() {
+        assert_eq!(placeholder_image(&["Garden".into()]), "/img/category/other.svg");
+        assert_eq!(placeholder_image(&[]), "/img/category/other.svg");
+    }
+}

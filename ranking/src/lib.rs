@@ -1,0 +1,14 @@
+//! Shared core of the storefront: catalog types, the versioned KV data format, search and feeds.
+//!
+//! This crate is compiled into the native indexer, the edge worker and the browser app, so all three
+//! read the same data and rank identically. It does no I/O and never panics on data: every function
+//! takes already-loaded values and returns a result, however odd the input (NaN, empty, unknown ids).
+
+pub mod api;
+pub mod catalog;
+pub mod feed;
+pub mod kv;
+pub mod search;
+pub mod text;
+
+pub use catalog::{Card, Event, Interaction, Price, Product};
