@@ -1,0 +1,84 @@
+//! Pieces shared by pages: header with search, product cards and grids, loading and error states.
+
+use leptos::prelude::*;
+use leptos_router::components::{A, Form};
+use leptos_router::hooks::use_query_map;
+use ranking::{Card, Price};
+
+use crate::api::ApiError;
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let query = use_query_map();
+    let q = move || query.read().get("q").unwrap_or_default();
+    view! {
+        <header class="site-header">
+            <A href="/" attr:class="brand">"Shopfront"</A>
+            <Form action="/search" attr:class="search" attr:role="search">
+                <label for="q" class="visually-hidden">"Search products"</label>
+                <input id="q" type="search" name="q" placeholder="Search products" autocomplete="off"
+                    prop:value=q enterkeyhint="search"/>
+                <button type="submit">"Search"</button>
+            </Form>
+        </header>
+    }
+}
+
+/// Formats a price for display: symbol for common currencies, code otherwise.
+pub fn format_price(p: &Price) -> String {
+    let amount = if p.amount.is_finite() { p.amount } else { 0.0 };
+    match p.currency.as_str() {
+        "USD" => format!("${amount:.2}"),
+        "EUR" => format!("€{amount:.2}"),
+        "GBP" => format!("£{amount:.2}"),
+        code => format!("{amount:.2} {code}"),
+    }
+}
+
+#[component]
+pub fn ProductCard(card: Card) -> impl IntoView {
+    let href = format!("/p/{}", String::from(js_sys::encode_uri_component(&card.id)));
+    let category = card.category.last().cloned().unwrap_or_default();
+    view! {
+        <li class="card">
+            <A href=href>
+                <img src=card.image.clone() alt="" width="240" height="240" loading="lazy" decoding="async"/>
+                <span class="card-title">{card.title.clone()}</span>
+            </A>
+            <span class="card-meta">
+                <span class="price">{format_price(&card.price)}</span>
+                <span class="category">{category}</span>
+            </span>
+        </li>
+    }
+}
+
+#[component]
+pub fn Grid(cards: Vec<Card>) -> impl IntoView {
+    view! {
+        <ul class="grid" data-testid="product-grid">
+            {cards.into_iter().map(|card| view! { <ProductCard card/> }).collect_view()}
+        </ul>
+    }
+}
+
+/// Grey cards of the grid's shape while a list loads (no layout shift when it arrives).
+#[component]
+pub fn SkeletonGrid(#[prop(default = 8)] count: usize) -> impl IntoView {
+    view! {
+        <ul class="grid skeleton" aria-busy="true" aria-label="Loading products">
+            {(0..count).map(|_| view! { <li class="card"><div class="ph-img"></div><div class="ph-line"></div></li> }).collect_view()}
+        </ul>
+    }
+}
+
+/// A friendly error with a retry button.
+#[component]
+pub fn ErrorView(error: ApiError, retry: Callback<()>) -> impl IntoView {
+    view! {
+        <div class="error" role="alert">
+            <p>{error.message()}</p>
+            <button on:click=move |_| retry.run(())>"Try again"</button>
+        </div>
+    }
+}

@@ -1,0 +1,130 @@
+//! Release builds of the app and the worker (skipped when their inputs did not change), the demo
+//! index, and seeding of a local KV store.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+use crate::setup::{self, Tools};
+use crate::{run, step};
+
+/// KV namespace id used locally (matches edge/wrangler.toml).
+pub const LOCAL_NAMESPACE: &str = "shopfront-local";
+
+#[derive(Debug)]
+pub struct Built {
+    /// `kv/` folder of the demo build, one file per key.
+    pub kv_dir: PathBuf,
+}
+
+pub fn all(tools: &Tools) -> Result<Built> {
+    let root = &tools.root;
+    let shared = ["ranking", "Cargo.toml", "Cargo.lock"];
+    build_if_changed(
+        tools,
+        "app",
+        &[&["app/src", "app/Cargo.toml", "app/index.html", "app/Trunk.toml", "style", "public"][..], &shared]
+            .concat(),
+        "app/dist/index.html",
+        || run(tools.command("trunk").current_dir(root.join("app")).args(["build", "--release"])),
+    )?;
+    build_if_changed(
+        tools,
+        "edge",
+        &[&["edge/src", "edge/Cargo.toml"][..], &shared].concat(),
+        "edge/build/index.js",
+        || run(tools.command("worker-build").current_dir(root.join("edge")).arg("--release")),
+    )?;
+    sizes(tools)?;
+
+    step("index the demo catalog (Superstore) with the indexer");
+    run(Command::new("cargo").current_dir(root).args(["build", "--quiet", "-p", "indexer"]))?;
+    let indexer = root.join("target/debug/indexer");
+    let demo = root.join("target/xtask/demo");
+    run(Command::new(&indexer)
+        .arg("import")
+        .arg("superstore")
+        .arg(setup::demo_csv(root))
+        .arg("--out")
+        .arg(&demo))?;
+    let out = root.join("target/xtask/demo-build");
+    run(Command::new(&indexer)
+        .arg("build")
+        .arg("--catalog")
+        .arg(demo.join("catalog.jsonl"))
+        .arg("--interactions")
+        .arg(demo.join("interactions.csv"))
+        .arg("--out")
+        .arg(&out))?;
+    Ok(Built { kv_dir: out.join("kv") })
+}
+
+/// Writes a build's keys into the local KV store under `state` (wrangler's --persist-to folder).
+pub fn seed(tools: &Tools, kv_dir: &Path, state: &Path) -> Result<()> {
+    step(&format!("seed local KV at {}", state.display()));
+    run(tools
+        .node()
+        .arg("xtask/seed-kv.mjs")
+        .arg(kv_dir)
+        .arg(state.join("v3/kv"))
+        .arg(LOCAL_NAMESPACE)
+        .arg("--prune"))
+}
+
+/// Runs `build` unless the inputs' fingerprint equals the one of the last successful build and the
+/// output still exists.
+fn build_if_changed(
+    tools: &Tools,
+    name: &str,
+    inputs: &[&str],
+    output: &str,
+    build: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    step(&format!("build {name} (release)"));
+    let root = &tools.root;
+    let stamp = root.join("target/xtask/stamps").join(name);
+    let print = fingerprint(root, inputs)?.to_string();
+    if root.join(output).is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(print.as_str())
+    {
+        println!("  up to date");
+        return Ok(());
+    }
+    build()?;
+    std::fs::create_dir_all(stamp.parent().unwrap_or(root)).context("cannot create stamp folder")?;
+    std::fs::write(&stamp, print).with_context(|| format!("cannot write {}", stamp.display()))
+}
+
+fn fingerprint(root: &Path, inputs: &[&str]) -> Result<u64> {
+    let mut files = Vec::new();
+    for input in inputs {
+        collect(&root.join(input), &mut files)?;
+    }
+    files.sort();
+    let mut h = DefaultHasher::new();
+    for path in files {
+        let meta = std::fs::metadata(&path).with_context(|| format!("cannot stat {}", path.display()))?;
+        path.hash(&mut h);
+        meta.len().hash(&mut h);
+        meta.modified().ok().hash(&mut h);
+    }
+    Ok(h.finish())
+}
+
+fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).with_context(|| format!("cannot list {}", path.display()))? {
+            collect(&entry?.path(), out)?;
+        }
+    } else if path.is_file() {
+        out.push(path.to_owned());
+    }
+    Ok(())
+}
+
+/// Prints raw, gzip and brotli sizes of the shipped wasm and JS (the budget that bounds first paint).
+fn sizes(tools: &Tools) -> Result<()> {
+    step("sizes of what ships");
+    run(tools.node().args(["xtask/sizes.mjs", "app/dist", "edge/build"]))
+}

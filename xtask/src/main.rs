@@ -1,0 +1,122 @@
+//! `cargo xtask`: the project's automation, so setup, builds and tests are code, not wiki pages.
+
+mod build;
+mod serve;
+mod setup;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Storefront automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Set up everything, build, index the demo catalog, seed local KV and serve the store.
+    Dev {
+        #[arg(long, default_value_t = 8787)]
+        port: u16,
+    },
+    /// Set up everything, then run every test: native, wasm32 build, workerd, headless Chromium.
+    Test,
+    /// Only install the toolchain pieces (target, cargo tools, npm packages, Chromium).
+    Setup,
+    /// Build the app and the worker (release) and index the demo catalog.
+    Build,
+}
+
+fn main() {
+    let start = Instant::now();
+    let result = match Cli::parse().command {
+        Cmd::Dev { port } => dev(port),
+        Cmd::Test => test(),
+        Cmd::Setup => setup::all(setup::Need::Dev).map(|_| ()),
+        Cmd::Build => setup::all(setup::Need::Dev).and_then(|tools| build::all(&tools).map(|_| ())),
+    };
+    match result {
+        Ok(()) => println!("xtask: done in {:.1} s", start.elapsed().as_secs_f64()),
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// Prints a step header, so a long run says what it is doing.
+pub fn step(msg: &str) {
+    println!("\n==> {msg}");
+}
+
+/// Runs a command to completion, failing with its command line when it fails.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let status = cmd.status().with_context(|| format!("cannot start {shown}"))?;
+    if !status.success() {
+        bail!("command failed ({status}): {shown}");
+    }
+    Ok(())
+}
+
+fn dev(port: u16) -> Result<()> {
+    let tools = setup::all(setup::Need::Dev)?;
+    let built = build::all(&tools)?;
+    let state = root().join(".wrangler/state");
+    build::seed(&tools, &built.kv_dir, &state)?;
+    serve::dev_forever(&tools, port, &state)
+}
+
+fn test() -> Result<()> {
+    let tools = setup::all(setup::Need::Test)?;
+    let root = root();
+    step("native tests: cargo test --workspace --exclude app");
+    run(Command::new("cargo").current_dir(&root).args(["test", "--workspace", "--exclude", "app"]))?;
+    step("wasm32 build of ranking");
+    run(Command::new("cargo").current_dir(&root).args([
+        "build",
+        "-p",
+        "ranking",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
+    let built = build::all(&tools)?;
+
+    step("edge tests: built worker in workerd (Miniflare) with KV seeded by the indexer");
+    run(tools.node().current_dir(&root).env("KV_DIR", &built.kv_dir).args([
+        "--test",
+        "--test-concurrency=1",
+        "tests/e2e/edge.test.mjs",
+    ]))?;
+
+    step("browser tests: headless Chromium against wrangler dev");
+    let state = root.join("target/xtask/test-state");
+    if state.exists() {
+        std::fs::remove_dir_all(&state).with_context(|| format!("cannot clear {}", state.display()))?;
+    }
+    build::seed(&tools, &built.kv_dir, &state)?;
+    let port = serve::free_port()?;
+    let server = serve::Wrangler::start(&tools, port, &state)?;
+    let result = run(tools
+        .node()
+        .current_dir(&root)
+        .env("BASE_URL", format!("http://127.0.0.1:{port}"))
+        .env("CHROMIUM", &tools.chromium)
+        .env("ARTIFACTS", root.join("tests/artifacts"))
+        .args(["--test", "--test-concurrency=1", "tests/e2e/browser.test.mjs"]));
+    drop(server);
+    result?;
+    println!("\nall test suites passed");
+    Ok(())
+}

