@@ -1,8 +1,8 @@
 //! Pieces shared by pages: header with search, product cards and grids, loading and error states.
 
 use leptos::prelude::*;
-use leptos_router::components::{A, Form};
-use leptos_router::hooks::use_query_map;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_query_map};
 use ranking::{Card, Price};
 
 use crate::api::ApiError;
@@ -11,15 +11,29 @@ use crate::api::ApiError;
 pub fn Header() -> impl IntoView {
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
+    let input = NodeRef::<leptos::html::Input>::new();
+    let navigate = use_navigate();
+    // Our own submit instead of the router's <Form>, which would also serialize the button.
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let text = input.get().map(|i| i.value()).unwrap_or_default();
+        let text = text.trim();
+        if !text.is_empty() {
+            navigate(
+                &format!("/search?q={}", String::from(js_sys::encode_uri_component(text))),
+                Default::default(),
+            );
+        }
+    };
     view! {
         <header class="site-header">
             <A href="/" attr:class="brand">"Shopfront"</A>
-            <Form action="/search" attr:class="search" attr:role="search">
+            <form class="search" role="search" action="/search" on:submit=submit>
                 <label for="q" class="visually-hidden">"Search products"</label>
-                <input id="q" type="search" name="q" placeholder="Search products" autocomplete="off"
-                    prop:value=q enterkeyhint="search"/>
+                <input id="q" node_ref=input type="search" name="q" placeholder="Search products"
+                    autocomplete="off" enterkeyhint="search" prop:value=q/>
                 <button type="submit">"Search"</button>
-            </Form>
+            </form>
         </header>
     }
 }

@@ -1,0 +1,80 @@
+//! The built app in headless Chromium against `wrangler dev` (workerd, local KV seeded by the indexer).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ARTIFACTS, BASE_URL, api, launch } from "./browser.mjs";
+import { mentions } from "./demo.mjs";
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => {
+  await browser?.context.close();
+  assert.deepEqual(browser?.errors ?? [], [], "no errors in the page console");
+});
+
+const cards = (page) => page.locator("[data-testid=product-grid] li");
+
+test("home shows the most purchased products", async () => {
+  const { page } = browser;
+  const feed = await api("/api/feed?limit=24");
+  await page.goto(BASE_URL + "/");
+  await cards(page).first().waitFor();
+  assert.equal(await cards(page).count(), feed.items.length);
+  assert.equal((await cards(page).first().locator(".card-title").textContent()).trim(), feed.items[0].title);
+  // Images have explicit dimensions (no layout shift) and lazy loading.
+  const img = cards(page).first().locator("img");
+  assert.equal(await img.getAttribute("width"), "240");
+  assert.equal(await img.getAttribute("height"), "240");
+  await page.screenshot({ path: join(ARTIFACTS, "home-phone.png") });
+});
+
+test("clicking a product opens its page without a reload", async () => {
+  const { page } = browser;
+  await page.goto(BASE_URL + "/");
+  await cards(page).first().waitFor();
+  await page.evaluate(() => { window.__noReload = true; });
+  const title = (await cards(page).nth(1).locator(".card-title").textContent()).trim();
+  await cards(page).nth(1).locator("a").click();
+  await page.waitForURL(/\/p\/[^/]+$/);
+  await page.locator("article.product h1").waitFor();
+  assert.equal((await page.locator("article.product h1").textContent()).trim(), title);
+  assert.equal(await page.evaluate(() => window.__noReload), true, "client-side navigation, no reload");
+  const id = decodeURIComponent(new URL(page.url()).pathname.slice(3));
+  assert.equal((await api(`/api/products/${encodeURIComponent(id)}`)).product.title, title);
+  await page.screenshot({ path: join(ARTIFACTS, "product-phone.png") });
+  await page.goBack();
+  await page.waitForURL(BASE_URL + "/");
+  await cards(page).first().waitFor();
+});
+
+test("searching 'chair' shows chairs", async () => {
+  const { page } = browser;
+  await page.goto(BASE_URL + "/");
+  await page.getByRole("searchbox", { name: "Search products" }).fill("chair");
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/\/search\?q=chair$/);
+  await cards(page).first().waitFor();
+  const expected = await api("/api/search?q=chair");
+  assert.match(await page.locator("h1").textContent(), new RegExp(`^${expected.total} results`));
+  const titles = (await cards(page).locator(".card-title").allTextContents()).map((t) => t.trim());
+  assert.deepEqual(titles, expected.items.map((i) => i.title));
+  const categories = await cards(page).locator(".category").allTextContents();
+  titles.forEach((title, i) => assert.ok(mentions({ title, category: [categories[i]] }, "chair"), title));
+  await page.screenshot({ path: join(ARTIFACTS, "search-phone.png") });
+});
+
+test("a product URL opened directly renders the product (SPA fallback)", async () => {
+  const { page } = browser;
+  const top = (await api("/api/feed?limit=1")).items[0];
+  await page.goto(`${BASE_URL}/p/${encodeURIComponent(top.id)}`);
+  await page.locator("article.product h1").waitFor();
+  assert.equal((await page.locator("article.product h1").textContent()).trim(), top.title);
+});
+
+test("an unknown product shows a friendly message, not a crash", async () => {
+  const { page } = browser;
+  await page.goto(`${BASE_URL}/p/NO-SUCH-PRODUCT`);
+  await page.locator("[role=alert]").waitFor();
+  assert.match(await page.locator("[role=alert]").textContent(), /couldn't find/);
+  assert.equal(await page.getByRole("button", { name: "Try again" }).count(), 1);
+});

@@ -1,0 +1,197 @@
+//! The indexer CLI on small files written here: partial imports keep valid rows and report the rest
+//! with file, line and reason; builds are versioned by content.
+
+use std::ffi::OsStr;
+
+use ranking::kv::{self, CardList, Manifest};
+
+use crate::{TempDir, indexer};
+
+const GOOD: &str = r#"{"id":"c1","title":"Hon Stacking Chair","category":["Furniture","Chairs"],"price":{"amount":99.5,"currency":"USD"}}"#;
+const GOOD2: &str = r#"{"id":"p1","title":"Xerox Paper","category":["Office Supplies","Paper"],"price":{"amount":5,"currency":"USD"},"rating":{"average":4.5,"count":10}}"#;
+
+fn build(
+    dir: &TempDir,
+    catalog: &std::path::Path,
+    interactions: Option<&std::path::Path>,
+) -> (bool, String, String) {
+    let out = dir.0.join("out");
+    let mut args: Vec<&OsStr> =
+        vec!["build".as_ref(), "--catalog".as_ref(), catalog.as_os_str(), "--out".as_ref(), out.as_os_str()];
+    if let Some(i) = interactions {
+        args.extend(["--interactions".as_ref(), i.as_os_str()]);
+    }
+    indexer(&args)
+}
+
+#[test]
+fn bad_catalog_rows_are_skipped_with_file_line_and_reason() {
+    let dir = TempDir::new("badrows");
+    let catalog = dir.file(
+        "catalog.jsonl",
+        &[
+            GOOD,
+            "{not json",
+            r#"{"id":"neg","title":"T","category":["A"],"price":{"amount":-1,"currency":"USD"}}"#,
+            "",
+            GOOD.replace("Hon", "Other").as_str(),
+            r#"{"id":"x","title":"T","category":["A"],"price":{"amount":1,"currency":"USD"},"colour":"red"}"#,
+            GOOD2,
+        ]
+        .join("\n"),
+    );
+    let (ok, stdout, stderr) = build(&dir, &catalog, None);
+    assert!(ok, "partial catalog imports: {stderr}");
+    let name = catalog.display().to_string();
+    assert!(stdout.contains("skipped 4 row(s)"), "{stdout}");
+    assert!(stdout.contains(&format!("{name}:2: ")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{name}:3: field `price.amount` must be a finite number >= 0, got -1")),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("{name}:5: duplicate id \"c1\" (first on line 1)")), "{stdout}");
+    assert!(stdout.contains(&format!("{name}:6: unknown field `colour`")), "{stdout}");
+    assert!(stdout.contains("2 products"), "{stdout}");
+}
+
+#[test]
+fn nothing_valid_fails_and_says_why() {
+    let dir = TempDir::new("novalid");
+    let catalog = dir.file("catalog.jsonl", "{\"id\":1}\n[]\n");
+    let (ok, _, stderr) = build(&dir, &catalog, None);
+    assert!(!ok);
+    assert!(stderr.contains("no valid products found"), "{stderr}");
+    assert!(stderr.contains(&format!("{}:1:", catalog.display())), "{stderr}");
+    assert!(stderr.contains("2 x invalid JSON or field"), "{stderr}");
+}
+
+#[test]
+fn interactions_header_and_rows_are_checked() {
+    let dir = TempDir::new("interactions");
+    let catalog = dir.file("catalog.jsonl", &format!("{GOOD}\n{GOOD2}\n"));
+    let bad_header = dir.file("bad.csv", "user,item,ts,event\nu1,c1,1700000000,view\n");
+    let (ok, _, stderr) = build(&dir, &catalog, Some(&bad_header));
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!(
+            "{}:1: header must be `user_id,item_id,timestamp,event`",
+            bad_header.display()
+        )),
+        "{stderr}"
+    );
+
+    let rows = dir.file(
+        "interactions.csv",
+        "user_id,item_id,timestamp,event\n\
+         u1,c1,1700000000,purchase\n\
+         u1,nope,1700000000,view\n\
+         u2,c1,last tuesday,view\n\
+         u2,p1,2024-01-02T03:04:05Z,like\n\
+         u3,c1,2024-01-02,purchase\n\
+         u3,p1,2024-01-02T03:04:05+02:00,cart\n",
+    );
+    let (ok, stdout, stderr) = build(&dir, &catalog, Some(&rows));
+    assert!(ok, "{stderr}");
+    let name = rows.display().to_string();
+    assert!(stdout.contains("skipped 3 row(s)"), "{stdout}");
+    assert!(stdout.contains(&format!("{name}:3: item_id \"nope\" is not in the catalog")), "{stdout}");
+    assert!(stdout.contains(&format!("{name}:4: timestamp must be unix seconds or RFC 3339")), "{stdout}");
+    assert!(stdout.contains(&format!("{name}:5: event must be view, cart or purchase")), "{stdout}");
+    assert!(stdout.contains("2 products, 3 interactions"), "{stdout}");
+
+    // The feed is ordered by purchases: c1 was bought twice, p1 never.
+    let out = dir.0.join("out/kv");
+    let version = std::fs::read_to_string(out.join("current")).unwrap();
+    let popular: CardList = kv::decode(&std::fs::read(out.join(&version).join("popular")).unwrap()).unwrap();
+    let order: Vec<_> = popular.cards.iter().map(|c| (c.id.as_str(), c.purchases)).collect();
+    assert_eq!(order, [("c1", 2), ("p1", 0)]);
+}
+
+#[test]
+fn builds_are_versioned_by_content_and_write_deploy_files() {
+    let dir = TempDir::new("versions");
+    let catalog = dir.file("catalog.jsonl", &format!("{GOOD}\n{GOOD2}\n"));
+    let read_version = || std::fs::read_to_string(dir.0.join("out/kv/current")).unwrap();
+    assert!(build(&dir, &catalog, None).0);
+    let v1 = read_version();
+    assert!(build(&dir, &catalog, None).0);
+    assert_eq!(read_version(), v1, "same input, same version");
+    let manifest: Manifest =
+        kv::decode(&std::fs::read(dir.0.join("out/kv").join(&v1).join("manifest")).unwrap()).unwrap();
+    assert_eq!(
+        (manifest.product_count, manifest.shard_count, manifest.version.as_str()),
+        (2, 1, v1.as_str())
+    );
+
+    let bulk: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.0.join("out/bulk.json")).unwrap()).unwrap();
+    let keys: Vec<&str> = bulk.as_array().unwrap().iter().map(|e| e["key"].as_str().unwrap()).collect();
+    assert!(keys.iter().all(|k| k.starts_with(&format!("{v1}/"))), "{keys:?}");
+    assert!(bulk.as_array().unwrap().iter().all(|e| e["base64"] == true));
+    let current: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.0.join("out/bulk-current.json")).unwrap()).unwrap();
+    assert_eq!(current[0]["value"], v1.as_str());
+
+    std::fs::write(&catalog, format!("{GOOD}\n")).unwrap();
+    assert!(build(&dir, &catalog, None).0);
+    let v2 = read_version();
+    assert_ne!(v2, v1, "new content, new version");
+    assert!(!dir.0.join("out/kv").join(&v1).exists(), "the out folder holds one build");
+}
+
+#[test]
+fn superstore_import_derives_prices_and_purchases() {
+    let dir = TempDir::new("superstore");
+    let header = "\"Row ID\",\"Order ID\",\"Order Date\",\"Ship Date\",\"Ship Mode\",\"Customer ID\",\"Customer Name\",\"Segment\",\"Country\",\"City\",\"State\",\"Postal Code\",\"Region\",\"Product ID\",\"Category\",\"Sub-Category\",\"Product Name\",\"Sales\",\"Quantity\",\"Discount\",\"Profit\"";
+    let row = |n: u32, date: &str, cust: &str, id: &str, name: &str, sales: &str, qty: &str, disc: &str| {
+        format!(
+            "{n},\"CA-1\",{date},{date},\"Standard\",\"{cust}\",\"X\",\"Consumer\",\"United States\",\"Henderson\",\"Kentucky\",42420,\"South\",\"{id}\",\"Furniture\",\"Chairs\",\"{name}\",{sales},{qty},{disc},1"
+        )
+    };
+    let csv = [
+        header.to_owned(),
+        row(1, "2016-11-08", "C1", "FUR-1", "Desk Chair", "200", "2", "0"), // unit 100
+        row(2, "2016-11-09", "C2", "FUR-1", "Desk Chair", "90", "1", "0.1"), // unit 100
+        row(3, "2016-11-10", "C3", "FUR-1", "Desk Chair, Old", "130", "1", "0"), // unit 130
+        row(4, "2016-11-10", "C3", "FUR-2", "Stool", "abc", "1", "0"),
+        row(5, "2016-11-11", "C1", "FUR-2", "Stool", "30", "2", "0.5"), // unit 30
+    ]
+    .join("\n");
+    let src = dir.file("superstore.csv", &csv);
+    let out = dir.0.join("demo");
+    let (ok, stdout, stderr) = indexer(&[
+        "import".as_ref(),
+        "superstore".as_ref(),
+        src.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains(&format!("{}:5: Sales is not a number: \"abc\"", src.display())), "{stdout}");
+    assert!(
+        stdout.contains("imported 2 products and 4 purchase interactions (1 ids had several names"),
+        "{stdout}"
+    );
+    let catalog = std::fs::read_to_string(out.join("catalog.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(catalog.lines().next().unwrap()).unwrap();
+    assert_eq!(first["id"], "FUR-1");
+    assert_eq!(first["title"], "Desk Chair");
+    assert_eq!(first["price"]["amount"], 100.0);
+    assert_eq!(first["category"], serde_json::json!(["Furniture", "Chairs"]));
+    assert!(first.get("brand").is_none(), "absent fields are left out");
+    let interactions = std::fs::read_to_string(out.join("interactions.csv")).unwrap();
+    assert_eq!(interactions.lines().next(), Some("user_id,item_id,timestamp,event"));
+    assert_eq!(interactions.lines().nth(1), Some("C1,FUR-1,2016-11-08T00:00:00Z,purchase"));
+
+    // The imported files are valid input for a build.
+    let (ok, _, stderr) = indexer(&[
+        "build".as_ref(),
+        "--catalog".as_ref(),
+        out.join("catalog.jsonl").as_os_str(),
+        "--interactions".as_ref(),
+        out.join("interactions.csv").as_os_str(),
+        "--out".as_ref(),
+        dir.0.join("kv").as_os_str(),
+    ]);
+    assert!(ok, "{stderr}");
+}

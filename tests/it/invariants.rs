@@ -1,0 +1,169 @@
+//! Checks that keep ARCHITECTURE.md's "Architecture invariant:" lines true.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::root;
+
+/// Dependency graph of Cargo.lock: package name -> names it depends on.
+fn lock_graph() -> BTreeMap<String, Vec<String>> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).unwrap();
+    let mut graph = BTreeMap::new();
+    for block in lock.split("[[package]]").skip(1) {
+        let name = block.lines().find_map(|l| l.strip_prefix("name = \"")).unwrap().trim_end_matches('"');
+        let deps = match block.split_once("dependencies = [") {
+            Some((_, rest)) => rest
+                .split(']')
+                .next()
+                .unwrap()
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix('"'))
+                .map(|d| d.split([' ', '"']).next().unwrap().to_owned())
+                .collect(),
+            None => Vec::new(),
+        };
+        graph.entry(name.to_owned()).or_insert_with(Vec::new).extend(deps);
+    }
+    graph
+}
+
+fn closure(graph: &BTreeMap<String, Vec<String>>, start: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![start.to_owned()];
+    while let Some(n) = todo.pop() {
+        if seen.insert(n.clone()) {
+            todo.extend(graph.get(&n).cloned().unwrap_or_default());
+        }
+    }
+    seen
+}
+
+/// Architecture invariant: `ranking` depends on no web, UI or worker crate.
+#[test]
+fn ranking_depends_on_no_web_ui_or_worker_crate() {
+    // Start from ranking's normal dependencies (its dev-dependencies are in Cargo.lock too, and may
+    // use anything); registry packages list only their normal dependencies in the lock.
+    let manifest = std::fs::read_to_string(root().join("ranking/Cargo.toml")).unwrap();
+    let section = manifest.split("[dependencies]").nth(1).unwrap().split("\n[").next().unwrap();
+    let direct: Vec<&str> = section
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|l| l.split(['=', '.', ' ']).next().unwrap())
+        .collect();
+    assert!(direct.contains(&"postcard"), "{direct:?}");
+    let graph = lock_graph();
+    let deps: BTreeSet<String> = direct.iter().flat_map(|d| closure(&graph, d)).collect();
+    assert!(deps.contains("postcard"), "the lock graph was read: {deps:?}");
+    for banned in ["leptos", "worker", "web-sys", "js-sys", "wasm-bindgen", "gloo-net", "tokio", "reqwest"] {
+        assert!(!deps.contains(banned), "ranking depends on {banned}: {deps:?}");
+    }
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() {
+            if !["target", "node_modules", "dist", "build", ".git", ".wrangler", "snapshots"]
+                .contains(&name.as_str())
+            {
+                rust_files(&path, out);
+            }
+        } else if name.ends_with(".rs") || name.ends_with(".mjs") {
+            out.push(path);
+        }
+    }
+}
+
+fn sources() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in ["ranking", "indexer", "edge", "app", "xtask", "tests"] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    assert!(files.len() > 20, "found the sources: {files:?}");
+    files
+}
+
+/// Architecture invariant: `ranking` does no I/O.
+#[test]
+fn ranking_does_no_io() {
+    let mut files = Vec::new();
+    rust_files(&root().join("ranking/src"), &mut files);
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for banned in [
+            "std::fs",
+            "std::net",
+            "std::process",
+            "std::env",
+            "std::io",
+            "std::time::SystemTime",
+            "Instant::now",
+        ] {
+            assert!(!text.contains(banned), "{} uses {banned}", file.display());
+        }
+    }
+}
+
+/// Every source file opens with a `//!` line saying what it is for.
+#[test]
+fn every_source_file_says_what_it_is_for() {
+    for file in sources() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.starts_with("//!"), "{} does not open with a //! line", file.display());
+    }
+}
+
+/// Architecture invariant: HTTP error bodies are made in one place (`edge/src/problem.rs`).
+#[test]
+fn problem_json_is_made_in_one_place() {
+    for file in sources() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let rel = file.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
+        if rel.starts_with("edge/") && rel != "edge/src/problem.rs" {
+            assert!(!text.contains("\"application/problem+json\""), "{rel} builds problem+json itself");
+        }
+    }
+}
+
+/// Architecture invariant: every network call of the app lives in `app/src/api.rs`.
+#[test]
+fn app_network_calls_live_in_api_module() {
+    for file in sources() {
+        let rel = file.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
+        if rel.starts_with("app/") && rel != "app/src/api.rs" {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for banned in ["gloo_net", "Request::", "fetch_with", "XmlHttpRequest", "WebSocket"] {
+                assert!(!text.contains(banned), "{rel} makes a network call ({banned})");
+            }
+        }
+    }
+}
+
+/// Each category placeholder `ranking` links to exists in `public/`.
+#[test]
+fn category_placeholders_exist() {
+    for cat in ranking::catalog::PLACEHOLDER_CATEGORIES.iter().chain(&["other"]) {
+        let path = root().join(format!("public/img/category/{cat}.svg"));
+        let svg = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{} is missing", path.display()));
+        assert!(svg.contains("width=\"480\" height=\"480\""), "{} has explicit dimensions", path.display());
+    }
+}
+
+/// CI runs the README's test command, and the README shows both commands.
+#[test]
+fn ci_runs_the_readme_test_command() {
+    let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
+    assert!(ci.lines().any(|l| l.trim_start().starts_with("cargo xtask test")), "{ci}");
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(readme.contains("cargo xtask dev") && readme.contains("cargo xtask test"));
+}
+
+/// wrangler 4.86 bundles workerd 2026-04-26: a later compatibility date would not start.
+#[test]
+fn compatibility_date_is_supported_by_the_pinned_workerd() {
+    let toml = std::fs::read_to_string(root().join("edge/wrangler.toml")).unwrap();
+    let date =
+        toml.lines().find_map(|l| l.strip_prefix("compatibility_date = \"")).unwrap().trim_end_matches('"');
+    assert!(date <= "2026-04-26", "compatibility_date {date} is newer than the bundled workerd");
+}
