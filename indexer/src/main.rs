@@ -1,9 +1,5 @@
 //! `indexer`: turns a catalog (+ interaction log) into the versioned KV entries the edge serves.
 
-mod build;
-mod read;
-mod superstore;
-
 use std::collections::HashSet;
 use std::fs;
 use std::io::Write;
@@ -12,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use indexer::{build, read, superstore};
 use indicatif::{ProgressBar, ProgressStyle};
 use ranking::{Interaction, Product};
 

@@ -158,6 +158,24 @@ impl Product {
         }
     }
 
+    /// The text a product's content embedding is computed from: title, category path, brand and the
+    /// start of the description (a static model averages tokens, so a long description would drown
+    /// the title).
+    pub fn embed_text(&self) -> String {
+        let mut s = self.title.clone();
+        s.push_str(". ");
+        s.push_str(&self.category.join(" > "));
+        if let Some(b) = &self.brand {
+            s.push_str(". ");
+            s.push_str(b);
+        }
+        if let Some(d) = &self.description {
+            s.push_str(". ");
+            s.extend(d.chars().take(300));
+        }
+        s
+    }
+
     /// All text a shopper might search this product by.
     pub fn search_text(&self) -> String {
         let mut s = self.title.clone();

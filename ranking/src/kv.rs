@@ -27,6 +27,7 @@ pub enum Kind {
     Products = 2,
     Cards = 3,
     Search = 4,
+    Embedder = 5,
 }
 
 /// A value type that can be stored in KV.

@@ -3,6 +3,7 @@
 //! It is owned by the `indexer` package (so `CARGO_BIN_EXE_indexer` points at the built CLI) but lives
 //! in the workspace's `tests/` folder with the browser and workerd tests.
 
+mod embeddings;
 mod indexer_cli;
 mod invariants;
 
@@ -26,6 +27,7 @@ pub fn indexer(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
 }
 
 /// A temporary folder removed on drop.
+#[derive(Debug)]
 pub struct TempDir(pub PathBuf);
 
 impl TempDir {

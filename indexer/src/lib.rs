@@ -1,0 +1,7 @@
+//! The indexer's library: importers, validation, embeddings and KV builds, used by its CLI
+//! (`main.rs`) and by the integration tests.
+
+pub mod build;
+pub mod embed;
+pub mod read;
+pub mod superstore;
