@@ -21,6 +21,13 @@ pub struct Build {
     pub entries: Vec<(String, Vec<u8>)>,
 }
 
+/// Optional parts of a build: the query embedder (needs a model) and the item index.
+#[derive(Debug, Default)]
+pub struct Extra {
+    pub embedder: Option<ranking::embed::EmbedderData>,
+    pub items: Option<ranking::index::ItemIndex>,
+}
+
 /// Purchases per item id.
 pub fn purchase_counts(interactions: &[Interaction]) -> HashMap<&str, u32> {
     let mut counts: HashMap<&str, u32> = HashMap::new();
@@ -37,6 +44,7 @@ pub fn build(
     interactions: &[Interaction],
     version: Option<&str>,
     built_at: i64,
+    extra: Extra,
 ) -> Result<Build> {
     let counts = purchase_counts(interactions);
     let count = |p: &Product| counts.get(p.id.as_str()).copied().unwrap_or(0);
@@ -54,12 +62,18 @@ pub fn build(
     let search = kv::encode(&SearchIndex::build(products.iter().map(|p| (p, count(p)))));
     let shard_bytes: Vec<Vec<u8>> =
         shards.into_iter().map(|products| kv::encode(&ProductShard { products })).collect();
+    let embedder = extra.embedder.as_ref().map(kv::encode);
+    let items = extra.items.as_ref().map(kv::encode);
 
     let version = match version {
         Some(v) => kv::parse_version_id(v).map_err(anyhow::Error::from)?.to_owned(),
         None => {
-            let hash =
-                shard_bytes.iter().chain([&popular, &search]).fold(kv::FNV_OFFSET, |h, b| kv::fnv1a(h, b));
+            let hash = shard_bytes
+                .iter()
+                .chain([&popular, &search])
+                .chain(embedder.iter())
+                .chain(items.iter())
+                .fold(kv::FNV_OFFSET, |h, b| kv::fnv1a(h, b));
             format!("v{}-{hash:016x}", kv::FORMAT_VERSION)
         }
     };
@@ -71,6 +85,12 @@ pub fn build(
     }
     entries.push((kv::keys::popular(&version), popular));
     entries.push((kv::keys::search(&version), search));
+    if let Some(bytes) = embedder {
+        entries.push((kv::keys::embedder(&version), bytes));
+    }
+    if let Some(bytes) = items {
+        entries.push((kv::keys::items(&version), bytes));
+    }
     Ok(Build { version, entries })
 }
 

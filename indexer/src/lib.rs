@@ -2,6 +2,9 @@
 //! (`main.rs`) and by the integration tests.
 
 pub mod build;
+pub mod cf;
 pub mod embed;
+pub mod eval;
 pub mod read;
+pub mod report;
 pub mod superstore;

@@ -40,7 +40,58 @@ enum Command {
         /// Version id for the key prefix (default: derived from the content).
         #[arg(long)]
         version: Option<String>,
+        #[command(flatten)]
+        embed: EmbedArgs,
     },
+    /// Evaluate the home feed against baselines on a per-user temporal split.
+    Eval {
+        #[arg(long)]
+        catalog: PathBuf,
+        #[arg(long)]
+        interactions: PathBuf,
+        /// Cut-off of Recall@K and NDCG@K.
+        #[arg(long, default_value_t = 20)]
+        k: usize,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Also write eval.md and eval.svg (a chart) into this folder.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        #[command(flatten)]
+        embed: EmbedArgs,
+    },
+}
+
+/// Options shared by commands that embed products.
+#[derive(clap::Args)]
+struct EmbedArgs {
+    /// Model2Vec model folder (tokenizer.json, model.safetensors); `cargo xtask setup` installs
+    /// potion-base-8M under target/models/. Without it, content vectors are left out.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Dimension the embeddings are reduced to (PCA); see docs/RELEVANCE.md for how 64 was chosen.
+    #[arg(long, default_value_t = 64)]
+    dim: usize,
+    /// Weight of co-occurrence neighbours in an item's vector (0 = content only).
+    #[arg(long, default_value_t = 1.0)]
+    lambda: f32,
+    /// Ranking weights as JSON (fields of `ranking::weights::Weights`; missing ones take defaults).
+    #[arg(long)]
+    weights: Option<PathBuf>,
+}
+
+impl EmbedArgs {
+    fn weights(&self) -> Result<ranking::weights::Weights> {
+        match &self.weights {
+            None => Ok(ranking::weights::Weights::default()),
+            Some(path) => {
+                let text =
+                    fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+                serde_json::from_str(&text).with_context(|| format!("{}: invalid weights", path.display()))
+            }
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -63,8 +114,11 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Import { source: Source::Superstore { csv, out } } => import_superstore(&csv, &out),
-        Command::Build { catalog, interactions, out, version } => {
-            build_cmd(&catalog, interactions.as_deref(), &out, version.as_deref())
+        Command::Build { catalog, interactions, out, version, embed } => {
+            build_cmd(&catalog, interactions.as_deref(), &out, version.as_deref(), &embed)
+        }
+        Command::Eval { catalog, interactions, k, json, report, embed } => {
+            eval_cmd(&catalog, &interactions, k, json, report.as_deref(), &embed)
         }
     }
 }
@@ -79,7 +133,8 @@ fn step<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let start = Instant::now();
     let out = f();
     bar.finish_and_clear();
-    println!("  {name:<28} {:>8.1} ms", start.elapsed().as_secs_f64() * 1e3);
+    // stderr: timings are diagnostics, and stdout may be JSON (`eval --json`).
+    eprintln!("  {name:<28} {:>8.1} ms", start.elapsed().as_secs_f64() * 1e3);
     out
 }
 
@@ -138,7 +193,13 @@ fn write_interactions(path: &Path, rows: &[Interaction]) -> Result<()> {
     Ok(())
 }
 
-fn build_cmd(catalog: &Path, interactions: Option<&Path>, out: &Path, version: Option<&str>) -> Result<()> {
+fn build_cmd(
+    catalog: &Path,
+    interactions: Option<&Path>,
+    out: &Path,
+    version: Option<&str>,
+    embed: &EmbedArgs,
+) -> Result<()> {
     let total = Instant::now();
     println!("building index from {}", catalog.display());
     let (products, rejects) = step("reading catalog", || read::catalog(catalog))?;
@@ -153,7 +214,13 @@ fn build_cmd(catalog: &Path, interactions: Option<&Path>, out: &Path, version: O
         None => Vec::new(),
     };
     let built_at = jiff::Timestamp::now().as_second();
-    let b = step("building entries", || build::build(&products, &rows, version, built_at))?;
+    let (embedder, content) = content_vectors(&products, embed)?;
+    let weights = embed.weights()?;
+    let items = step("item index (co-occurrence)", || {
+        Ok(indexer::eval::item_index(&products, &content, &rows, &weights, embed.lambda))
+    })?;
+    let extra = build::Extra { embedder, items: Some(items) };
+    let b = step("building entries", || build::build(&products, &rows, version, built_at, extra))?;
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     step("writing kv/ and bulk files", || build::write(out, &b))?;
     println!(
@@ -167,5 +234,64 @@ fn build_cmd(catalog: &Path, interactions: Option<&Path>, out: &Path, version: O
         println!("  {key:<48} {:>10} bytes", bytes.len());
     }
     println!("done in {:.2} s -> {}", total.elapsed().as_secs_f64(), out.display());
+    Ok(())
+}
+
+/// Content vectors of the products (reduced model embeddings), or zero vectors without a model.
+fn content_vectors(
+    products: &[Product],
+    embed: &EmbedArgs,
+) -> Result<(Option<ranking::embed::EmbedderData>, Vec<Vec<f32>>)> {
+    let Some(dir) = &embed.model else {
+        return Ok((None, vec![vec![0.0; 1]; products.len()]));
+    };
+    let model = step("loading model", || indexer::embed::load(dir))?;
+    let texts: Vec<String> = products.iter().map(Product::embed_text).collect();
+    let (data, vectors) =
+        step(&format!("embedding ({} dims)", embed.dim), || model.reduce(&texts, embed.dim))?;
+    Ok((Some(data), vectors))
+}
+
+fn eval_cmd(
+    catalog: &Path,
+    interactions: &Path,
+    k: usize,
+    json: bool,
+    report: Option<&Path>,
+    embed: &EmbedArgs,
+) -> Result<()> {
+    anyhow::ensure!(
+        (1..=ranking::feed::MAX_LIMIT).contains(&k),
+        "--k must be 1..={}",
+        ranking::feed::MAX_LIMIT
+    );
+    let quiet = json;
+    let (products, rejects) = read::catalog(catalog)?;
+    let known: HashSet<&str> = products.iter().map(|p| p.id.as_str()).collect();
+    let (rows, irejects) = read::interactions(interactions, &known)?;
+    if !quiet {
+        print!("{rejects}{irejects}");
+    }
+    let (_, content) = content_vectors(&products, embed)?;
+    let weights = embed.weights()?;
+    let r = indexer::eval::run(&products, &content, &rows, k, &weights, embed.lambda);
+    if json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!("{} users evaluated, K = {k}", r.users);
+        println!(
+            "{:<28} {:>10} {:>10} {:>10}",
+            "model",
+            format!("Recall@{k}"),
+            format!("NDCG@{k}"),
+            "coverage"
+        );
+        for (name, m) in &r.models {
+            println!("{name:<28} {:>10.4} {:>10.4} {:>10.3}", m.recall, m.ndcg, m.coverage);
+        }
+    }
+    if let Some(dir) = report {
+        indexer::report::write(dir, &r, embed.model.is_some(), embed.dim, embed.lambda)?;
+    }
     Ok(())
 }

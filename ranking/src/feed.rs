@@ -1,10 +1,17 @@
-//! Home feeds. For now the non-personal feed: most purchased first, as precomputed by the indexer.
+//! Home feeds: the non-personal list (most purchased first) and the personal one, built from the
+//! shopper's on-device history and the precomputed [`ItemIndex`].
 
-use crate::catalog::Card;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Card, Event};
+use crate::index::ItemIndex;
 use crate::kv::CardList;
+use crate::weights::{Weights, finite_or_zero};
 
 /// Largest page of a feed.
 pub const MAX_LIMIT: usize = 100;
+/// History entries considered (most recent first); older ones are ignored.
+pub const MAX_HISTORY: usize = 50;
 
 /// The most purchased products, best first.
 ///
@@ -17,4 +24,281 @@ pub fn popular(list: &CardList, limit: usize) -> Vec<Card> {
 /// Sorts cards most purchased first, ties by id, the order [`popular`] serves.
 pub fn sort_by_popularity(cards: &mut [Card]) {
     cards.sort_by(|a, b| b.purchases.cmp(&a.purchases).then_with(|| a.id.cmp(&b.id)));
+}
+
+/// One entry of a shopper's history.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Seen<'a> {
+    pub id: &'a str,
+    pub event: Event,
+}
+
+/// Why an item scored what it did: each signal's weighted contribution, which sum to the score.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Why {
+    pub similarity: f32,
+    pub co_occurrence: f32,
+    pub popularity: f32,
+    /// The history item that contributed most, if any.
+    pub because: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scored {
+    pub index: usize,
+    pub score: f32,
+    pub why: Why,
+}
+
+/// Personal recommendations for a history (most recent first).
+///
+/// Contract: the user vector is the weighted sum of the history items' vectors, each weighted by its
+/// event weight times `recency_decay^k` for the k-th most recent entry; each item not in the history
+/// scores `similarity·cos(user, item) + co_occurrence·(weighted neighbour weight) + popularity·pop`,
+/// and [`Why`] holds those three terms. Unknown ids are skipped; only the first [`MAX_HISTORY`]
+/// entries count; an empty (or all-unknown) history yields the popular items, diversified. Results
+/// are ordered by score desc then index asc, with at most `max_per_category` per leaf category as long
+/// as enough other items exist. Never panics, whatever the weights or data (NaN scores count as 0).
+pub fn recommend(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, limit: usize) -> Vec<Scored> {
+    let n = index.len();
+    let limit = limit.min(MAX_LIMIT).min(n);
+    if limit == 0 {
+        return Vec::new();
+    }
+    let history = &history[..history.len().min(MAX_HISTORY)];
+    let ids: Vec<&str> = history.iter().map(|s| s.id).collect();
+    let positions = index.lookup(&ids);
+    let decay = finite_or_zero(w.recency_decay).clamp(0.0, 1.0);
+    let mut known: Vec<(usize, f32)> = Vec::new();
+    let mut factor = 1.0f32;
+    for (seen, pos) in history.iter().zip(&positions) {
+        if let Some(p) = pos {
+            known.push((*p, w.event(seen.event) * factor));
+        }
+        factor *= decay;
+    }
+    let total: f32 = known.iter().map(|(_, k)| k).sum();
+
+    let dim = index.vectors.dim as usize;
+    let mut user = vec![0.0f32; dim];
+    for &(p, k) in &known {
+        for (u, x) in user.iter_mut().zip(index.vectors.get(p)) {
+            *u += k * x;
+        }
+    }
+    crate::vector::normalize(&mut user);
+    let query = crate::vector::Query::new(&user);
+
+    let mut co = vec![0.0f32; n];
+    let mut co_best: Vec<(f32, usize)> = vec![(0.0, usize::MAX); n];
+    if total > 0.0 {
+        for &(p, k) in &known {
+            for &(j, weight) in index.neighbours.get(p).map(Vec::as_slice).unwrap_or(&[]) {
+                let (j, c) = (j as usize, k * finite_or_zero(weight) / total);
+                if j < n {
+                    co[j] += c;
+                    if c > co_best[j].0 {
+                        co_best[j] = (c, p);
+                    }
+                }
+            }
+        }
+    }
+
+    let max_pop = index.cards.iter().map(|c| c.purchases).max().unwrap_or(0);
+    let pop_norm = ((max_pop as f32) + 1.0).ln().max(f32::MIN_POSITIVE);
+    let seen: std::collections::HashSet<usize> = known.iter().map(|(p, _)| *p).collect();
+    let (ws, wc, wp) =
+        (finite_or_zero(w.similarity), finite_or_zero(w.co_occurrence), finite_or_zero(w.popularity));
+    let mut scored: Vec<Scored> = (0..n)
+        .filter(|i| !seen.contains(i))
+        .map(|i| {
+            let sim =
+                if known.is_empty() { 0.0 } else { ws * index.vectors.dot(i, &query.codes, query.scale) };
+            let cooc = wc * co[i];
+            let pop = wp * ((index.cards[i].purchases as f32) + 1.0).ln() / pop_norm;
+            let (sim, cooc, pop) = (finite_or_zero(sim), finite_or_zero(cooc), finite_or_zero(pop));
+            let because = if cooc > 0.0 { Some(co_best[i].1) } else { nearest(index, &known, i) };
+            Scored {
+                index: i,
+                score: sim + cooc + pop,
+                why: Why {
+                    similarity: sim,
+                    co_occurrence: cooc,
+                    popularity: pop,
+                    because: because.and_then(|p| index.cards.get(p)).map(|c| c.id.clone()),
+                },
+            }
+        })
+        .collect();
+    scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+    diversify(index, scored, w.max_per_category as usize, limit)
+}
+
+/// The history item most similar to item `i` (by vector), for "because you viewed".
+fn nearest(index: &ItemIndex, known: &[(usize, f32)], i: usize) -> Option<usize> {
+    let q = crate::vector::Query::new(&index.vectors.get(i));
+    known
+        .iter()
+        .map(|&(p, k)| (k * index.vectors.dot(p, &q.codes, q.scale), p))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, p)| p)
+}
+
+/// Takes the best `limit` items with at most `cap` per leaf category, filling up with the skipped
+/// ones (in score order) when the cap leaves too few.
+fn diversify(index: &ItemIndex, sorted: Vec<Scored>, cap: usize, limit: usize) -> Vec<Scored> {
+    if cap == 0 {
+        return sorted.into_iter().take(limit).collect();
+    }
+    let mut per: std::collections::HashMap<&[String], usize> = std::collections::HashMap::new();
+    let (mut out, mut rest) = (Vec::with_capacity(limit), Vec::new());
+    for s in sorted {
+        if out.len() == limit {
+            break;
+        }
+        let cat = index.cards[s.index].category.as_slice();
+        let count = per.entry(cat).or_insert(0);
+        if *count < cap {
+            *count += 1;
+            out.push(s);
+        } else {
+            rest.push(s);
+        }
+    }
+    let missing = limit - out.len();
+    out.extend(rest.into_iter().take(missing));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Price;
+    use crate::vector::Vectors;
+    use proptest::prelude::*;
+
+    /// Six items on a plane: chairs point one way, paper the other; a/b and c/d co-occur.
+    fn index() -> ItemIndex {
+        let items = [
+            ("chair-a", "Chairs", [1.0, 0.1], 5),
+            ("chair-b", "Chairs", [0.9, 0.2], 1),
+            ("paper-c", "Paper", [0.1, 1.0], 9),
+            ("paper-d", "Paper", [0.2, 0.9], 2),
+            ("lamp-e", "Lamps", [0.7, 0.7], 0),
+            ("chair-f", "Chairs", [0.95, 0.0], 3),
+        ];
+        let mut vectors = Vectors::new(2);
+        let mut cards = Vec::new();
+        for (id, cat, v, n) in items {
+            let mut v = v.to_vec();
+            crate::vector::normalize(&mut v);
+            vectors.push(&v);
+            cards.push(Card {
+                id: id.into(),
+                title: id.into(),
+                price: Price { amount: 1.0, currency: "USD".into() },
+                category: vec!["Office".into(), cat.into()],
+                image: String::new(),
+                purchases: n,
+            });
+        }
+        let neighbours = vec![vec![(1, 0.8)], vec![(0, 0.8)], vec![(3, 0.5)], vec![(2, 0.5)], vec![], vec![]];
+        ItemIndex { cards, vectors, neighbours }
+    }
+
+    fn ids(index: &ItemIndex, r: &[Scored]) -> Vec<String> {
+        r.iter().map(|s| index.cards[s.index].id.clone()).collect()
+    }
+
+    #[test]
+    fn cold_start_is_popular_and_diverse() {
+        let idx = index();
+        let w = Weights { max_per_category: 1, ..Weights::default() };
+        let r = recommend(&idx, &[], &w, 4);
+        // One per category first; then the best of the rest (chair-f outsells paper-d).
+        assert_eq!(ids(&idx, &r), ["paper-c", "chair-a", "lamp-e", "chair-f"]);
+        assert!(r.iter().all(|s| s.why.because.is_none() && s.why.similarity == 0.0));
+    }
+
+    #[test]
+    fn history_pulls_similar_and_co_occurring_items() {
+        let idx = index();
+        let w = Weights { similarity: 1.0, popularity: 0.1, ..Weights::default() };
+        let history = [Seen { id: "chair-a", event: Event::View }];
+        let r = recommend(&idx, &history, &w, 5);
+        insta::assert_debug_snapshot!(
+            r.iter()
+                .map(|s| (
+                    idx.cards[s.index].id.as_str(),
+                    (s.score * 1000.0).round() / 1000.0,
+                    s.why.because.as_deref()
+                ))
+                .collect::<Vec<_>>()
+        );
+        assert!(!ids(&idx, &r).contains(&"chair-a".to_string()), "seen items are not recommended");
+        for s in &r {
+            let sum = s.why.similarity + s.why.co_occurrence + s.why.popularity;
+            assert!((sum - s.score).abs() < 1e-5, "explanation adds up to the score");
+        }
+    }
+
+    #[test]
+    fn recent_and_stronger_events_count_more() {
+        let idx = index();
+        let w = Weights {
+            popularity: 0.0,
+            co_occurrence: 0.0,
+            similarity: 1.0,
+            max_per_category: 0,
+            recency_decay: 0.3,
+            purchase: 10.0,
+            ..Weights::default()
+        };
+        // Viewed a chair, then paper: the recent paper dominates.
+        let chair_then_paper =
+            [Seen { id: "paper-c", event: Event::View }, Seen { id: "chair-a", event: Event::View }];
+        assert_eq!(ids(&idx, &recommend(&idx, &chair_then_paper, &w, 1)), ["paper-d"]);
+        // Bought the chair before viewing paper: the purchase outweighs recency.
+        let bought_chair =
+            [Seen { id: "paper-c", event: Event::View }, Seen { id: "chair-a", event: Event::Purchase }];
+        assert_eq!(ids(&idx, &recommend(&idx, &bought_chair, &w, 1)), ["chair-b"]);
+    }
+
+    #[test]
+    fn odd_inputs_do_not_panic() {
+        let idx = index();
+        let nan = Weights {
+            similarity: f32::NAN,
+            popularity: f32::INFINITY,
+            recency_decay: f32::NAN,
+            ..Weights::default()
+        };
+        let long: Vec<Seen<'_>> = (0..10_000).map(|_| Seen { id: "chair-a", event: Event::Cart }).collect();
+        assert_eq!(recommend(&idx, &long, &nan, 3).len(), 3);
+        assert_eq!(
+            recommend(&idx, &[Seen { id: "nope", event: Event::View }], &Weights::default(), 1000).len(),
+            6
+        );
+        let empty = ItemIndex { cards: vec![], vectors: Vectors::new(2), neighbours: vec![] };
+        assert!(recommend(&empty, &long, &Weights::default(), 10).is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_scores_are_finite(
+            hist in proptest::collection::vec((0usize..8, 0u8..3), 0..30),
+            sim in proptest::num::f32::ANY, pop in proptest::num::f32::ANY, decay in proptest::num::f32::ANY,
+            limit in 0usize..200,
+        ) {
+            let idx = index();
+            let names = ["chair-a", "chair-b", "paper-c", "paper-d", "lamp-e", "chair-f", "x", ""];
+            let events = [Event::View, Event::Cart, Event::Purchase];
+            let history: Vec<Seen<'_>> = hist.iter().map(|&(i, e)| Seen { id: names[i], event: events[e as usize] }).collect();
+            let w = Weights { similarity: sim, popularity: pop, recency_decay: decay, ..Weights::default() };
+            let r = recommend(&idx, &history, &w, limit);
+            prop_assert!(r.len() <= limit.min(6));
+            prop_assert!(r.iter().all(|s| s.score.is_finite()));
+        }
+    }
 }

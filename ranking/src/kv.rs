@@ -28,6 +28,7 @@ pub enum Kind {
     Cards = 3,
     Search = 4,
     Embedder = 5,
+    Items = 6,
 }
 
 /// A value type that can be stored in KV.
@@ -109,6 +110,12 @@ pub mod keys {
     }
     pub fn search(version: &str) -> String {
         format!("{version}/search")
+    }
+    pub fn embedder(version: &str) -> String {
+        format!("{version}/embedder")
+    }
+    pub fn items(version: &str) -> String {
+        format!("{version}/items")
     }
 }
 

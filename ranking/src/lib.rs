@@ -8,10 +8,12 @@ pub mod api;
 pub mod catalog;
 pub mod embed;
 pub mod feed;
+pub mod index;
 pub mod kv;
 pub mod search;
 pub mod text;
 pub mod vector;
+pub mod weights;
 pub mod wordpiece;
 
 pub use catalog::{Card, Event, Interaction, Price, Product};

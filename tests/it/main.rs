@@ -6,6 +6,7 @@
 mod embeddings;
 mod indexer_cli;
 mod invariants;
+mod relevance;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -56,6 +56,8 @@ pub fn all(tools: &Tools) -> Result<Built> {
         .arg(demo.join("catalog.jsonl"))
         .arg("--interactions")
         .arg(demo.join("interactions.csv"))
+        .arg("--model")
+        .arg(setup::model_dir(root))
         .arg("--out")
         .arg(&out))?;
     Ok(Built { kv_dir: out.join("kv") })

@@ -1,0 +1,110 @@
+//! Collaborative signal from interactions: item co-occurrence (same shopper), its cosine-normalized
+//! neighbour lists, and content vectors smoothed over those neighbours.
+
+use std::collections::HashMap;
+
+use ranking::index::MAX_NEIGHBOURS;
+use ranking::vector::normalize;
+use ranking::weights::Weights;
+use ranking::{Event, Interaction};
+
+/// Items one shopper touches beyond this many (most recent kept) add no pairs: bounds the quadratic
+/// pair count for heavy users and bots.
+pub const MAX_ITEMS_PER_USER: usize = 200;
+
+/// Weighted item co-occurrence counts.
+#[derive(Debug)]
+pub struct Cooc {
+    /// Per item: `(other item, Σ over shared shoppers of w_a·w_b)`.
+    pub pairs: Vec<HashMap<u32, f32>>,
+    /// Per item: `Σ over shoppers of w²` (the diagonal), for cosine.
+    pub norms: Vec<f32>,
+}
+
+/// Per user, their items with the strongest event weight seen, most recent first.
+pub fn user_items<'a>(
+    rows: impl IntoIterator<Item = &'a Interaction>,
+    pos: &HashMap<&str, usize>,
+    w: &Weights,
+) -> HashMap<String, Vec<(usize, f32, i64)>> {
+    let mut by_user: HashMap<String, HashMap<usize, (f32, i64)>> = HashMap::new();
+    for r in rows {
+        if let Some(&i) = pos.get(r.item_id.as_str()) {
+            let e = by_user.entry(r.user_id.clone()).or_default().entry(i).or_insert((0.0, i64::MIN));
+            e.0 = e.0.max(w.event(r.event));
+            e.1 = e.1.max(r.timestamp);
+        }
+    }
+    by_user
+        .into_iter()
+        .map(|(u, items)| {
+            let mut v: Vec<(usize, f32, i64)> = items.into_iter().map(|(i, (wt, ts))| (i, wt, ts)).collect();
+            v.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+            (u, v)
+        })
+        .collect()
+}
+
+impl Cooc {
+    pub fn new(n: usize, users: &HashMap<String, Vec<(usize, f32, i64)>>) -> Cooc {
+        let mut pairs = vec![HashMap::new(); n];
+        let mut norms = vec![0.0f32; n];
+        for items in users.values() {
+            let items = &items[..items.len().min(MAX_ITEMS_PER_USER)];
+            for (a, &(i, wi, _)) in items.iter().enumerate() {
+                norms[i] += wi * wi;
+                for &(j, wj, _) in &items[a + 1..] {
+                    *pairs[i].entry(j as u32).or_insert(0.0) += wi * wj;
+                    *pairs[j].entry(i as u32).or_insert(0.0) += wi * wj;
+                }
+            }
+        }
+        Cooc { pairs, norms }
+    }
+
+    /// Each item's strongest neighbours by cosine of co-occurrence, ties by index.
+    pub fn neighbours(&self) -> Vec<Vec<(u32, f32)>> {
+        self.pairs
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let mut v: Vec<(u32, f32)> = row
+                    .iter()
+                    .map(|(&j, &c)| {
+                        (j, c / (self.norms[i] * self.norms[j as usize]).sqrt().max(f32::MIN_POSITIVE))
+                    })
+                    .collect();
+                v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                v.truncate(MAX_NEIGHBOURS);
+                v
+            })
+            .collect()
+    }
+}
+
+/// Content vectors pulled toward their co-occurrence neighbours: `normalize(c_i + λ·Σ_j s_ij·c_j / Σ_j s_ij)`.
+/// Items without neighbours (new items) keep their content vector, so they stay reachable.
+pub fn smooth(content: &[Vec<f32>], neighbours: &[Vec<(u32, f32)>], lambda: f32) -> Vec<Vec<f32>> {
+    content
+        .iter()
+        .zip(neighbours)
+        .map(|(c, nb)| {
+            let mut v = c.clone();
+            let total: f32 = nb.iter().map(|(_, s)| s).sum();
+            if total > 0.0 && lambda > 0.0 {
+                for &(j, s) in nb {
+                    for (x, y) in v.iter_mut().zip(&content[j as usize]) {
+                        *x += lambda * s / total * y;
+                    }
+                }
+            }
+            normalize(&mut v);
+            v
+        })
+        .collect()
+}
+
+/// Only purchases, for signals that must not count browsing.
+pub fn is_purchase(i: &Interaction) -> bool {
+    i.event == Event::Purchase
+}

@@ -1,0 +1,56 @@
+//! Ranking weights: data, not constants, so each experiment variant can carry its own (stored in KV).
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Event;
+
+/// How much each signal counts. Missing fields in stored JSON take the defaults, which were chosen
+/// with `indexer eval` on the demo data (docs/RELEVANCE.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Weights {
+    /// Cosine between the shopper's vector and the item's.
+    pub similarity: f32,
+    /// Co-occurrence with the items in the history.
+    pub co_occurrence: f32,
+    /// Log-scaled purchase count, 0..=1.
+    pub popularity: f32,
+    /// Each older history entry counts this much of the one after it (0..=1).
+    pub recency_decay: f32,
+    pub view: f32,
+    pub cart: f32,
+    pub purchase: f32,
+    /// Most items from one leaf category in a feed section (diversity); 0 = no cap.
+    pub max_per_category: u32,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            similarity: 0.05,
+            co_occurrence: 1.0,
+            popularity: 0.5,
+            recency_decay: 0.9,
+            view: 1.0,
+            cart: 2.0,
+            purchase: 3.0,
+            max_per_category: 6,
+        }
+    }
+}
+
+impl Weights {
+    pub fn event(&self, e: Event) -> f32 {
+        let w = match e {
+            Event::View => self.view,
+            Event::Cart => self.cart,
+            Event::Purchase => self.purchase,
+        };
+        finite_or_zero(w).max(0.0)
+    }
+}
+
+/// Stored weights are data: a NaN must not poison every score.
+pub fn finite_or_zero(x: f32) -> f32 {
+    if x.is_finite() { x } else { 0.0 }
+}
