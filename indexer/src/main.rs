@@ -43,6 +43,17 @@ enum Command {
         #[command(flatten)]
         embed: EmbedArgs,
     },
+    /// Measure how much of the model's similarity each reduced dimension keeps (top-10 neighbour
+    /// overlap with the full model), to choose --dim.
+    Dims {
+        #[arg(long)]
+        catalog: PathBuf,
+        #[arg(long)]
+        model: PathBuf,
+        /// Products sampled as queries.
+        #[arg(long, default_value_t = 300)]
+        sample: usize,
+    },
     /// Evaluate the home feed against baselines on a per-user temporal split.
     Eval {
         #[arg(long)]
@@ -117,6 +128,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Build { catalog, interactions, out, version, embed } => {
             build_cmd(&catalog, interactions.as_deref(), &out, version.as_deref(), &embed)
         }
+        Command::Dims { catalog, model, sample } => dims_cmd(&catalog, &model, sample),
         Command::Eval { catalog, interactions, k, json, report, embed } => {
             eval_cmd(&catalog, &interactions, k, json, report.as_deref(), &embed)
         }
@@ -292,6 +304,20 @@ fn eval_cmd(
     }
     if let Some(dir) = report {
         indexer::report::write(dir, &r, embed.model.is_some(), embed.dim, embed.lambda)?;
+    }
+    Ok(())
+}
+
+fn dims_cmd(catalog: &Path, model: &Path, sample: usize) -> Result<()> {
+    let (products, _) = read::catalog(catalog)?;
+    let model = indexer::embed::load(model)?;
+    let texts: Vec<String> = products.iter().map(Product::embed_text).collect();
+    let full: Vec<Vec<f32>> = texts.iter().map(|t| model.embed_full(t).unwrap_or_else(|| vec![0.0; model.dim])).collect();
+    println!("{:>5} {:>18} {:>16}", "dim", "top-10 overlap", "KV bytes/item");
+    for dim in [16, 32, 48, 64, 96, 128, model.dim] {
+        let (_, reduced) = model.reduce(&texts, dim)?;
+        let overlap = indexer::embed::neighbour_overlap(&full, &reduced, sample);
+        println!("{dim:>5} {overlap:>18.3} {:>16}", dim + 4);
     }
     Ok(())
 }
