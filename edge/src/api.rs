@@ -1,9 +1,10 @@
 //! API routes and handlers as plain functions: parse the request into a [`Route`], then answer it
 //! from decoded KV values. No I/O here, so every rule is tested natively.
 
-use ranking::api::{FeedResponse, ProductResponse, SearchResponse};
+use ranking::api::{FeedResponse, ProductResponse, SearchItem, SearchResponse};
 use ranking::kv::{CardList, ProductShard};
-use ranking::search::{MAX_QUERY, SearchIndex};
+use ranking::search::{self, Catalog, Filters, MAX_QUERY, SearchRequest, Sort};
+use ranking::weights::Weights;
 use ranking::{catalog, feed};
 
 use crate::problem::ApiError;
@@ -12,7 +13,7 @@ use crate::problem::ApiError;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Route {
     Feed { limit: usize },
-    Search { q: String, page: usize, limit: usize },
+    Search(SearchParams),
     Product { id: String },
 }
 
@@ -41,10 +42,26 @@ pub fn route(method: &str, path: &str, query: &str) -> Result<Route, ApiError> {
             }
             let limit = params.limit()?;
             let page = params.number("page", 1, 1, MAX_OFFSET)?;
+            if let (Some(lo), Some(hi)) = (params.price("min_price")?, params.price("max_price")?) {
+                if lo > hi {
+                    return Err(bad("min_price", format!("min_price {lo} is above max_price {hi}")));
+                }
+            }
             if (page - 1) * limit > MAX_OFFSET {
                 return Err(bad("page", format!("page {page} is past the deepest result ({MAX_OFFSET})")));
             }
-            Ok(Route::Search { q: q.to_owned(), page, limit })
+            Ok(Route::Search(SearchParams {
+                q: q.to_owned(),
+                page,
+                limit,
+                filters: Filters {
+                    category: params.category()?,
+                    min_price: params.price("min_price")?,
+                    max_price: params.price("max_price")?,
+                    in_stock: params.flag("in_stock")?,
+                },
+                sort: params.sort()?,
+            }))
         }
         _ => {
             let raw = &path["/api/products/".len()..];
@@ -93,6 +110,68 @@ impl Params {
     fn limit(&self) -> Result<usize, ApiError> {
         self.number("limit", DEFAULT_LIMIT, 1, feed::MAX_LIMIT)
     }
+
+    fn price(&self, name: &'static str) -> Result<Option<f64>, ApiError> {
+        let Some(raw) = self.get(name).filter(|v| !v.is_empty()) else { return Ok(None) };
+        match raw.trim().parse::<f64>() {
+            Ok(p) if p.is_finite() && p >= 0.0 => Ok(Some(p)),
+            _ => Err(bad(name, format!("{name} must be a number >= 0, got {:?}", truncate(raw)))),
+        }
+    }
+
+    fn flag(&self, name: &'static str) -> Result<bool, ApiError> {
+        match self.get(name).map(str::trim) {
+            None | Some("" | "false" | "0") => Ok(false),
+            Some("true" | "1") => Ok(true),
+            Some(other) => Err(bad(name, format!("{name} must be true or false, got {:?}", truncate(other)))),
+        }
+    }
+
+    fn sort(&self) -> Result<Sort, ApiError> {
+        match self.get("sort").map(str::trim) {
+            None | Some("" | "relevance") => Ok(Sort::Relevance),
+            Some("price_asc") => Ok(Sort::PriceAsc),
+            Some("price_desc") => Ok(Sort::PriceDesc),
+            Some("newest") => Ok(Sort::Newest),
+            Some(other) => Err(bad(
+                "sort",
+                format!("sort must be relevance, price_asc, price_desc or newest, got {:?}", truncate(other)),
+            )),
+        }
+    }
+
+    /// A category path of slugs (`furniture/chairs`), as the facets name them.
+    fn category(&self) -> Result<Option<String>, ApiError> {
+        let Some(raw) = self.get("category").map(str::trim).filter(|c| !c.is_empty()) else {
+            return Ok(None);
+        };
+        let ok = raw.len() <= 200
+            && raw
+                .split('/')
+                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+            && raw == raw.to_lowercase();
+        if ok {
+            Ok(Some(raw.to_owned()))
+        } else {
+            Err(bad(
+                "category",
+                format!(
+                    "category must be a path of lowercase slugs like furniture/chairs, got {:?}",
+                    truncate(raw)
+                ),
+            ))
+        }
+    }
+}
+
+/// Search parameters after validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchParams {
+    pub q: String,
+    pub page: usize,
+    pub limit: usize,
+    pub filters: Filters,
+    pub sort: Sort,
 }
 
 fn truncate(s: &str) -> String {
@@ -104,16 +183,36 @@ pub fn feed(popular: &CardList, limit: usize, version: &str) -> FeedResponse {
     FeedResponse { items: feed::popular(popular, limit), index_version: version.to_owned() }
 }
 
-/// `GET /api/search`: lexical matches, paged.
-pub fn search(index: &SearchIndex, q: &str, page: usize, limit: usize, version: &str) -> SearchResponse {
-    let offset = page.saturating_sub(1).saturating_mul(limit);
-    let found = index.search(q, offset, limit);
+/// `GET /api/search`: hybrid search with filters, sort and facets, paged.
+pub fn search(cat: Catalog<'_>, p: &SearchParams, now: i64, version: &str) -> SearchResponse {
+    let req = SearchRequest {
+        query: &p.q,
+        filters: p.filters.clone(),
+        sort: p.sort,
+        now,
+        offset: p.page.saturating_sub(1).saturating_mul(p.limit),
+        limit: p.limit,
+        ..Default::default()
+    };
+    let found = search::search(cat, &req, &Weights::default());
     SearchResponse {
-        query: q.to_owned(),
+        query: p.q.clone(),
         total: found.total,
-        page,
-        limit,
-        items: found.hits,
+        page: p.page,
+        limit: p.limit,
+        partial: found.partial,
+        items: found
+            .hits
+            .into_iter()
+            .filter_map(|h| {
+                cat.items.cards.get(h.index).map(|c| SearchItem {
+                    card: c.clone(),
+                    score: h.score,
+                    why: h.why,
+                })
+            })
+            .collect(),
+        facets: found.facets,
         index_version: version.to_owned(),
     }
 }
@@ -143,7 +242,13 @@ mod tests {
         assert_eq!(route("GET", "/api/feed/", "limit=5&x=1"), Ok(Route::Feed { limit: 5 }));
         assert_eq!(
             route("GET", "/api/search", "q=office+chair&page=2&limit=10"),
-            Ok(Route::Search { q: "office chair".into(), page: 2, limit: 10 })
+            Ok(Route::Search(SearchParams {
+                q: "office chair".into(),
+                page: 2,
+                limit: 10,
+                filters: Filters::default(),
+                sort: Sort::Relevance
+            }))
         );
         assert_eq!(
             route("GET", "/api/products/FUR%2DCH-1", ""),
@@ -163,6 +268,13 @@ mod tests {
         assert_eq!(param(route("GET", "/api/search", "q=a&page=9999&limit=100")), "page");
         assert_eq!(param(route("GET", "/api/search", &format!("q={}", "a".repeat(201)))), "q");
         assert_eq!(param(route("GET", "/api/products/%FF", "")), "id");
+        assert_eq!(param(route("GET", "/api/search", "q=a&sort=cheapest")), "sort");
+        assert_eq!(param(route("GET", "/api/search", "q=a&min_price=-1")), "min_price");
+        assert_eq!(param(route("GET", "/api/search", "q=a&min_price=9&max_price=3")), "min_price");
+        assert_eq!(param(route("GET", "/api/search", "q=a&max_price=NaN")), "max_price");
+        assert_eq!(param(route("GET", "/api/search", "q=a&in_stock=maybe")), "in_stock");
+        assert_eq!(param(route("GET", "/api/search", "q=a&category=Furniture")), "category");
+        assert_eq!(param(route("GET", "/api/search", "q=a&category=a//b")), "category");
         assert_eq!(param(route("GET", &format!("/api/products/{}", "x".repeat(129)), "")), "id");
     }
 
@@ -196,10 +308,20 @@ mod tests {
         let list = CardList { cards: vec![card("a", 3), card("b", 2), card("c", 1)] };
         assert_eq!(feed(&list, 2, "v").items.len(), 2);
         let products = [product_of("a", "Red Chair"), product_of("b", "Blue Chair"), product_of("c", "Lamp")];
-        let idx = SearchIndex::build(products.iter().zip([3, 2, 1]));
-        let p1 = search(&idx, "chair", 1, 1, "v");
-        let p2 = search(&idx, "chair", 2, 1, "v");
+        let items = ranking::index::ItemIndex::plain(&products, &[3, 2, 1]);
+        let lex = ranking::lexical::Lexicon::new(ranking::lexical::LexicalData::build(&products)).unwrap();
+        let cat = Catalog { items: &items, lexicon: Some(&lex), embedder: None };
+        let params = |page, limit| SearchParams {
+            q: "chair".into(),
+            page,
+            limit,
+            filters: Filters::default(),
+            sort: Sort::Relevance,
+        };
+        let p1 = search(cat, &params(1, 1), 0, "v");
+        let p2 = search(cat, &params(2, 1), 0, "v");
         assert_eq!((p1.total, p1.items[0].card.id.as_str(), p2.items[0].card.id.as_str()), (2, "a", "b"));
-        assert!(search(&idx, "chair", usize::MAX, usize::MAX, "v").items.is_empty());
+        assert_eq!(p1.facets.category.get("furniture/seating"), Some(&2));
+        assert!(search(cat, &params(usize::MAX, usize::MAX), 0, "v").items.is_empty());
     }
 }

@@ -6,8 +6,11 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use ranking::embed::{Embedder, EmbedderData};
+use ranking::index::ItemIndex;
 use ranking::kv::{self, Blob, CardList, Manifest, ProductShard};
-use ranking::search::SearchIndex;
+use ranking::lexical::{LexicalData, Lexicon};
+use ranking::search::Catalog;
 use serde::Serialize;
 use worker::{Context, Env, Request, Response, event, kv::KvStore};
 
@@ -75,9 +78,24 @@ async fn answer(env: &Env, route: Route) -> Result<(Vec<u8>, &'static str), ApiE
             let popular = load::<CardList>(&store, v, &kv::keys::popular(v)).await?;
             Ok((body(&api::feed(&popular, limit, v))?, "public, max-age=60"))
         }
-        Route::Search { q, page, limit } => {
-            let index = load::<SearchIndex>(&store, v, &kv::keys::search(v)).await?;
-            Ok((body(&api::search(&index, &q, page, limit, v))?, "public, max-age=60"))
+        Route::Search(params) => {
+            let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;
+            let lexicon =
+                load_as::<LexicalData, Lexicon>(&store, v, &kv::keys::search(v), Lexicon::new).await?;
+            // Without an embedder (indexed without a model, or unreadable) search is keyword-only.
+            let embedder =
+                match load_as::<EmbedderData, Embedder>(&store, v, &kv::keys::embedder(v), Embedder::new)
+                    .await
+                {
+                    Ok(e) => Some(e),
+                    Err(e) => {
+                        worker::console_warn!("semantic search off: {e}");
+                        None
+                    }
+                };
+            let cat = Catalog { items: &items, lexicon: Some(&lexicon), embedder: embedder.as_deref() };
+            let now = (worker::Date::now().as_millis() / 1000) as i64;
+            Ok((body(&api::search(cat, &params, now, v))?, "public, max-age=60"))
         }
         Route::Product { id } => {
             let manifest = load::<Manifest>(&store, v, &kv::keys::manifest(v)).await?;
@@ -120,8 +138,19 @@ async fn current_version(store: &KvStore) -> Result<String, ApiError> {
 }
 
 async fn load<T: Blob + 'static>(store: &KvStore, version: &str, key: &str) -> Result<Rc<T>, ApiError> {
+    load_as::<T, T>(store, version, key, Some).await
+}
+
+/// Reads, decodes and converts a KV value once per isolate and index version (`convert` builds the
+/// queryable form, e.g. hashing a vocabulary); later requests get the cached result.
+async fn load_as<T: Blob, R: 'static>(
+    store: &KvStore,
+    version: &str,
+    key: &str,
+    convert: impl FnOnce(T) -> Option<R>,
+) -> Result<Rc<R>, ApiError> {
     let cached = CACHE.with_borrow(|c| (c.version == version).then(|| c.values.get(key).cloned()).flatten());
-    if let Some(v) = cached.and_then(|v| v.downcast::<T>().ok()) {
+    if let Some(v) = cached.and_then(|v| v.downcast::<R>().ok()) {
         return Ok(v);
     }
     let bytes = store
@@ -130,8 +159,10 @@ async fn load<T: Blob + 'static>(store: &KvStore, version: &str, key: &str) -> R
         .await
         .map_err(|e| ApiError::Unavailable(format!("cannot read KV key {key}: {e}")))?
         .ok_or_else(|| ApiError::Unavailable(format!("KV key {key} is missing")))?;
-    let value =
-        Rc::new(kv::decode::<T>(&bytes).map_err(|e| ApiError::Unavailable(format!("KV key {key}: {e}")))?);
+    let decoded = kv::decode::<T>(&bytes).map_err(|e| ApiError::Unavailable(format!("KV key {key}: {e}")))?;
+    let value = Rc::new(
+        convert(decoded).ok_or_else(|| ApiError::Unavailable(format!("KV key {key}: inconsistent data")))?,
+    );
     CACHE.with_borrow_mut(|c| {
         if c.version == version {
             c.values.insert(key.to_owned(), value.clone() as Rc<dyn Any>);

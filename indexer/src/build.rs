@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use base64::Engine;
 use ranking::kv::{self, CardList, Manifest, ProductShard};
-use ranking::search::SearchIndex;
+use ranking::lexical::LexicalData;
 use ranking::{Event, Interaction, Product, feed};
 
 /// Most purchased cards kept in the `popular` list; the feed pages through at most this many.
@@ -59,7 +59,7 @@ pub fn build(
     feed::sort_by_popularity(&mut cards);
     cards.truncate(POPULAR_KEEP);
     let popular = kv::encode(&CardList { cards });
-    let search = kv::encode(&SearchIndex::build(products.iter().map(|p| (p, count(p)))));
+    let search = kv::encode(&LexicalData::build(products));
     let shard_bytes: Vec<Vec<u8>> =
         shards.into_iter().map(|products| kv::encode(&ProductShard { products })).collect();
     let embedder = extra.embedder.as_ref().map(kv::encode);

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use ranking::feed::{Seen, recommend};
 use ranking::index::ItemIndex;
+use ranking::signals::Signals;
 use ranking::vector::Vectors;
 use ranking::weights::Weights;
 use ranking::{Interaction, Product};
@@ -73,9 +74,15 @@ pub fn item_index(
     let dim = content.first().map_or(1, Vec::len);
     let mut vectors = Vectors::new(dim);
     hybrid.iter().for_each(|v| vectors.push(v));
+    let mut content_vectors = Vectors::new(dim);
+    content.iter().for_each(|v| content_vectors.push(v));
     let counts = crate::build::purchase_counts(train);
     let cards = products.iter().map(|p| p.card(counts.get(p.id.as_str()).copied().unwrap_or(0))).collect();
-    ItemIndex { cards, vectors, neighbours }
+    let signals = products
+        .iter()
+        .map(|p| Signals::of(p, p.created_at.as_deref().and_then(|t| crate::read::parse_timestamp(t).ok())))
+        .collect();
+    ItemIndex { cards, vectors, content: content_vectors, neighbours, signals }
 }
 
 /// Scores one ranked list against the targets.

@@ -312,7 +312,8 @@ fn dims_cmd(catalog: &Path, model: &Path, sample: usize) -> Result<()> {
     let (products, _) = read::catalog(catalog)?;
     let model = indexer::embed::load(model)?;
     let texts: Vec<String> = products.iter().map(Product::embed_text).collect();
-    let full: Vec<Vec<f32>> = texts.iter().map(|t| model.embed_full(t).unwrap_or_else(|| vec![0.0; model.dim])).collect();
+    let full: Vec<Vec<f32>> =
+        texts.iter().map(|t| model.embed_full(t).unwrap_or_else(|| vec![0.0; model.dim])).collect();
     println!("{:>5} {:>18} {:>16}", "dim", "top-10 overlap", "KV bytes/item");
     for dim in [16, 32, 48, 64, 96, 128, model.dim] {
         let (_, reduced) = model.reduce(&texts, dim)?;

@@ -95,6 +95,12 @@ pub fn catalog(path: &Path) -> Result<(Vec<Product>, Rejects)> {
             rejects.add(n, "invalid field value", e.to_string());
             continue;
         }
+        if let Some(t) = &product.created_at {
+            if let Err(e) = parse_timestamp(t) {
+                rejects.add(n, "invalid field value", format!("field `created_at`: {e}"));
+                continue;
+            }
+        }
         if let Some(first) = seen.get(&product.id) {
             rejects.add(n, "duplicate id", format!("duplicate id {:?} (first on line {first})", product.id));
             continue;

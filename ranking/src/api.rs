@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Card, Product};
-use crate::search::Hit;
+use crate::search::{Facets, SearchWhy};
 
 /// `GET /api/feed`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,8 +19,20 @@ pub struct SearchResponse {
     pub total: usize,
     pub page: usize,
     pub limit: usize,
-    pub items: Vec<Hit>,
+    /// No product matched every word; these match some.
+    pub partial: bool,
+    pub items: Vec<SearchItem>,
+    pub facets: Facets,
     pub index_version: String,
+}
+
+/// One search result: the card, its score and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchItem {
+    #[serde(flatten)]
+    pub card: Card,
+    pub score: f32,
+    pub why: SearchWhy,
 }
 
 /// `GET /api/products/{id}`

@@ -65,28 +65,8 @@ pub fn recommend(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, limit: us
     if limit == 0 {
         return Vec::new();
     }
-    let history = &history[..history.len().min(MAX_HISTORY)];
-    let ids: Vec<&str> = history.iter().map(|s| s.id).collect();
-    let positions = index.lookup(&ids);
-    let decay = finite_or_zero(w.recency_decay).clamp(0.0, 1.0);
-    let mut known: Vec<(usize, f32)> = Vec::new();
-    let mut factor = 1.0f32;
-    for (seen, pos) in history.iter().zip(&positions) {
-        if let Some(p) = pos {
-            known.push((*p, w.event(seen.event) * factor));
-        }
-        factor *= decay;
-    }
+    let (known, user) = user_vector(index, history, w);
     let total: f32 = known.iter().map(|(_, k)| k).sum();
-
-    let dim = index.vectors.dim as usize;
-    let mut user = vec![0.0f32; dim];
-    for &(p, k) in &known {
-        for (u, x) in user.iter_mut().zip(index.vectors.get(p)) {
-            *u += k * x;
-        }
-    }
-    crate::vector::normalize(&mut user);
     let query = crate::vector::Query::new(&user);
 
     let mut co = vec![0.0f32; n];
@@ -133,6 +113,32 @@ pub fn recommend(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, limit: us
         .collect();
     scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
     diversify(index, scored, w.max_per_category as usize, limit)
+}
+
+/// The shopper's vector: history items' recommendation vectors weighted by event weight times
+/// `recency_decay^k` (k-th most recent), normalized; with the known `(item, weight)` pairs. Unknown ids
+/// are skipped and only the first [`MAX_HISTORY`] entries count.
+pub fn user_vector(index: &ItemIndex, history: &[Seen<'_>], w: &Weights) -> (Vec<(usize, f32)>, Vec<f32>) {
+    let history = &history[..history.len().min(MAX_HISTORY)];
+    let ids: Vec<&str> = history.iter().map(|s| s.id).collect();
+    let positions = index.lookup(&ids);
+    let decay = finite_or_zero(w.recency_decay).clamp(0.0, 1.0);
+    let mut known: Vec<(usize, f32)> = Vec::new();
+    let mut factor = 1.0f32;
+    for (seen, pos) in history.iter().zip(&positions) {
+        if let Some(p) = pos {
+            known.push((*p, w.event(seen.event) * factor));
+        }
+        factor *= decay;
+    }
+    let mut user = vec![0.0f32; index.vectors.dim as usize];
+    for &(p, k) in &known {
+        for (u, x) in user.iter_mut().zip(index.vectors.get(p)) {
+            *u += k * x;
+        }
+    }
+    crate::vector::normalize(&mut user);
+    (known, user)
 }
 
 /// The history item most similar to item `i` (by vector), for "because you viewed".
@@ -204,7 +210,17 @@ mod tests {
             });
         }
         let neighbours = vec![vec![(1, 0.8)], vec![(0, 0.8)], vec![(3, 0.5)], vec![(2, 0.5)], vec![], vec![]];
-        ItemIndex { cards, vectors, neighbours }
+        let signals = vec![
+            crate::signals::Signals::of(
+                &serde_json::from_str(
+                    r#"{"id":"a","title":"T","category":["C"],"price":{"amount":1,"currency":"USD"}}"#
+                )
+                .unwrap(),
+                None
+            );
+            cards.len()
+        ];
+        ItemIndex { cards, content: vectors.clone(), vectors, neighbours, signals }
     }
 
     fn ids(index: &ItemIndex, r: &[Scored]) -> Vec<String> {
@@ -280,7 +296,13 @@ mod tests {
             recommend(&idx, &[Seen { id: "nope", event: Event::View }], &Weights::default(), 1000).len(),
             6
         );
-        let empty = ItemIndex { cards: vec![], vectors: Vectors::new(2), neighbours: vec![] };
+        let empty = ItemIndex {
+            cards: vec![],
+            vectors: Vectors::new(2),
+            content: Vectors::new(2),
+            neighbours: vec![],
+            signals: vec![],
+        };
         assert!(recommend(&empty, &long, &Weights::default(), 10).is_empty());
     }
 

@@ -5,13 +5,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Card;
 use crate::kv::{Blob, Kind};
+use crate::signals::Signals;
 use crate::vector::Vectors;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemIndex {
     pub cards: Vec<Card>,
-    /// Row `i` is item `i`'s unit vector.
+    /// Row `i` is item `i`'s unit vector for recommendations: content pulled toward co-occurring items.
     pub vectors: Vectors,
+    /// Row `i` is item `i`'s content (text) vector alone, the space queries are embedded into.
+    pub content: Vectors,
+    pub signals: Vec<Signals>,
     /// Per item, up to [`MAX_NEIGHBOURS`] `(item, weight)` pairs of items the same shoppers
     /// interacted with (cosine of co-occurrence), strongest first.
     pub neighbours: Vec<Vec<(u32, f32)>>,
@@ -25,6 +29,24 @@ impl Blob for ItemIndex {
 }
 
 impl ItemIndex {
+    /// An index without vectors or co-occurrence (keyword search and popularity still work): for a
+    /// catalog indexed without a model, and for tests.
+    pub fn plain(products: &[crate::catalog::Product], purchases: &[u32]) -> ItemIndex {
+        let mut vectors = Vectors::new(1);
+        products.iter().for_each(|_| vectors.push(&[0.0]));
+        ItemIndex {
+            cards: products
+                .iter()
+                .enumerate()
+                .map(|(i, p)| p.card(purchases.get(i).copied().unwrap_or(0)))
+                .collect(),
+            content: vectors.clone(),
+            vectors,
+            neighbours: vec![Vec::new(); products.len()],
+            signals: products.iter().map(|p| Signals::of(p, None)).collect(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.cards.len()
     }

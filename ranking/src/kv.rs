@@ -8,12 +8,11 @@
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::catalog::{Card, Product};
-use crate::search::SearchIndex;
 
 /// First bytes of every framed value: "ShopFront KV".
 pub const MAGIC: [u8; 4] = *b"SFKV";
 /// Bumped whenever a stored type changes shape. Readers reject other versions.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 const HEADER: usize = 7;
 
 /// The pointer key: its value is the live version id as UTF-8 text.
@@ -26,9 +25,9 @@ pub enum Kind {
     Manifest = 1,
     Products = 2,
     Cards = 3,
-    Search = 4,
     Embedder = 5,
     Items = 6,
+    Lexical = 7,
 }
 
 /// A value type that can be stored in KV.
@@ -160,10 +159,6 @@ impl Blob for CardList {
     const KIND: Kind = Kind::Cards;
 }
 
-impl Blob for SearchIndex {
-    const KIND: Kind = Kind::Search;
-}
-
 /// Target products per shard: a shard of ~1,000 products is ~150 KB, one quick KV read.
 pub const PRODUCTS_PER_SHARD: usize = 1000;
 
@@ -255,7 +250,9 @@ mod tests {
         fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             let _ = decode::<CardList>(&bytes);
             let _ = decode::<Manifest>(&bytes);
-            let _ = decode::<SearchIndex>(&bytes);
+            let _ = decode::<crate::lexical::LexicalData>(&bytes);
+            let _ = decode::<crate::index::ItemIndex>(&bytes);
+            let _ = decode::<crate::embed::EmbedderData>(&bytes);
         }
 
         #[test]

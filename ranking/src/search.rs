@@ -1,211 +1,447 @@
-//! Lexical product search: an inverted index over titles, categories and brands with prefix matching.
+//! Hybrid product search: keyword (BM25, prefix, typo) and semantic (query embedding) rankings fused
+//! by reciprocal rank, then business signals and the shopper's affinity; filters, sorts and facets.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Card, Product};
-use crate::text;
+use crate::embed::Embedder;
+use crate::feed::{Seen, user_vector};
+use crate::index::ItemIndex;
+use crate::lexical::{Lexicon, Match};
+use crate::text::slug;
+use crate::vector::Query;
+use crate::weights::{Weights, finite_or_zero};
 
-/// Inverted index of the catalog, built by the indexer and stored in KV as one value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SearchIndex {
-    /// Documents, addressed by position in postings.
-    pub cards: Vec<Card>,
-    /// Sorted by term; each posting is `(doc, weight)` with weight [`TITLE`] or [`OTHER`].
-    pub terms: Vec<(String, Vec<(u32, u8)>)>,
+/// Most products taken from the semantic ranking.
+pub const MAX_SEMANTIC: usize = 200;
+/// Price facet bucket bounds (catalog currency).
+pub const PRICE_BUCKETS: [f64; 5] = [10.0, 25.0, 50.0, 100.0, 500.0];
+
+pub use crate::lexical::{MAX_QUERY, MAX_QUERY_WORDS};
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filters {
+    /// Category path as slugs joined by `/`, e.g. `furniture/chairs`; matches that node and below.
+    pub category: Option<String>,
+    pub min_price: Option<f64>,
+    pub max_price: Option<f64>,
+    /// Only products in stock in the shopper's country (any region when the country is unknown).
+    pub in_stock: bool,
 }
 
-/// Weight of a word found in the title.
-pub const TITLE: u8 = 2;
-/// Weight of a word found in the category path or brand.
-pub const OTHER: u8 = 1;
-/// Longest query accepted, in chars; longer input is cut before tokenizing.
-pub const MAX_QUERY: usize = 200;
-/// At most this many query words are matched; the rest are ignored.
-pub const MAX_QUERY_WORDS: usize = 12;
-
-impl SearchIndex {
-    /// Builds the index from products and their purchase counts (same order).
-    pub fn build<'a>(products: impl IntoIterator<Item = (&'a Product, u32)>) -> SearchIndex {
-        let mut cards = Vec::new();
-        let mut terms: BTreeMap<String, BTreeMap<u32, u8>> = BTreeMap::new();
-        for (doc, (p, purchases)) in products.into_iter().enumerate() {
-            let doc = doc as u32;
-            cards.push(p.card(purchases));
-            let mut add = |word: String, w: u8| {
-                let slot = terms.entry(word).or_default().entry(doc).or_insert(0);
-                *slot = (*slot).max(w);
-            };
-            for w in text::words(&p.title) {
-                add(w, TITLE);
-            }
-            let rest = p.category.join(" ") + " " + p.brand.as_deref().unwrap_or("");
-            for w in text::words(&rest) {
-                add(w, OTHER);
-            }
-        }
-        let terms = terms.into_iter().map(|(t, docs)| (t, docs.into_iter().collect())).collect();
-        SearchIndex { cards, terms }
-    }
-
-    /// Postings of every term starting with `prefix` (the exact term included).
-    fn prefix_postings(&self, prefix: &str) -> impl Iterator<Item = (&str, &[(u32, u8)])> {
-        let start = self.terms.partition_point(|(t, _)| t.as_str() < prefix);
-        self.terms[start..]
-            .iter()
-            .take_while(move |(t, _)| t.starts_with(prefix))
-            .map(|(t, p)| (t.as_str(), p.as_slice()))
-    }
-
-    /// Searches for products matching every query word.
-    ///
-    /// Contract: a document matches when each query word equals or prefixes one of its words (so
-    /// "chair" finds "Chairs"). Its score is the sum over query words of the best match weight,
-    /// doubled for an exact word match; ties break by purchases (desc), then id (asc), so order is
-    /// deterministic. An empty or symbol-only query matches nothing. `offset`/`limit` page the result;
-    /// `total` counts all matches.
-    pub fn search(&self, query: &str, offset: usize, limit: usize) -> SearchResults {
-        let query: String = query.chars().take(MAX_QUERY).collect();
-        let mut words = text::words(&query);
-        words.truncate(MAX_QUERY_WORDS);
-        words.dedup();
-        if words.is_empty() {
-            return SearchResults { total: 0, hits: Vec::new() };
-        }
-        let n = self.cards.len();
-        let mut score = vec![0u32; n];
-        let mut matched = vec![0u16; n];
-        for (qi, word) in words.iter().enumerate() {
-            let mut best: BTreeMap<u32, u32> = BTreeMap::new();
-            for (term, postings) in self.prefix_postings(word) {
-                let exact = if is_same_word(term, word) { 2 } else { 1 };
-                for &(doc, w) in postings {
-                    let s = u32::from(w) * exact;
-                    let slot = best.entry(doc).or_insert(0);
-                    *slot = (*slot).max(s);
-                }
-            }
-            for (doc, s) in best {
-                let d = doc as usize;
-                // A doc counts only if it matched every earlier word too.
-                if d < n && usize::from(matched[d]) == qi {
-                    matched[d] += 1;
-                    score[d] += s;
-                }
-            }
-        }
-        let all = words.len() as u16;
-        let mut hits: Vec<usize> = (0..n).filter(|&d| matched[d] == all).collect();
-        hits.sort_by(|&a, &b| {
-            score[b]
-                .cmp(&score[a])
-                .then(self.cards[b].purchases.cmp(&self.cards[a].purchases))
-                .then(self.cards[a].id.cmp(&self.cards[b].id))
-        });
-        let total = hits.len();
-        let hits = hits
-            .into_iter()
-            .skip(offset)
-            .take(limit)
-            .map(|d| Hit { card: self.cards[d].clone(), score: score[d] as f32 })
-            .collect();
-        SearchResults { total, hits }
-    }
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    #[default]
+    Relevance,
+    PriceAsc,
+    PriceDesc,
+    Newest,
 }
 
-/// An exact match, allowing an English plural ending ("chair" is the same word as "chairs", "box" as
-/// "boxes"), so the thing itself ranks above longer words that merely start the same ("chairside").
-fn is_same_word(term: &str, word: &str) -> bool {
-    match term.strip_prefix(word) {
-        Some(rest) => rest.is_empty() || rest == "s" || rest == "es",
-        None => false,
-    }
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest<'a> {
+    pub query: &'a str,
+    pub filters: Filters,
+    pub sort: Sort,
+    pub country: Option<&'a str>,
+    pub history: &'a [Seen<'a>],
+    /// Unix seconds, for freshness.
+    pub now: i64,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// What a search reads: the item index, and when available the keyword index and query embedder.
+#[derive(Debug, Clone, Copy)]
+pub struct Catalog<'a> {
+    pub items: &'a ItemIndex,
+    pub lexicon: Option<&'a Lexicon>,
+    pub embedder: Option<&'a Embedder>,
+}
+
+/// Each signal's weighted contribution to a hit's score (they sum to it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchWhy {
+    pub relevance: f32,
+    /// Weakest keyword match used, when found by keyword.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keyword: Option<Match>,
+    /// Cosine between query and product, when found by meaning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub semantic: Option<f32>,
+    pub quality: f32,
+    pub trust: f32,
+    pub conversion: f32,
+    pub in_stock: f32,
+    pub freshness: f32,
+    pub popularity: f32,
+    pub personal: f32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    pub index: usize,
+    pub score: f32,
+    pub why: SearchWhy,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Facets {
+    /// Slug path -> count, for every level of every matching product's category.
+    pub category: BTreeMap<String, usize>,
+    /// `(from, to)` bucket -> count; `to` is `None` for the last bucket.
+    pub price: Vec<PriceBucket>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriceBucket {
+    pub min: f64,
+    pub max: Option<f64>,
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct SearchResults {
     pub total: usize,
-    pub hits: Vec<Hit>,
+    pub hits: Vec<SearchHit>,
+    pub facets: Facets,
+    /// True when no product matched every query word and results match only some.
+    pub partial: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Hit {
-    #[serde(flatten)]
-    pub card: Card,
-    pub score: f32,
+/// Category slug path of an item (`furniture/chairs`).
+pub fn category_path(category: &[String]) -> String {
+    category.iter().map(|c| slug(c)).collect::<Vec<_>>().join("/")
+}
+
+fn in_category(path: &str, wanted: &str) -> bool {
+    path == wanted || (path.starts_with(wanted) && path.as_bytes().get(wanted.len()) == Some(&b'/'))
+}
+
+/// Runs a search.
+///
+/// Contract: candidates are the products matching every query word by keyword (or, when none does,
+/// any word: `partial`), plus products whose content vector has cosine >= `min_semantic` with the
+/// query embedding (top [`MAX_SEMANTIC`]). Relevance (0..=1) is the convex mix
+/// `(keyword·bm25/best_bm25 + semantic·cosine) / (keyword + semantic)` over the rankings that produced
+/// candidates (a partial keyword match scaled by the squared share of words it matched), multiplied by
+/// `semantic_only` for products found only by meaning while keyword matches exist. The score adds
+/// `relevance·rel` and each business signal times its weight (see [`SearchWhy`]); an empty query lists
+/// every product by those signals (category pages). Filters apply before paging; facet counts apply
+/// every filter except their own. Sorts other than relevance order by their key, then score, then
+/// index. Never panics on any input.
+pub fn search(cat: Catalog<'_>, req: &SearchRequest<'_>, w: &Weights) -> SearchResults {
+    let items = cat.items;
+    let n = items.len();
+    let query: String = req.query.chars().take(MAX_QUERY).collect();
+    let has_query = !crate::text::words(&query).is_empty();
+
+    // Keyword ranking.
+    let (mut lex, words) = cat.lexicon.map(|l| l.search(&query)).unwrap_or_default();
+    lex.retain(|h| h.doc < n);
+    let strict = lex.iter().any(|h| h.matched == words);
+    if strict {
+        lex.retain(|h| h.matched == words);
+    }
+    lex.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.doc.cmp(&b.doc)));
+    let partial = has_query && !strict && !lex.is_empty();
+
+    // Semantic ranking.
+    let mut sem: Vec<(usize, f32)> = Vec::new();
+    if has_query {
+        if let Some(q) = cat.embedder.and_then(|e| e.embed(&query)) {
+            let q = Query::new(&q);
+            let min = finite_or_zero(w.min_semantic);
+            sem = (0..n.min(items.content.len()))
+                .map(|i| (i, items.content.dot(i, &q.codes, q.scale)))
+                .filter(|&(_, c)| c >= min)
+                .collect();
+            sem.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            sem.truncate(MAX_SEMANTIC);
+        }
+    }
+
+    // Fuse: a convex mix of the keyword score (relative to the best) and the cosine, over the
+    // rankings that ran, so a strong match stays ahead of a weak one by more than a rank step.
+    let (wk, ws) = (finite_or_zero(w.keyword).max(0.0), finite_or_zero(w.semantic).max(0.0));
+    let semantic_ran = !sem.is_empty();
+    let denom =
+        (if lex.is_empty() { 0.0 } else { wk } + if semantic_ran { ws } else { 0.0 }).max(f32::MIN_POSITIVE);
+    let best = lex.first().map_or(0.0, |h| h.score).max(f32::MIN_POSITIVE);
+    let mut cand: HashMap<usize, (f32, Option<Match>, Option<f32>)> = HashMap::new();
+    for h in &lex {
+        let c = cand.entry(h.doc).or_insert((0.0, None, None));
+        // A partial match counts by the square of the share of words it matched, so a product matching
+        // only "to" of "something to sit on" does not outrank one that means it.
+        let share = h.matched as f32 / words.max(1) as f32;
+        c.0 += wk * h.score / best / denom * share * share;
+        c.1 = Some(h.worst);
+    }
+    for &(i, cos) in &sem {
+        let c = cand.entry(i).or_insert((0.0, None, None));
+        c.0 += ws * cos.clamp(0.0, 1.0) / denom;
+        c.2 = Some(cos);
+    }
+    if !has_query {
+        cand = (0..n).map(|i| (i, (0.0, None, None))).collect();
+    }
+
+    let (_, user) = user_vector(items, req.history, w);
+    let user_q = Query::new(&user);
+    let has_user = user.iter().any(|x| *x != 0.0);
+    let max_pop = items.cards.iter().map(|c| c.purchases).max().unwrap_or(0);
+    let pop_norm = ((max_pop as f32) + 1.0).ln().max(f32::MIN_POSITIVE);
+    let semantic_only = finite_or_zero(w.semantic_only);
+
+    let mut scored: Vec<SearchHit> = cand
+        .into_iter()
+        .map(|(i, (mix, kw, cos))| {
+            let mut rel = mix;
+            if strict && kw.is_none() {
+                rel *= semantic_only;
+            }
+            let s = items.signals.get(i);
+            let sig = |f: fn(&crate::signals::Signals) -> f32| s.map_or(crate::signals::NEUTRAL, f);
+            let stock = s.map_or(crate::signals::NEUTRAL, |s| s.stock_in(req.country));
+            let fresh = s.map_or(0.0, |s| s.freshness(req.now));
+            let pop = ((items.cards[i].purchases as f32) + 1.0).ln() / pop_norm;
+            let personal =
+                if has_user { items.vectors.dot(i, &user_q.codes, user_q.scale).max(0.0) } else { 0.0 };
+            let f = finite_or_zero;
+            let why = SearchWhy {
+                relevance: f(f(w.relevance) * rel),
+                keyword: kw,
+                semantic: cos,
+                quality: f(f(w.quality) * sig(|s| s.quality)),
+                trust: f(f(w.trust) * sig(|s| s.trust)),
+                conversion: f(f(w.conversion) * sig(|s| s.conversion)),
+                in_stock: f(f(w.in_stock) * stock),
+                freshness: f(f(w.freshness) * fresh),
+                popularity: f(f(w.search_popularity) * pop),
+                personal: f(f(w.personal) * personal),
+            };
+            let score = why.relevance
+                + why.quality
+                + why.trust
+                + why.conversion
+                + why.in_stock
+                + why.freshness
+                + why.popularity
+                + why.personal;
+            SearchHit { index: i, score, why }
+        })
+        .collect();
+
+    // Filters and facets.
+    let f = &req.filters;
+    let price_ok = |i: usize| {
+        let p = items.cards[i].price.amount;
+        f.min_price.is_none_or(|m| p >= m) && f.max_price.is_none_or(|m| p <= m)
+    };
+    let stock_ok =
+        |i: usize| !f.in_stock || items.signals.get(i).is_some_and(|s| s.stock_in(req.country) >= 1.0);
+    let paths: HashMap<usize, String> =
+        scored.iter().map(|h| (h.index, category_path(&items.cards[h.index].category))).collect();
+    let cat_ok =
+        |i: usize| f.category.as_deref().is_none_or(|c| paths.get(&i).is_some_and(|p| in_category(p, c)));
+    let mut facets = Facets::default();
+    let mut buckets = vec![0usize; PRICE_BUCKETS.len() + 1];
+    for h in &scored {
+        let i = h.index;
+        if price_ok(i) && stock_ok(i) {
+            let path = &paths[&i];
+            for (end, _) in path.match_indices('/').chain([(path.len(), "")]) {
+                *facets.category.entry(path[..end].to_owned()).or_default() += 1;
+            }
+        }
+        if cat_ok(i) && stock_ok(i) {
+            let p = items.cards[i].price.amount;
+            buckets[PRICE_BUCKETS.iter().take_while(|&&b| p >= b).count()] += 1;
+        }
+    }
+    let mut lo = 0.0;
+    for (k, count) in buckets.into_iter().enumerate() {
+        let hi = PRICE_BUCKETS.get(k).copied();
+        facets.price.push(PriceBucket { min: lo, max: hi, count });
+        lo = hi.unwrap_or(lo);
+    }
+    scored.retain(|h| price_ok(h.index) && stock_ok(h.index) && cat_ok(h.index));
+
+    let by_score = |a: &SearchHit, b: &SearchHit| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index));
+    let price = |h: &SearchHit| items.cards[h.index].price.amount;
+    let created = |h: &SearchHit| items.signals.get(h.index).and_then(|s| s.created_at).unwrap_or(i64::MIN);
+    match req.sort {
+        Sort::Relevance => scored.sort_by(by_score),
+        Sort::PriceAsc => scored.sort_by(|a, b| price(a).total_cmp(&price(b)).then_with(|| by_score(a, b))),
+        Sort::PriceDesc => scored.sort_by(|a, b| price(b).total_cmp(&price(a)).then_with(|| by_score(a, b))),
+        Sort::Newest => scored.sort_by(|a, b| created(b).cmp(&created(a)).then_with(|| by_score(a, b))),
+    }
+    let total = scored.len();
+    let hits = scored.into_iter().skip(req.offset).take(req.limit).collect();
+    SearchResults { total, hits, facets, partial }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Price;
+    use crate::catalog::Product;
+    use crate::lexical::LexicalData;
+    use crate::signals::Signals;
+    use crate::vector::Vectors;
+    use proptest::prelude::*;
 
-    fn p(id: &str, title: &str, cat: &[&str]) -> Product {
-        Product {
-            id: id.into(),
-            title: title.into(),
-            description: None,
-            category: cat.iter().map(|c| c.to_string()).collect(),
-            brand: None,
-            price: Price { amount: 10.0, currency: "USD".into() },
-            image: None,
-            rating: None,
-            return_rate: None,
-            seller: None,
-            conversion_rate: None,
-            stock: None,
-            created_at: None,
+    fn products() -> Vec<Product> {
+        let rows = [
+            (
+                r#""id":"c1","title":"Hon Stacking Chairs","category":["Furniture","Chairs"],"price":{"amount":120,"currency":"USD"},"rating":{"average":4.8,"count":300}"#,
+                5,
+            ),
+            (
+                r#""id":"c2","title":"Office Chair Mat","category":["Furniture","Furnishings"],"price":{"amount":40,"currency":"USD"},"stock":{"US":0,"DE":4}"#,
+                9,
+            ),
+            (
+                r#""id":"t1","title":"Chairside Table","category":["Furniture","Tables"],"price":{"amount":80,"currency":"USD"}"#,
+                1,
+            ),
+            (
+                r#""id":"b1","title":"Bush Bookcase","brand":"Bush","category":["Furniture","Bookcases"],"price":{"amount":200,"currency":"USD"},"created_at":"2026-11-01""#,
+                2,
+            ),
+            (
+                r#""id":"x1","title":"Xerox Paper","category":["Office Supplies","Paper"],"price":{"amount":8,"currency":"USD"},"stock":{"US":10}"#,
+                7,
+            ),
+            (
+                r#""id":"c3","title":"Executive Leather Chair","category":["Furniture","Chairs"],"price":{"amount":450,"currency":"USD"},"rating":{"average":2.0,"count":40}"#,
+                0,
+            ),
+        ];
+        rows.iter()
+            .map(|(json, _)| serde_json::from_str::<Product>(&format!("{{{json}}}")).unwrap())
+            .collect()
+    }
+
+    fn index(products: &[Product]) -> ItemIndex {
+        let purchases = [5, 9, 1, 2, 7, 0];
+        let mut content = Vectors::new(2);
+        for p in products {
+            let mut v = if p.category[0] == "Furniture" { vec![1.0, 0.2] } else { vec![0.1, 1.0] };
+            crate::vector::normalize(&mut v);
+            content.push(&v);
+        }
+        ItemIndex {
+            cards: products.iter().zip(purchases).map(|(p, n)| p.card(n)).collect(),
+            vectors: content.clone(),
+            content,
+            neighbours: vec![vec![]; products.len()],
+            signals: products
+                .iter()
+                .map(|p| Signals::of(p, if p.created_at.is_some() { Some(1_761_955_200) } else { None }))
+                .collect(),
         }
     }
 
-    fn index() -> SearchIndex {
-        let ps = [
-            p("c1", "Hon Stacking Chairs", &["Furniture", "Chairs"]),
-            p("c2", "Office Chair Mat", &["Furniture", "Furnishings"]),
-            p("t1", "Chairside Table", &["Furniture", "Tables"]),
-            p("b1", "Bush Bookcase", &["Furniture", "Bookcases"]),
-            p("x1", "Xerox Paper", &["Office Supplies", "Paper"]),
-        ];
-        let counts = [5, 9, 1, 2, 7];
-        SearchIndex::build(ps.iter().zip(counts))
-    }
-
-    fn ids(r: &SearchResults) -> Vec<&str> {
-        r.hits.iter().map(|h| h.card.id.as_str()).collect()
+    fn run(query: &str, f: impl FnOnce(&mut SearchRequest<'_>)) -> (Vec<String>, SearchResults) {
+        let ps = products();
+        let items = index(&ps);
+        let lex = Lexicon::new(LexicalData::build(&ps)).unwrap();
+        let mut req = SearchRequest { query, limit: 20, now: 1_763_800_000, ..Default::default() };
+        f(&mut req);
+        let r =
+            search(Catalog { items: &items, lexicon: Some(&lex), embedder: None }, &req, &Weights::default());
+        (r.hits.iter().map(|h| items.cards[h.index].id.clone()).collect(), r)
     }
 
     #[test]
-    fn chair_order() {
-        let r = index().search("chair", 0, 10);
-        insta::assert_debug_snapshot!(r.hits.iter().map(|h| (&h.card.id, h.score)).collect::<Vec<_>>());
-        assert_eq!(r.total, 3);
+    fn chair_order_with_explanations() {
+        let (ids, r) = run("chair", |_| ());
+        insta::assert_debug_snapshot!(
+            r.hits
+                .iter()
+                .map(|h| (
+                    ids[r.hits.iter().position(|x| x == h).unwrap()].clone(),
+                    (h.score * 1000.0).round() / 1000.0,
+                    h.why.keyword
+                ))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(r.total, 4, "chairs, chair mat, chairside table (prefix)");
+        assert_eq!(ids.last().map(String::as_str), Some("t1"), "a prefix match ranks below exact ones");
+        for h in &r.hits {
+            let w = &h.why;
+            let sum = w.relevance
+                + w.quality
+                + w.trust
+                + w.conversion
+                + w.in_stock
+                + w.freshness
+                + w.popularity
+                + w.personal;
+            assert!((sum - h.score).abs() < 1e-5);
+        }
     }
 
     #[test]
-    fn all_words_must_match() {
-        let idx = index();
-        assert_eq!(ids(&idx.search("office chair", 0, 10)), ["c2"]);
-        assert_eq!(ids(&idx.search("furniture book", 0, 10)), ["b1"]);
-        assert!(idx.search("chair paper", 0, 10).hits.is_empty());
+    fn typo_and_partial_matches() {
+        let (ids, r) = run("bokcase", |_| ());
+        assert_eq!(ids, ["b1"]);
+        assert_eq!(r.hits[0].why.keyword, Some(Match::Typo));
+        let (ids, _) = run("bookcsae", |_| ());
+        assert_eq!(ids, ["b1"], "swapped letters are one typo");
+        let (ids, _) = run("chiars", |_| ());
+        assert_eq!(ids, ["c1", "c3"]);
+        let (ids, r) = run("chairs zzzzqqq", |_| ());
+        assert!(r.partial && ids.contains(&"c1".to_string()));
+        let (ids, _) = run("cha", |_| ());
+        assert_eq!(ids.len(), 4, "the word being typed matches as a prefix");
+        let (ids, _) = run("cha ", |_| ());
+        assert!(ids.is_empty(), "a finished word must match whole");
     }
 
     #[test]
-    fn empty_and_odd_queries() {
-        let idx = index();
-        assert_eq!(idx.search("", 0, 10).total, 0);
-        assert_eq!(idx.search("  !!! ", 0, 10).total, 0);
-        assert_eq!(idx.search(&"chair ".repeat(10_000), 0, 10).total, 3);
-        assert_eq!(idx.search("chair", 100, 10).hits.len(), 0);
-        let empty = SearchIndex::build(std::iter::empty());
-        assert_eq!(empty.search("chair", 0, 10).total, 0);
+    fn filters_sorts_and_facets() {
+        let (ids, _) = run("chair", |r| r.sort = Sort::PriceAsc);
+        assert_eq!(ids, ["c2", "t1", "c1", "c3"]);
+        let (ids, _) = run("chair", |r| r.sort = Sort::PriceDesc);
+        assert_eq!(ids, ["c3", "c1", "t1", "c2"]);
+        let (ids, r) = run("chair", |r| r.filters.category = Some("furniture/chairs".into()));
+        assert_eq!(ids.len(), 2);
+        assert_eq!(r.facets.category.get("furniture/tables"), Some(&1), "facets ignore their own filter");
+        assert_eq!(r.facets.category.get("furniture"), Some(&4));
+        let (ids, r) = run("chair", |r| {
+            r.filters.min_price = Some(50.0);
+            r.filters.max_price = Some(150.0)
+        });
+        assert_eq!(ids, ["c1", "t1"]);
+        assert_eq!(r.facets.price.iter().map(|b| b.count).sum::<usize>(), 4);
+        let (ids, _) = run("", |r| {
+            r.filters.in_stock = true;
+            r.country = Some("US")
+        });
+        assert_eq!(ids, ["x1"]);
+        let (ids, _) = run("", |r| r.sort = Sort::Newest);
+        assert_eq!(ids[0], "b1");
+        let (ids, _) = run("", |r| r.filters.category = Some("office-supplies".into()));
+        assert_eq!(ids, ["x1"]);
     }
 
     #[test]
-    fn paging() {
-        let idx = index();
-        let all = ids(&idx.search("furniture", 0, 10)).join(",");
-        let pages: Vec<String> = (0..4).map(|i| ids(&idx.search("furniture", i, 1)).join(",")).collect();
-        assert_eq!(pages.join(","), all);
+    fn quality_orders_equal_matches() {
+        // c1 (4.8 stars x 300) and c3 (2.0 x 40) both match "chairs" exactly in title and category.
+        let (ids, _) = run("chairs", |_| ());
+        let pos = |id: &str| ids.iter().position(|x| x == id).unwrap();
+        assert!(pos("c1") < pos("c3"));
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(q in ".{0,300}", min in proptest::option::of(-1e9f64..1e9), off in 0usize..50, lim in 0usize..50) {
+            let (_, r) = run(&q, |r| { r.filters.min_price = min; r.offset = off; r.limit = lim; r.sort = Sort::Newest });
+            prop_assert!(r.hits.len() <= lim);
+            prop_assert!(r.hits.iter().all(|h| h.score.is_finite()));
+        }
     }
 }

@@ -22,6 +22,23 @@ pub struct Weights {
     pub purchase: f32,
     /// Most items from one leaf category in a feed section (diversity); 0 = no cap.
     pub max_per_category: u32,
+    /// Search: weight of the fused keyword + semantic relevance (0..=1).
+    pub relevance: f32,
+    /// Search: share of the keyword and the semantic ranking in reciprocal rank fusion.
+    pub keyword: f32,
+    pub semantic: f32,
+    /// Search: least cosine for a product found only by meaning, not by a keyword.
+    pub min_semantic: f32,
+    /// Search: factor on products found only by meaning while keyword matches exist.
+    pub semantic_only: f32,
+    /// Search: business signals (each 0..=1) and the shopper's affinity.
+    pub quality: f32,
+    pub trust: f32,
+    pub conversion: f32,
+    pub in_stock: f32,
+    pub freshness: f32,
+    pub search_popularity: f32,
+    pub personal: f32,
 }
 
 impl Default for Weights {
@@ -35,6 +52,18 @@ impl Default for Weights {
             cart: 2.0,
             purchase: 3.0,
             max_per_category: 6,
+            relevance: 1.0,
+            keyword: 1.0,
+            semantic: 1.0,
+            min_semantic: 0.4,
+            semantic_only: 0.5,
+            quality: 0.1,
+            trust: 0.05,
+            conversion: 0.05,
+            in_stock: 0.1,
+            freshness: 0.03,
+            search_popularity: 0.1,
+            personal: 0.15,
         }
     }
 }

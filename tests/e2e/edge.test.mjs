@@ -54,15 +54,39 @@ describe("with the demo index", () => {
     }
   });
 
-  test("search 'chair' returns only products about chairs, with a total", async () => {
-    const { status, body } = await get("/api/search?q=chair&limit=50");
+  test("search 'chair' finds every chair by keyword, best matches first", async () => {
+    const { status, body } = await get("/api/search?q=chair&limit=20");
     assert.equal(status, 200);
-    const expected = products.filter((p) => mentions(p, "chair")).length;
-    assert.equal(body.total, expected);
-    assert.ok(body.items.length > 0);
+    const byKeyword = products.filter((p) => mentions(p, "chair")).length;
+    assert.ok(body.total >= byKeyword, `total ${body.total} covers the ${byKeyword} keyword matches`);
+    assert.equal(body.items.length, 20);
     for (const item of body.items) assert.ok(mentions(item, "chair"), `${item.title} mentions chair`);
-    // Exact "chair(s)" in the title outranks words that merely start with "chair".
-    assert.ok(/\bchairs?\b/i.test(body.items[0].title));
+    assert.ok(/\bchairs?\b/i.test(body.items[0].title), "an exact word match ranks first");
+    assert.equal(body.items[0].why.keyword, "exact");
+    assert.ok(body.items[0].score >= body.items[19].score);
+    assert.ok(body.facets.category["furniture/chairs"] > 0);
+  });
+
+  test("search tolerates a typo and finds by meaning", async () => {
+    const typo = (await get("/api/search?q=bookcsae&limit=5")).body;
+    assert.ok(typo.items.length > 0);
+    for (const item of typo.items) assert.match(item.title + item.category.join(" "), /bookcase/i);
+    // No product has the word "seating", but chairs mean seating.
+    const meaning = (await get("/api/search?q=seating&limit=10")).body;
+    assert.ok(meaning.items.some((i) => i.why.semantic !== undefined && /chair|sofa|stool/i.test(i.title + i.category)), JSON.stringify(meaning.items.map((i) => i.title)));
+  });
+
+  test("search filters, sorts and pages", async () => {
+    const chairs = (await get("/api/search?q=chair&category=furniture/chairs&limit=100")).body;
+    assert.ok(chairs.items.length > 0 && chairs.items.every((i) => i.category.join("/") === "Furniture/Chairs"));
+    const cheap = (await get("/api/search?q=chair&sort=price_asc&max_price=100&limit=100")).body;
+    const prices = cheap.items.map((i) => i.price.amount);
+    assert.ok(prices.every((p) => p <= 100));
+    assert.deepEqual(prices, [...prices].sort((a, b) => a - b));
+    const p1 = (await get("/api/search?q=paper&limit=5&page=1")).body;
+    const p2 = (await get("/api/search?q=paper&limit=5&page=2")).body;
+    assert.equal(p1.total, p2.total);
+    assert.ok(!p1.items.some((a) => p2.items.some((b) => a.id === b.id)), "pages do not overlap");
   });
 
   test("an unknown product id is a 404 problem naming the id", async () => {
@@ -75,7 +99,8 @@ describe("with the demo index", () => {
   });
 
   test("bad parameters are 400 problems naming the parameter", async () => {
-    for (const [path, param] of [["/api/feed?limit=0", "limit"], ["/api/search?q=x&page=-1", "page"], [`/api/search?q=${"a".repeat(300)}`, "q"]]) {
+    for (const [path, param] of [["/api/feed?limit=0", "limit"], ["/api/search?q=x&page=-1", "page"], [`/api/search?q=${"a".repeat(300)}`, "q"],
+      ["/api/search?q=x&sort=cheap", "sort"], ["/api/search?q=x&min_price=5&max_price=1", "min_price"]]) {
       const { status, type, body } = await get(path);
       assert.equal(status, 400, path);
       assert.equal(type, "application/problem+json");

@@ -1,0 +1,285 @@
+//! Keyword retrieval: BM25 over weighted fields (title, brand, category path, description) with
+//! plural folding, prefix matching on the word being typed, and one-typo tolerance on longer words.
+
+use std::collections::HashMap;
+
+use fst::automaton::{Automaton, Levenshtein, Str};
+use fst::{IntoStreamer, Map, MapBuilder, Streamer};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Product;
+use crate::kv::{Blob, Kind};
+use crate::text;
+
+/// BM25 saturation and length normalization (the usual defaults).
+const K1: f32 = 1.2;
+const B: f32 = 0.75;
+/// Field weights: a word in the title says more about the product than one in its description.
+pub const FIELD_WEIGHTS: [(Field, f32); 4] =
+    [(Field::Title, 2.0), (Field::Brand, 1.5), (Field::Category, 1.0), (Field::Description, 0.5)];
+/// How much a non-exact match counts relative to an exact one.
+pub const PREFIX_WEIGHT: f32 = 0.6;
+pub const TYPO_WEIGHT: f32 = 0.5;
+/// Shortest word (in chars) that tolerates one typo (an insertion, deletion, substitution or swap
+/// of neighbouring letters).
+pub const TYPO_MIN_CHARS: usize = 5;
+/// Most vocabulary terms one query word may expand to.
+pub const MAX_EXPANSIONS: usize = 64;
+/// Longest query accepted, in chars; longer input is cut before tokenizing.
+pub const MAX_QUERY: usize = 200;
+/// At most this many query words are matched; the rest are ignored.
+pub const MAX_QUERY_WORDS: usize = 12;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Field {
+    Title,
+    Brand,
+    Category,
+    Description,
+}
+
+/// The stored form: vocabulary FST (term → posting list number), postings and document lengths.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LexicalData {
+    pub fst: Vec<u8>,
+    /// Per term: `(doc, field-weighted term frequency)`, by doc.
+    pub postings: Vec<Vec<(u32, f32)>>,
+    pub doc_len: Vec<f32>,
+}
+
+impl Blob for LexicalData {
+    const KIND: Kind = Kind::Lexical;
+}
+
+fn field_text(p: &Product, f: Field) -> String {
+    match f {
+        Field::Title => p.title.clone(),
+        Field::Brand => p.brand.clone().unwrap_or_default(),
+        Field::Category => p.category.join(" "),
+        Field::Description => p.description.clone().unwrap_or_default(),
+    }
+}
+
+impl LexicalData {
+    /// Indexes products; document `i` is `products[i]`.
+    pub fn build(products: &[Product]) -> LexicalData {
+        let mut terms: std::collections::BTreeMap<String, HashMap<u32, f32>> = Default::default();
+        let mut doc_len = Vec::with_capacity(products.len());
+        for (d, p) in products.iter().enumerate() {
+            let mut len = 0.0;
+            for (field, w) in FIELD_WEIGHTS {
+                for word in text::words(&field_text(p, field)) {
+                    *terms.entry(word).or_default().entry(d as u32).or_insert(0.0) += w;
+                    len += w;
+                }
+            }
+            doc_len.push(len);
+        }
+        let mut builder = MapBuilder::memory();
+        let mut postings = Vec::with_capacity(terms.len());
+        for (i, (term, docs)) in terms.into_iter().enumerate() {
+            // Keys arrive sorted and unique from the BTreeMap, the only way insert can fail.
+            let _ = builder.insert(term.as_bytes(), i as u64);
+            let mut list: Vec<(u32, f32)> = docs.into_iter().collect();
+            list.sort_by_key(|(d, _)| *d);
+            postings.push(list);
+        }
+        LexicalData { fst: builder.into_inner().unwrap_or_default(), postings, doc_len }
+    }
+}
+
+/// The queryable index.
+#[derive(Debug)]
+pub struct Lexicon {
+    map: Map<Vec<u8>>,
+    data: LexicalData,
+    avg_len: f32,
+}
+
+/// How a query word matched a document's term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Match {
+    Exact,
+    Prefix,
+    Typo,
+}
+
+/// One document's keyword result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LexHit {
+    pub doc: usize,
+    pub score: f32,
+    /// Query words this document matched.
+    pub matched: usize,
+    /// Weakest kind of match used (for explanations).
+    pub worst: Match,
+}
+
+impl Lexicon {
+    /// `None` when the stored FST is corrupt.
+    pub fn new(mut data: LexicalData) -> Option<Lexicon> {
+        let map = Map::new(std::mem::take(&mut data.fst)).ok()?;
+        let n = data.doc_len.len().max(1) as f32;
+        let avg_len = (data.doc_len.iter().sum::<f32>() / n).max(1.0);
+        Some(Lexicon { map, data, avg_len })
+    }
+
+    pub fn docs(&self) -> usize {
+        self.data.doc_len.len()
+    }
+
+    /// Vocabulary terms for one query word: `(posting list, kind)`.
+    fn expand(&self, word: &str, last: bool) -> Vec<(usize, Match)> {
+        let mut out = Vec::new();
+        let push = |i: u64, m: Match, out: &mut Vec<(usize, Match)>| {
+            if !out.iter().any(|(j, _)| *j == i as usize) {
+                out.push((i as usize, m));
+            }
+        };
+        let singular = word.strip_suffix("es").into_iter().chain(word.strip_suffix('s'));
+        for form in [word.to_owned(), format!("{word}s"), format!("{word}es")]
+            .into_iter()
+            .chain(singular.map(String::from))
+        {
+            if let Some(i) = self.map.get(form.as_bytes()) {
+                push(i, Match::Exact, &mut out);
+            }
+        }
+        if last {
+            let mut stream = self.map.search(Str::new(word).starts_with()).into_stream();
+            let mut n = 0;
+            while let Some((_, i)) = stream.next() {
+                push(i, Match::Prefix, &mut out);
+                n += 1;
+                if n >= MAX_EXPANSIONS {
+                    break;
+                }
+            }
+        }
+        if out.is_empty() && word.chars().count() >= TYPO_MIN_CHARS {
+            // Swapped neighbours ("chiar") are the commonest typo but two Levenshtein edits: look
+            // each swap up directly, so they cost one edit like Damerau-Levenshtein counts them.
+            let chars: Vec<char> = word.chars().collect();
+            for i in 0..chars.len() - 1 {
+                let mut swapped = chars.clone();
+                swapped.swap(i, i + 1);
+                let form: String = swapped.into_iter().collect();
+                for f in [form.clone(), format!("{form}s")] {
+                    if let Some(t) = self.map.get(f.as_bytes()) {
+                        push(t, Match::Typo, &mut out);
+                    }
+                }
+            }
+            if let Ok(lev) = Levenshtein::new(word, 1) {
+                let mut stream = self.map.search(lev).into_stream();
+                let mut n = 0;
+                while let Some((_, i)) = stream.next() {
+                    push(i, Match::Typo, &mut out);
+                    n += 1;
+                    if n >= MAX_EXPANSIONS {
+                        break;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// BM25 term weight with the query word's `idf`.
+    fn bm25(&self, idf: f32, doc: u32, tf: f32) -> f32 {
+        let dl = self.data.doc_len.get(doc as usize).copied().unwrap_or(self.avg_len);
+        idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * dl / self.avg_len))
+    }
+
+    /// Scores every document matching at least one query word.
+    ///
+    /// Contract: a word's score in a document is the best, over its expansions, of
+    /// `weight(kind) · BM25(term, doc)` with the idf of the word (from the documents all its expansions
+    /// match), where exact (plural-folded) matches weigh 1, prefix matches
+    /// (last word only, as the shopper is still typing it) [`PREFIX_WEIGHT`], and one-edit matches
+    /// (words of [`TYPO_MIN_CHARS`]+ chars with no exact or prefix match) [`TYPO_WEIGHT`]. A document's
+    /// score is the sum over words. Returns hits in document order; never panics.
+    pub fn search(&self, query: &str) -> (Vec<LexHit>, usize) {
+        let query: String = query.chars().take(MAX_QUERY).collect();
+        let mut words = text::words(&query);
+        words.truncate(MAX_QUERY_WORDS);
+        let ends_in_word = query.chars().last().is_some_and(char::is_alphanumeric);
+        let mut seen = std::collections::HashSet::new();
+        words.retain(|w| seen.insert(w.clone()));
+        let n_words = words.len();
+        let mut acc: HashMap<u32, (f32, usize, Match)> = HashMap::new();
+        for (qi, word) in words.iter().enumerate() {
+            let last = qi + 1 == n_words && ends_in_word;
+            let mut best: HashMap<u32, (f32, Match)> = HashMap::new();
+            let expansions = self.expand(word, last);
+            // One idf per query word, from every document any of its expansions matches: otherwise
+            // a rare completion ("chairside" for "chair") would outweigh the word itself.
+            let df = {
+                let mut docs: Vec<u32> = expansions
+                    .iter()
+                    .flat_map(|(list, _)| {
+                        self.data.postings.get(*list).into_iter().flatten().map(|(d, _)| *d)
+                    })
+                    .collect();
+                docs.sort_unstable();
+                docs.dedup();
+                docs.len() as f32
+            };
+            let n = self.docs() as f32;
+            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+            for (list, kind) in expansions {
+                let w = match kind {
+                    Match::Exact => 1.0,
+                    Match::Prefix => PREFIX_WEIGHT,
+                    Match::Typo => TYPO_WEIGHT,
+                };
+                for &(doc, tf) in self.data.postings.get(list).map(Vec::as_slice).unwrap_or(&[]) {
+                    let s = w * self.bm25(idf, doc, tf);
+                    let e = best.entry(doc).or_insert((0.0, kind));
+                    if s > e.0 {
+                        *e = (s, kind);
+                    }
+                }
+            }
+            for (doc, (s, kind)) in best {
+                let e = acc.entry(doc).or_insert((0.0, 0, Match::Exact));
+                e.0 += if s.is_finite() { s } else { 0.0 };
+                e.1 += 1;
+                e.2 = worse(e.2, kind);
+            }
+        }
+        let mut hits: Vec<LexHit> = acc
+            .into_iter()
+            .map(|(doc, (score, matched, worst))| LexHit { doc: doc as usize, score, matched, worst })
+            .collect();
+        hits.sort_by_key(|h| h.doc);
+        (hits, n_words)
+    }
+
+    /// Completions of the last word of `prefix`, most frequent (by document count) first.
+    pub fn complete(&self, prefix: &str, limit: usize) -> Vec<String> {
+        let words = text::words(prefix);
+        let Some(last) = words.last() else { return Vec::new() };
+        let mut found = Vec::new();
+        let mut stream = self.map.search(Str::new(last).starts_with()).into_stream();
+        while let Some((term, i)) = stream.next() {
+            let df = self.data.postings.get(i as usize).map_or(0, Vec::len);
+            found.push((df, String::from_utf8_lossy(term).into_owned()));
+            if found.len() >= 1000 {
+                break;
+            }
+        }
+        found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        found.into_iter().take(limit).map(|(_, t)| t).collect()
+    }
+}
+
+fn worse(a: Match, b: Match) -> Match {
+    let rank = |m| match m {
+        Match::Exact => 0,
+        Match::Prefix => 1,
+        Match::Typo => 2,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
