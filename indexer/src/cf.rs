@@ -108,3 +108,86 @@ pub fn smooth(content: &[Vec<f32>], neighbours: &[Vec<(u32, f32)>], lambda: f32)
 pub fn is_purchase(i: &Interaction) -> bool {
     i.event == Event::Purchase
 }
+
+/// Above this many items, "similar" uses co-occurrence neighbours and same-category items only (a
+/// full pairwise scan grows with the square of the catalog).
+pub const FULL_SIMILARITY_LIMIT: usize = 20_000;
+
+/// Per item, the most similar items: cosine of the recommendation vectors plus co-occurrence weight.
+pub fn similar(
+    vectors: &[Vec<f32>],
+    neighbours: &[Vec<(u32, f32)>],
+    categories: &[&[String]],
+    k: usize,
+) -> Vec<Vec<u32>> {
+    let n = vectors.len();
+    let dot = |a: &[f32], b: &[f32]| -> f32 { a.iter().zip(b).map(|(x, y)| x * y).sum() };
+    (0..n)
+        .map(|i| {
+            let cooc: HashMap<u32, f32> =
+                neighbours.get(i).map(|v| v.iter().copied().collect()).unwrap_or_default();
+            let candidates: Vec<usize> = if n <= FULL_SIMILARITY_LIMIT {
+                (0..n).collect()
+            } else {
+                let mut c: Vec<usize> = cooc.keys().map(|&j| j as usize).collect();
+                c.extend((0..n).filter(|&j| categories[j] == categories[i]).take(2000));
+                c
+            };
+            let mut scored: Vec<(f32, usize)> = candidates
+                .into_iter()
+                .filter(|&j| j != i)
+                .map(|j| (dot(&vectors[i], &vectors[j]) + cooc.get(&(j as u32)).copied().unwrap_or(0.0), j))
+                .collect();
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            scored.dedup_by_key(|s| s.1);
+            scored.into_iter().take(k).map(|(_, j)| j as u32).collect()
+        })
+        .collect()
+}
+
+/// Per item, items bought in the same order (same shopper, same UTC day), ranked by lift
+/// `c_ab·N / (c_a·c_b)` shrunk by `c_ab / (c_ab + 1)` so one lucky co-purchase of two rare items does
+/// not top the list; ties by count, then index.
+pub fn bought_together(
+    rows: &[Interaction],
+    pos: &HashMap<&str, usize>,
+    n: usize,
+    k: usize,
+) -> Vec<Vec<(u32, f32)>> {
+    let mut baskets: HashMap<(&str, i64), Vec<usize>> = HashMap::new();
+    for r in rows.iter().filter(|r| is_purchase(r)) {
+        if let Some(&i) = pos.get(r.item_id.as_str()) {
+            baskets.entry((r.user_id.as_str(), r.timestamp.div_euclid(86_400))).or_default().push(i);
+        }
+    }
+    let mut single = vec![0f32; n];
+    let mut pairs: Vec<HashMap<u32, f32>> = vec![HashMap::new(); n];
+    for items in baskets.values_mut() {
+        items.sort_unstable();
+        items.dedup();
+        items.truncate(MAX_ITEMS_PER_USER);
+        for (a, &i) in items.iter().enumerate() {
+            single[i] += 1.0;
+            for &j in &items[a + 1..] {
+                *pairs[i].entry(j as u32).or_default() += 1.0;
+                *pairs[j].entry(i as u32).or_default() += 1.0;
+            }
+        }
+    }
+    let total = baskets.len() as f32;
+    pairs
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let mut v: Vec<(u32, f32, f32)> = row
+                .into_iter()
+                .map(|(j, c)| {
+                    let lift = c * total / (single[i] * single[j as usize]).max(1.0);
+                    (j, lift * c / (c + 1.0), c)
+                })
+                .collect();
+            v.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.2.total_cmp(&a.2)).then(a.0.cmp(&b.0)));
+            v.into_iter().take(k).map(|(j, lift, _)| (j, lift)).collect()
+        })
+        .collect()
+}

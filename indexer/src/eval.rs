@@ -82,7 +82,11 @@ pub fn item_index(
         .iter()
         .map(|p| Signals::of(p, p.created_at.as_deref().and_then(|t| crate::read::parse_timestamp(t).ok())))
         .collect();
-    ItemIndex { cards, vectors, content: content_vectors, neighbours, signals }
+    let categories: Vec<&[String]> = products.iter().map(|p| p.category.as_slice()).collect();
+    let similar = crate::cf::similar(&hybrid, &neighbours, &categories, ranking::index::MAX_RELATED);
+    let bought_together =
+        crate::cf::bought_together(train, &pos, products.len(), ranking::index::MAX_RELATED);
+    ItemIndex { cards, vectors, content: content_vectors, neighbours, signals, similar, bought_together }
 }
 
 /// Scores one ranked list against the targets.

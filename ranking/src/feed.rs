@@ -141,6 +141,82 @@ pub fn user_vector(index: &ItemIndex, history: &[Seen<'_>], w: &Weights) -> (Vec
     (known, user)
 }
 
+/// A titled row of the home feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    /// `for-you`, `because`, `trending`.
+    pub id: String,
+    pub title: String,
+    /// For `because`: the history item it is about.
+    pub because: Option<String>,
+    pub items: Vec<Scored>,
+}
+
+/// The home feed: "For you" and "Because you viewed <item>" when the history has known items, then
+/// "Trending" (popular, diversified). No item appears twice across sections, and none from the history.
+///
+/// Contract: `For you` is [`recommend`]; `Because you viewed` lists the precomputed similar items of
+/// the most recent known history item, minus the history; `Trending` is [`recommend`] with an empty
+/// history, minus items already shown. Each section has at most `per_section` items; empty sections
+/// are left out. An empty or unknown history gives `Trending` alone (cold start).
+pub fn home(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, per_section: usize) -> Vec<Section> {
+    let mut sections = Vec::new();
+    let (known, _) = user_vector(index, history, w);
+    // Items in the history are never offered back, in any section.
+    let mut shown: std::collections::HashSet<usize> = known.iter().map(|(p, _)| *p).collect();
+    if !known.is_empty() {
+        let for_you = recommend(index, history, w, per_section);
+        shown.extend(for_you.iter().map(|s| s.index));
+        sections.push(Section {
+            id: "for-you".into(),
+            title: "For you".into(),
+            because: None,
+            items: for_you,
+        });
+        let last = known[0].0;
+        let seen: std::collections::HashSet<usize> = known.iter().map(|(p, _)| *p).collect();
+        let because: Vec<Scored> = index
+            .similar
+            .get(last)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .map(|&j| j as usize)
+            .filter(|j| *j < index.len() && !seen.contains(j) && !shown.contains(j))
+            .take(per_section)
+            .enumerate()
+            .map(|(rank, j)| Scored {
+                index: j,
+                score: 1.0 / (rank as f32 + 1.0),
+                why: Why { because: Some(index.cards[last].id.clone()), ..Why::default() },
+            })
+            .collect();
+        shown.extend(because.iter().map(|s| s.index));
+        if !because.is_empty() {
+            sections.push(Section {
+                id: "because".into(),
+                title: format!("Because you viewed {}", index.cards[last].title),
+                because: Some(index.cards[last].id.clone()),
+                items: because,
+            });
+        }
+    }
+    let trending: Vec<Scored> = recommend(index, &[], w, per_section + shown.len())
+        .into_iter()
+        .filter(|s| !shown.contains(&s.index))
+        .take(per_section)
+        .collect();
+    if !trending.is_empty() {
+        sections.push(Section {
+            id: "trending".into(),
+            title: "Trending".into(),
+            because: None,
+            items: trending,
+        });
+    }
+    sections
+}
+
 /// The history item most similar to item `i` (by vector), for "because you viewed".
 fn nearest(index: &ItemIndex, known: &[(usize, f32)], i: usize) -> Option<usize> {
     let q = crate::vector::Query::new(&index.vectors.get(i));
@@ -220,7 +296,16 @@ mod tests {
             );
             cards.len()
         ];
-        ItemIndex { cards, content: vectors.clone(), vectors, neighbours, signals }
+        let similar = vec![vec![1, 5, 4], vec![0, 5], vec![3], vec![2], vec![], vec![0, 1]];
+        ItemIndex {
+            cards,
+            content: vectors.clone(),
+            vectors,
+            neighbours,
+            signals,
+            similar,
+            bought_together: vec![vec![]; 6],
+        }
     }
 
     fn ids(index: &ItemIndex, r: &[Scored]) -> Vec<String> {
@@ -282,6 +367,29 @@ mod tests {
     }
 
     #[test]
+    fn home_sections() {
+        let idx = index();
+        let w = Weights::default();
+        let cold = home(&idx, &[], &w, 3);
+        assert_eq!(cold.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["trending"]);
+        let warm = home(
+            &idx,
+            &[Seen { id: "chair-a", event: Event::View }, Seen { id: "nope", event: Event::View }],
+            &w,
+            2,
+        );
+        assert_eq!(
+            warm.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+            ["for-you", "because", "trending"]
+        );
+        assert_eq!(warm[1].title, "Because you viewed chair-a");
+        let all: Vec<usize> = warm.iter().flat_map(|s| s.items.iter().map(|i| i.index)).collect();
+        let unique: std::collections::HashSet<_> = all.iter().collect();
+        assert_eq!(unique.len(), all.len(), "no item twice");
+        assert!(!all.contains(&0), "the viewed item is not recommended back");
+    }
+
+    #[test]
     fn odd_inputs_do_not_panic() {
         let idx = index();
         let nan = Weights {
@@ -297,6 +405,8 @@ mod tests {
             6
         );
         let empty = ItemIndex {
+            similar: vec![],
+            bought_together: vec![],
             cards: vec![],
             vectors: Vectors::new(2),
             content: Vectors::new(2),

@@ -19,10 +19,17 @@ pub struct ItemIndex {
     /// Per item, up to [`MAX_NEIGHBOURS`] `(item, weight)` pairs of items the same shoppers
     /// interacted with (cosine of co-occurrence), strongest first.
     pub neighbours: Vec<Vec<(u32, f32)>>,
+    /// Per item, the most similar items (content and co-occurrence), best first.
+    pub similar: Vec<Vec<u32>>,
+    /// Per item, `(item, lift)` of items bought in the same order (same shopper, same day), by lift
+    /// shrunk toward 1 for rare pairs, best first.
+    pub bought_together: Vec<Vec<(u32, f32)>>,
 }
 
 /// Neighbours kept per item.
 pub const MAX_NEIGHBOURS: usize = 20;
+/// Similar and bought-together items kept per item.
+pub const MAX_RELATED: usize = 12;
 
 impl Blob for ItemIndex {
     const KIND: Kind = Kind::Items;
@@ -44,6 +51,8 @@ impl ItemIndex {
             vectors,
             neighbours: vec![Vec::new(); products.len()],
             signals: products.iter().map(|p| Signals::of(p, None)).collect(),
+            similar: vec![Vec::new(); products.len()],
+            bought_together: vec![Vec::new(); products.len()],
         }
     }
 

@@ -337,6 +337,8 @@ mod tests {
             vectors: content.clone(),
             content,
             neighbours: vec![vec![]; products.len()],
+            similar: vec![vec![]; products.len()],
+            bought_together: vec![vec![]; products.len()],
             signals: products
                 .iter()
                 .map(|p| Signals::of(p, if p.created_at.is_some() { Some(1_761_955_200) } else { None }))
