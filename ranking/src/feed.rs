@@ -98,21 +98,26 @@ pub fn recommend(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, limit: us
             let cooc = wc * co[i];
             let pop = wp * ((index.cards[i].purchases as f32) + 1.0).ln() / pop_norm;
             let (sim, cooc, pop) = (finite_or_zero(sim), finite_or_zero(cooc), finite_or_zero(pop));
-            let because = if cooc > 0.0 { Some(co_best[i].1) } else { nearest(index, &known, i) };
             Scored {
                 index: i,
                 score: sim + cooc + pop,
-                why: Why {
-                    similarity: sim,
-                    co_occurrence: cooc,
-                    popularity: pop,
-                    because: because.and_then(|p| index.cards.get(p)).map(|c| c.id.clone()),
-                },
+                why: Why { similarity: sim, co_occurrence: cooc, popularity: pop, because: None },
             }
         })
         .collect();
     scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
-    diversify(index, scored, w.max_per_category as usize, limit)
+    let mut top = diversify(index, scored, w.max_per_category as usize, limit);
+    // Only the returned items need their "because": finding the nearest history item costs a scan
+    // of the history per item.
+    for s in &mut top {
+        let source = if s.why.co_occurrence > 0.0 {
+            Some(co_best[s.index].1)
+        } else {
+            nearest(index, &known, s.index)
+        };
+        s.why.because = source.and_then(|p| index.cards.get(p)).map(|c| c.id.clone());
+    }
+    top
 }
 
 /// The shopper's vector: history items' recommendation vectors weighted by event weight times
