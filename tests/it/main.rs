@@ -4,6 +4,7 @@
 //! in the workspace's `tests/` folder with the browser and workerd tests.
 
 mod embeddings;
+mod importers;
 mod indexer_cli;
 mod invariants;
 mod relevance;
