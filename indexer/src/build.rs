@@ -26,6 +26,8 @@ pub struct Build {
 pub struct Extra {
     pub embedder: Option<ranking::embed::EmbedderData>,
     pub items: Option<ranking::index::ItemIndex>,
+    /// Ranking weights per experiment variant (default: one variant, `default`).
+    pub variants: ranking::weights::Variants,
 }
 
 /// Purchases per item id.
@@ -64,6 +66,7 @@ pub fn build(
         shards.into_iter().map(|products| kv::encode(&ProductShard { products })).collect();
     let embedder = extra.embedder.as_ref().map(kv::encode);
     let items = extra.items.as_ref().map(kv::encode);
+    let weights = kv::encode(&extra.variants);
 
     let version = match version {
         Some(v) => kv::parse_version_id(v).map_err(anyhow::Error::from)?.to_owned(),
@@ -73,6 +76,7 @@ pub fn build(
                 .chain([&popular, &search])
                 .chain(embedder.iter())
                 .chain(items.iter())
+                .chain([&weights])
                 .fold(kv::FNV_OFFSET, |h, b| kv::fnv1a(h, b));
             format!("v{}-{hash:016x}", kv::FORMAT_VERSION)
         }
@@ -91,6 +95,7 @@ pub fn build(
     if let Some(bytes) = items {
         entries.push((kv::keys::items(&version), bytes));
     }
+    entries.push((kv::keys::weights(&version), weights));
     Ok(Build { version, entries })
 }
 

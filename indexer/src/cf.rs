@@ -122,8 +122,10 @@ pub fn similar(
 ) -> Vec<Vec<u32>> {
     let n = vectors.len();
     let dot = |a: &[f32], b: &[f32]| -> f32 { a.iter().zip(b).map(|(x, y)| x * y).sum() };
-    (0..n)
+    let bar = crate::progress::bar(n as u64, "similar items");
+    let out = (0..n)
         .map(|i| {
+            bar.inc(1);
             let cooc: HashMap<u32, f32> =
                 neighbours.get(i).map(|v| v.iter().copied().collect()).unwrap_or_default();
             let candidates: Vec<usize> = if n <= FULL_SIMILARITY_LIMIT {
@@ -142,7 +144,9 @@ pub fn similar(
             scored.dedup_by_key(|s| s.1);
             scored.into_iter().take(k).map(|(_, j)| j as u32).collect()
         })
-        .collect()
+        .collect();
+    bar.finish_and_clear();
+    out
 }
 
 /// Per item, items bought in the same order (same shopper, same UTC day), ranked by lift

@@ -4,12 +4,11 @@ use std::collections::HashSet;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indexer::{build, read, superstore};
-use indicatif::{ProgressBar, ProgressStyle};
 use ranking::{Interaction, Product};
 
 #[derive(Parser)]
@@ -42,6 +41,9 @@ enum Command {
         version: Option<String>,
         #[command(flatten)]
         embed: EmbedArgs,
+        /// Experiment variants as JSON: `{"name": {weights…}, …}` (default: one variant, `default`).
+        #[arg(long)]
+        variants: Option<PathBuf>,
     },
     /// Measure how much of the model's similarity each reduced dimension keeps (top-10 neighbour
     /// overlap with the full model), to choose --dim.
@@ -171,9 +173,14 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Build { catalog, interactions, out, version, embed } => {
-            build_cmd(&catalog, interactions.as_deref(), &out, version.as_deref(), &embed)
-        }
+        Command::Build { catalog, interactions, out, version, embed, variants } => build_cmd(
+            &catalog,
+            interactions.as_deref(),
+            &out,
+            version.as_deref(),
+            &embed,
+            variants.as_deref(),
+        ),
         Command::Dims { catalog, model, sample } => dims_cmd(&catalog, &model, sample),
         Command::Eval { catalog, interactions, k, json, report, embed } => {
             eval_cmd(&catalog, &interactions, k, json, report.as_deref(), &embed)
@@ -181,16 +188,10 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Runs one named step with a spinner, then prints how long it took.
+/// Runs one named step and prints how long it took (long loops inside show their own progress bar).
 fn step<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    let bar = ProgressBar::new_spinner().with_message(name.to_owned());
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(100));
     let start = Instant::now();
     let out = f();
-    bar.finish_and_clear();
     // stderr: timings are diagnostics, and stdout may be JSON (`eval --json`).
     eprintln!("  {name:<28} {:>8.1} ms", start.elapsed().as_secs_f64() * 1e3);
     out
@@ -266,8 +267,10 @@ fn build_cmd(
     out: &Path,
     version: Option<&str>,
     embed: &EmbedArgs,
+    variants: Option<&Path>,
 ) -> Result<()> {
     let total = Instant::now();
+    let variants = read_variants(variants)?;
     println!("building index from {}", catalog.display());
     let (products, rejects) = step("reading catalog", || read::catalog(catalog))?;
     print!("{rejects}");
@@ -286,7 +289,7 @@ fn build_cmd(
     let items = step("item index (co-occurrence)", || {
         Ok(indexer::eval::item_index(&products, &content, &rows, &weights, embed.lambda))
     })?;
-    let extra = build::Extra { embedder, items: Some(items) };
+    let extra = build::Extra { embedder, items: Some(items), variants };
     let b = step("building entries", || build::build(&products, &rows, version, built_at, extra))?;
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     step("writing kv/ and bulk files", || build::write(out, &b))?;
@@ -376,4 +379,23 @@ fn dims_cmd(catalog: &Path, model: &Path, sample: usize) -> Result<()> {
         println!("{dim:>5} {overlap:>18.3} {:>16}", dim + 4);
     }
     Ok(())
+}
+
+/// Reads and checks experiment variants; a mistake names the file and the JSON position.
+fn read_variants(path: Option<&Path>) -> Result<ranking::weights::Variants> {
+    let Some(path) = path else { return Ok(ranking::weights::Variants::default()) };
+    let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let v: ranking::weights::Variants = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;
+    anyhow::ensure!(!v.0.is_empty(), "{}: define at least one variant", path.display());
+    for name in v.0.keys() {
+        anyhow::ensure!(
+            !name.is_empty()
+                && name.len() <= 32
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "{}: variant name {name:?} must be 1 to 32 letters, digits, - or _",
+            path.display()
+        );
+    }
+    Ok(v)
 }

@@ -28,6 +28,7 @@ pub enum Kind {
     Embedder = 5,
     Items = 6,
     Lexical = 7,
+    Weights = 8,
 }
 
 /// A value type that can be stored in KV.
@@ -115,6 +116,9 @@ pub mod keys {
     }
     pub fn items(version: &str) -> String {
         format!("{version}/items")
+    }
+    pub fn weights(version: &str) -> String {
+        format!("{version}/weights")
     }
 }
 

@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
 use crate::catalog::Event;
+use crate::kv::{Blob, Kind};
 
 /// How much each signal counts. Missing fields in stored JSON take the defaults, which were chosen
 /// with `indexer eval` on the demo data (docs/RELEVANCE.md).
@@ -82,4 +85,60 @@ impl Weights {
 /// Stored weights are data: a NaN must not poison every score.
 pub fn finite_or_zero(x: f32) -> f32 {
     if x.is_finite() { x } else { 0.0 }
+}
+
+/// Weights by experiment variant name, stored in KV with each build. The edge hashes an anonymous
+/// client id to a variant and ranks with its weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Variants(pub BTreeMap<String, Weights>);
+
+impl Blob for Variants {
+    const KIND: Kind = Kind::Weights;
+}
+
+impl Default for Variants {
+    fn default() -> Self {
+        Variants([("default".to_owned(), Weights::default())].into_iter().collect())
+    }
+}
+
+impl Variants {
+    /// The variant for a stable client hash: variants in name order, each an equal share.
+    /// `None` only when there are no variants.
+    pub fn pick(&self, client_hash: u64) -> Option<(&str, &Weights)> {
+        let n = self.0.len() as u64;
+        if n == 0 {
+            return None;
+        }
+        self.0.iter().nth((client_hash % n) as usize).map(|(k, w)| (k.as_str(), w))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_split_clients_evenly_and_stably() {
+        let v = Variants(
+            [
+                ("a".to_owned(), Weights::default()),
+                ("b".to_owned(), Weights { personal: 0.5, ..Weights::default() }),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        let picks: Vec<&str> = (0..1000u64).map(|h| v.pick(h).unwrap().0).collect();
+        let a = picks.iter().filter(|p| **p == "a").count();
+        assert_eq!(a, 500);
+        assert_eq!(v.pick(7), v.pick(7));
+        assert!(Variants(BTreeMap::new()).pick(1).is_none());
+    }
+
+    #[test]
+    fn stored_json_takes_defaults_and_rejects_typos() {
+        let w: Weights = serde_json::from_str(r#"{"personal": 0.3}"#).unwrap();
+        assert_eq!(w, Weights { personal: 0.3, ..Weights::default() });
+        assert!(serde_json::from_str::<Weights>(r#"{"persnal": 0.3}"#).is_err());
+    }
 }

@@ -195,3 +195,34 @@ fn superstore_import_derives_prices_and_purchases() {
     ]);
     assert!(ok, "{stderr}");
 }
+
+#[test]
+fn experiment_variants_are_validated_and_stored() {
+    let dir = TempDir::new("variants");
+    let catalog = dir.file("catalog.jsonl", &format!("{GOOD}\n{GOOD2}\n"));
+    let out = dir.0.join("out");
+    let run = |variants: &std::path::Path| {
+        indexer(&[
+            "build".as_ref(),
+            "--catalog".as_ref(),
+            catalog.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--variants".as_ref(),
+            variants.as_os_str(),
+        ])
+    };
+    let bad = dir.file("bad.json", "{\n  \"a\": {\"similarity\": 1},\n  \"b\": {\"simliarity\": 2}\n}\n");
+    let (ok, _, err) = run(&bad);
+    assert!(!ok);
+    assert!(err.contains(&format!("{}:3:", bad.display())) && err.contains("simliarity"), "{err}");
+    let good = dir.file("good.json", r#"{"control": {}, "more-personal": {"personal": 0.5}}"#);
+    let (ok, _, err) = run(&good);
+    assert!(ok, "{err}");
+    let version = std::fs::read_to_string(out.join("kv/current")).unwrap();
+    let v: ranking::weights::Variants =
+        kv::decode(&std::fs::read(out.join("kv").join(&version).join("weights")).unwrap()).unwrap();
+    assert_eq!(v.0.keys().collect::<Vec<_>>(), ["control", "more-personal"]);
+    assert_eq!(v.0["more-personal"].personal, 0.5);
+    assert_eq!(v.0["control"], ranking::weights::Weights::default());
+}
