@@ -105,8 +105,26 @@ pub fn recommend(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, limit: us
             }
         })
         .collect();
-    scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
-    let mut top = diversify(index, scored, w.max_per_category as usize, limit);
+    let order = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index));
+    // Only the head matters: select it in linear time, sort just that, and fall back to the full
+    // order only if the category cap leaves the head short.
+    let cap = w.max_per_category as usize;
+    let head = (limit * 8 + 64).min(scored.len());
+    let mut top = if head < scored.len() {
+        // select_nth partitions in place: the best `head` first (unordered), the rest after.
+        scored.select_nth_unstable_by(head - 1, order);
+        scored[..head].sort_by(order);
+        let picked = diversify(index, &scored[..head], cap, limit);
+        if cap == 0 || picked.len() == limit && distinct_enough(index, &picked, cap) {
+            picked
+        } else {
+            scored.sort_by(order);
+            diversify(index, &scored, cap, limit)
+        }
+    } else {
+        scored.sort_by(order);
+        diversify(index, &scored, cap, limit)
+    };
     // Only the returned items need their "because": finding the nearest history item costs a scan
     // of the history per item.
     for s in &mut top {
@@ -232,15 +250,26 @@ fn nearest(index: &ItemIndex, known: &[(usize, f32)], i: usize) -> Option<usize>
         .map(|(_, p)| p)
 }
 
+/// True when no category exceeds `cap` in `picked`: the head held enough variety, so the full
+/// ranking would pick the same items.
+fn distinct_enough(index: &ItemIndex, picked: &[Scored], cap: usize) -> bool {
+    let mut per: std::collections::HashMap<&[String], usize> = std::collections::HashMap::new();
+    picked.iter().all(|s| {
+        let c = per.entry(index.cards[s.index].category.as_slice()).or_insert(0);
+        *c += 1;
+        *c <= cap
+    })
+}
+
 /// Takes the best `limit` items with at most `cap` per leaf category, filling up with the skipped
 /// ones (in score order) when the cap leaves too few.
-fn diversify(index: &ItemIndex, sorted: Vec<Scored>, cap: usize, limit: usize) -> Vec<Scored> {
+fn diversify(index: &ItemIndex, sorted: &[Scored], cap: usize, limit: usize) -> Vec<Scored> {
     if cap == 0 {
-        return sorted.into_iter().take(limit).collect();
+        return sorted.iter().take(limit).cloned().collect();
     }
     let mut per: std::collections::HashMap<&[String], usize> = std::collections::HashMap::new();
     let (mut out, mut rest) = (Vec::with_capacity(limit), Vec::new());
-    for s in sorted {
+    for s in sorted.iter().cloned() {
         if out.len() == limit {
             break;
         }

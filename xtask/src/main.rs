@@ -31,6 +31,8 @@ enum Cmd {
     Setup,
     /// Build the app and the worker (release) and index the demo catalog.
     Build,
+    /// Benchmarks: ranking kernels natively (criterion) and in wasm under V8 (simd128 and scalar).
+    Bench,
 }
 
 fn main() {
@@ -40,6 +42,7 @@ fn main() {
         Cmd::Test => test(),
         Cmd::Setup => setup::all(setup::Need::Dev).map(|_| ()),
         Cmd::Build => setup::all(setup::Need::Dev).and_then(|tools| build::all(&tools).map(|_| ())),
+        Cmd::Bench => setup::all(setup::Need::Dev).and_then(|tools| bench(&tools)),
     };
     match result {
         Ok(()) => println!("xtask: done in {:.1} s", start.elapsed().as_secs_f64()),
@@ -119,4 +122,57 @@ fn test() -> Result<()> {
     result?;
     println!("\nall test suites passed");
     Ok(())
+}
+
+fn bench(tools: &setup::Tools) -> Result<()> {
+    let root = root();
+    step("native benchmarks: cargo bench -p ranking (criterion)");
+    run(Command::new("cargo").current_dir(&root).args([
+        "bench",
+        "-p",
+        "ranking",
+        "--bench",
+        "kernels",
+        "--",
+        "--warm-up-time",
+        "1",
+        "--measurement-time",
+        "3",
+    ]))?;
+    let mut dirs = Vec::new();
+    for (label, flags) in [("simd128", None), ("scalar", Some(""))] {
+        step(&format!("wasm kernel build ({label})"));
+        let target_dir = root.join(format!("target/wasm-bench-{label}"));
+        let mut cmd = Command::new("cargo");
+        cmd.current_dir(&root)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "ranking",
+                "--example",
+                "wasm_kernel",
+                "--release",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--target-dir",
+            ])
+            .arg(&target_dir);
+        if let Some(f) = flags {
+            // An empty RUSTFLAGS replaces the config's `+simd128`: the scalar build.
+            cmd.env("RUSTFLAGS", f);
+        }
+        run(&mut cmd)?;
+        let out = target_dir.join("node");
+        run(tools
+            .command(tools.cargo_bin.join("wasm-bindgen"))
+            .arg(target_dir.join("wasm32-unknown-unknown/release/examples/wasm_kernel.wasm"))
+            .args(["--target", "nodejs", "--out-dir"])
+            .arg(&out))?;
+        // wasm-bindgen's nodejs output is CommonJS; the workspace package.json says "module".
+        std::fs::write(out.join("package.json"), "{\"type\": \"commonjs\"}\n")?;
+        dirs.push(format!("{label}={}", out.display()));
+    }
+    step("wasm benchmarks in Node (V8)");
+    run(tools.node().arg("xtask/wasm-bench.mjs").args(&dirs))
 }
