@@ -42,6 +42,7 @@ async fn get_json<T: DeserializeOwned>(req: RequestBuilder) -> Result<T, ApiErro
     resp.json::<T>().await.map_err(|_| ApiError::Decode)
 }
 
+/// The home feed's sections (no history is sent yet: personalization on the device comes next).
 pub async fn feed(limit: usize) -> Result<FeedResponse, ApiError> {
     get_json(Request::get("/api/feed").query([("limit", limit.to_string())])).await
 }

@@ -1,8 +1,14 @@
 //! API routes and handlers as plain functions: parse the request into a [`Route`], then answer it
 //! from decoded KV values. No I/O here, so every rule is tested natively.
 
-use ranking::api::{FeedResponse, ProductResponse, SearchItem, SearchResponse};
-use ranking::kv::{CardList, ProductShard};
+use ranking::Event;
+use ranking::api::{
+    FeedItem, FeedResponse, FeedSection, ProductResponse, RelatedItem, RelatedResponse, SearchItem,
+    SearchResponse,
+};
+use ranking::feed::Seen;
+use ranking::index::ItemIndex;
+use ranking::kv::ProductShard;
 use ranking::search::{self, Catalog, Filters, MAX_QUERY, SearchRequest, Sort};
 use ranking::weights::Weights;
 use ranking::{catalog, feed};
@@ -12,17 +18,43 @@ use crate::problem::ApiError;
 /// A parsed, bounds-checked API request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Route {
-    Feed { limit: usize },
+    /// `history`: (id, event), most recent first.
+    Feed {
+        limit: usize,
+        history: Vec<(String, Event)>,
+    },
+    Similar {
+        id: String,
+    },
+    BoughtTogether {
+        id: String,
+    },
     Search(SearchParams),
-    Product { id: String },
+    Product {
+        id: String,
+    },
 }
 
 pub const DEFAULT_LIMIT: usize = 24;
 /// Deepest result reachable by paging; deeper pages are a crawler, not a shopper.
 pub const MAX_OFFSET: usize = 10_000;
 
-/// Parses method, path and query string (without `?`) into a route.
+/// Most history entries accepted; the shopper's device sends at most this many.
+pub const MAX_HISTORY: usize = 100;
+
+/// Parses method, path, query string (without `?`) and the `X-History` header into a route.
 pub fn route(method: &str, path: &str, query: &str) -> Result<Route, ApiError> {
+    route_with_history(method, path, query, None)
+}
+
+/// [`route`] with the history header, which wins over a `history` query parameter (a header keeps
+/// the history out of URLs, caches and logs).
+pub fn route_with_history(
+    method: &str,
+    path: &str,
+    query: &str,
+    history_header: Option<&str>,
+) -> Result<Route, ApiError> {
     let path = path.trim_end_matches('/');
     let known = path == "/api/feed" || path == "/api/search" || path.starts_with("/api/products/");
     if !known {
@@ -33,7 +65,10 @@ pub fn route(method: &str, path: &str, query: &str) -> Result<Route, ApiError> {
     }
     let params = Params::parse(query);
     match path {
-        "/api/feed" => Ok(Route::Feed { limit: params.limit()? }),
+        "/api/feed" => {
+            let raw = history_header.or_else(|| params.get("history")).unwrap_or_default();
+            Ok(Route::Feed { limit: params.limit()?, history: parse_history(raw)? })
+        }
         "/api/search" => {
             let q = params.get("q").unwrap_or_default();
             let len = q.chars().count();
@@ -64,19 +99,51 @@ pub fn route(method: &str, path: &str, query: &str) -> Result<Route, ApiError> {
             }))
         }
         _ => {
-            let raw = &path["/api/products/".len()..];
+            let rest = &path["/api/products/".len()..];
+            let (raw, sub) = match rest.split_once('/') {
+                Some((id, sub)) => (id, Some(sub)),
+                None => (rest, None),
+            };
             let id = percent_encoding::percent_decode_str(raw)
                 .decode_utf8()
                 .map_err(|_| bad("id", "product id is not valid UTF-8".into()))?;
-            if id.is_empty() || id.contains('/') || id.chars().count() > catalog::MAX_ID {
+            if id.is_empty() || id.chars().count() > catalog::MAX_ID {
                 return Err(bad(
                     "id",
                     format!("product id must be 1 to {} characters without '/'", catalog::MAX_ID),
                 ));
             }
-            Ok(Route::Product { id: id.into_owned() })
+            let id = id.into_owned();
+            match sub {
+                None => Ok(Route::Product { id }),
+                Some("similar") => Ok(Route::Similar { id }),
+                Some("bought-together") => Ok(Route::BoughtTogether { id }),
+                Some(_) => Err(ApiError::NoRoute(path.chars().take(200).collect())),
+            }
         }
     }
+}
+
+/// `id` or `id:event` entries separated by commas, most recent first (event: view, cart, purchase).
+pub fn parse_history(raw: &str) -> Result<Vec<(String, Event)>, ApiError> {
+    let mut out = Vec::new();
+    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        if out.len() == MAX_HISTORY {
+            return Err(bad("history", format!("history has more than {MAX_HISTORY} entries")));
+        }
+        let (id, event) = match entry.rsplit_once(':') {
+            Some((id, ev)) => match ev.parse::<Event>() {
+                Ok(e) => (id, e),
+                Err(_) => (entry, Event::View),
+            },
+            None => (entry, Event::View),
+        };
+        if id.is_empty() || id.chars().count() > catalog::MAX_ID {
+            return Err(bad("history", format!("history ids must be 1 to {} characters", catalog::MAX_ID)));
+        }
+        out.push((id.to_owned(), event));
+    }
+    Ok(out)
 }
 
 fn bad(param: &'static str, reason: String) -> ApiError {
@@ -178,9 +245,49 @@ fn truncate(s: &str) -> String {
     s.chars().take(40).collect()
 }
 
-/// `GET /api/feed`: the non-personal feed, most purchased first.
-pub fn feed(popular: &CardList, limit: usize, version: &str) -> FeedResponse {
-    FeedResponse { items: feed::popular(popular, limit), index_version: version.to_owned() }
+/// `GET /api/feed`: the home feed's sections for a history (cold start: "Trending" alone).
+pub fn feed(items: &ItemIndex, history: &[(String, Event)], limit: usize, version: &str) -> FeedResponse {
+    let seen: Vec<Seen<'_>> = history.iter().map(|(id, event)| Seen { id, event: *event }).collect();
+    let sections = feed::home(items, &seen, &Weights::default(), limit)
+        .into_iter()
+        .map(|s| FeedSection {
+            id: s.id,
+            title: s.title,
+            because: s.because,
+            items: s
+                .items
+                .into_iter()
+                .filter_map(|i| {
+                    items.cards.get(i.index).map(|c| FeedItem { card: c.clone(), score: i.score, why: i.why })
+                })
+                .collect(),
+        })
+        .collect();
+    FeedResponse { sections, index_version: version.to_owned() }
+}
+
+/// `GET /api/products/{id}/similar` or `/bought-together`.
+pub fn related(
+    items: &ItemIndex,
+    id: &str,
+    bought_together: bool,
+    version: &str,
+) -> Result<RelatedResponse, ApiError> {
+    let i = items.position(id).ok_or_else(|| ApiError::UnknownProduct(id.to_owned()))?;
+    let list: Vec<(u32, f32)> = if bought_together {
+        items.bought_together.get(i).cloned().unwrap_or_default()
+    } else {
+        items
+            .similar
+            .get(i)
+            .map(|v| v.iter().enumerate().map(|(r, &j)| (j, 1.0 / (r as f32 + 1.0))).collect())
+            .unwrap_or_default()
+    };
+    let out = list
+        .into_iter()
+        .filter_map(|(j, score)| items.cards.get(j as usize).map(|c| RelatedItem { card: c.clone(), score }))
+        .collect();
+    Ok(RelatedResponse { items: out, index_version: version.to_owned() })
 }
 
 /// `GET /api/search`: hybrid search with filters, sort and facets, paged.
@@ -226,7 +333,7 @@ pub fn product(shard: &ProductShard, id: &str, version: &str) -> Result<ProductR
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ranking::{Card, Price, Product};
+    use ranking::Product;
 
     fn product_of(id: &str, title: &str) -> Product {
         serde_json::from_value(serde_json::json!({
@@ -238,8 +345,27 @@ mod tests {
 
     #[test]
     fn routes() {
-        assert_eq!(route("GET", "/api/feed", ""), Ok(Route::Feed { limit: DEFAULT_LIMIT }));
-        assert_eq!(route("GET", "/api/feed/", "limit=5&x=1"), Ok(Route::Feed { limit: 5 }));
+        assert_eq!(route("GET", "/api/feed", ""), Ok(Route::Feed { limit: DEFAULT_LIMIT, history: vec![] }));
+        assert_eq!(route("GET", "/api/feed/", "limit=5&x=1"), Ok(Route::Feed { limit: 5, history: vec![] }));
+        assert_eq!(
+            route_with_history("GET", "/api/feed", "history=q1", Some("a:cart, b ,c:x:purchase,d:odd")),
+            Ok(Route::Feed {
+                limit: DEFAULT_LIMIT,
+                history: vec![
+                    ("a".into(), Event::Cart),
+                    ("b".into(), Event::View),
+                    ("c:x".into(), Event::Purchase),
+                    ("d:odd".into(), Event::View)
+                ]
+            }),
+            "the header wins over the query; unknown suffixes stay part of the id"
+        );
+        assert_eq!(route("GET", "/api/products/a%2Fb/similar", ""), Ok(Route::Similar { id: "a/b".into() }));
+        assert_eq!(
+            route("GET", "/api/products/x/bought-together", ""),
+            Ok(Route::BoughtTogether { id: "x".into() })
+        );
+        assert_eq!(route("GET", "/api/products/x/reviews", "").unwrap_err().status(), 404);
         assert_eq!(
             route("GET", "/api/search", "q=office+chair&page=2&limit=10"),
             Ok(Route::Search(SearchParams {
@@ -276,6 +402,8 @@ mod tests {
         assert_eq!(param(route("GET", "/api/search", "q=a&category=Furniture")), "category");
         assert_eq!(param(route("GET", "/api/search", "q=a&category=a//b")), "category");
         assert_eq!(param(route("GET", &format!("/api/products/{}", "x".repeat(129)), "")), "id");
+        let long: Vec<String> = (0..101).map(|i| format!("p{i}")).collect();
+        assert_eq!(param(route("GET", "/api/feed", &format!("history={}", long.join(",")))), "history");
     }
 
     #[test]
@@ -297,18 +425,16 @@ mod tests {
 
     #[test]
     fn feed_and_search_pages() {
-        let card = |id: &str, n| Card {
-            id: id.into(),
-            title: "Chair".into(),
-            price: Price { amount: 1.0, currency: "USD".into() },
-            category: vec!["Furniture".into()],
-            image: String::new(),
-            purchases: n,
-        };
-        let list = CardList { cards: vec![card("a", 3), card("b", 2), card("c", 1)] };
-        assert_eq!(feed(&list, 2, "v").items.len(), 2);
         let products = [product_of("a", "Red Chair"), product_of("b", "Blue Chair"), product_of("c", "Lamp")];
         let items = ranking::index::ItemIndex::plain(&products, &[3, 2, 1]);
+        let cold = feed(&items, &[], 2, "v");
+        assert_eq!(cold.sections.len(), 1);
+        assert_eq!(cold.sections[0].items.iter().map(|i| i.card.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        let warm = feed(&items, &[("a".into(), Event::View)], 5, "v");
+        assert_eq!(warm.sections[0].id, "for-you");
+        assert!(warm.sections.iter().all(|s| s.items.iter().all(|i| i.card.id != "a")));
+        assert_eq!(related(&items, "zz", false, "v").unwrap_err().status(), 404);
+        assert!(related(&items, "a", true, "v").unwrap().items.is_empty());
         let lex = ranking::lexical::Lexicon::new(ranking::lexical::LexicalData::build(&products)).unwrap();
         let cat = Catalog { items: &items, lexicon: Some(&lex), embedder: None };
         let params = |page, limit| SearchParams {

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use ranking::embed::{Embedder, EmbedderData};
 use ranking::index::ItemIndex;
-use ranking::kv::{self, Blob, CardList, Manifest, ProductShard};
+use ranking::kv::{self, Blob, Manifest, ProductShard};
 use ranking::lexical::{LexicalData, Lexicon};
 use ranking::search::Catalog;
 use serde::Serialize;
@@ -28,10 +28,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         return env.assets("ASSETS")?.fetch_request(req).await;
     }
     let method = req.method().to_string();
-    let answer = match api::route(&method, url.path(), url.query().unwrap_or("")) {
-        Ok(route) => answer(&env, route).await,
-        Err(e) => Err(e),
-    };
+    let history = req.headers().get("x-history").ok().flatten();
+    let answer =
+        match api::route_with_history(&method, url.path(), url.query().unwrap_or(""), history.as_deref()) {
+            Ok(route) => answer(&env, route).await,
+            Err(e) => Err(e),
+        };
     match answer {
         Ok((body, cache)) => Ok(with_headers(json_response(body, 200, "application/json")?, cache)),
         Err(e) => {
@@ -74,9 +76,19 @@ async fn answer(env: &Env, route: Route) -> Result<(Vec<u8>, &'static str), ApiE
     let version = current_version(&store).await?;
     let v = version.as_str();
     match route {
-        Route::Feed { limit } => {
-            let popular = load::<CardList>(&store, v, &kv::keys::popular(v)).await?;
-            Ok((body(&api::feed(&popular, limit, v))?, "public, max-age=60"))
+        Route::Feed { limit, history } => {
+            let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;
+            // A personal answer must never be stored by a shared cache.
+            let cache = if history.is_empty() { "public, max-age=60" } else { "private, no-store" };
+            Ok((body(&api::feed(&items, &history, limit, v))?, cache))
+        }
+        Route::Similar { id } => {
+            let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;
+            Ok((body(&api::related(&items, &id, false, v)?)?, "public, max-age=300"))
+        }
+        Route::BoughtTogether { id } => {
+            let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;
+            Ok((body(&api::related(&items, &id, true, v)?)?, "public, max-age=300"))
         }
         Route::Search(params) => {
             let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;

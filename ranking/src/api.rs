@@ -3,13 +3,48 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Card, Product};
+use crate::feed::Why;
 use crate::search::{Facets, SearchWhy};
 
 /// `GET /api/feed`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedResponse {
-    pub items: Vec<Card>,
+    pub sections: Vec<FeedSection>,
     pub index_version: String,
+}
+
+/// A titled row of the home feed ("For you", "Because you viewed …", "Trending").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedSection {
+    pub id: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub because: Option<String>,
+    pub items: Vec<FeedItem>,
+}
+
+/// A feed item: the card, its score and each signal's share of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedItem {
+    #[serde(flatten)]
+    pub card: Card,
+    pub score: f32,
+    pub why: Why,
+}
+
+/// `GET /api/products/{id}/similar` and `/bought-together`: related products, best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RelatedResponse {
+    pub items: Vec<RelatedItem>,
+    pub index_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RelatedItem {
+    #[serde(flatten)]
+    pub card: Card,
+    /// Similar: 1 for the closest, then 1/2, 1/3…; bought together: the shrunk lift.
+    pub score: f32,
 }
 
 /// `GET /api/search`

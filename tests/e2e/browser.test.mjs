@@ -14,13 +14,15 @@ after(async () => {
 
 const cards = (page) => page.locator("[data-testid=product-grid] li");
 
-test("home shows the most purchased products", async () => {
+test("home shows the feed's sections", async () => {
   const { page } = browser;
   const feed = await api("/api/feed?limit=24");
   await page.goto(BASE_URL + "/");
   await cards(page).first().waitFor();
-  assert.equal(await cards(page).count(), feed.items.length);
-  assert.equal((await cards(page).first().locator(".card-title").textContent()).trim(), feed.items[0].title);
+  const items = feed.sections.flatMap((s) => s.items);
+  assert.equal(await cards(page).count(), items.length);
+  assert.equal((await cards(page).first().locator(".card-title").textContent()).trim(), items[0].title);
+  assert.deepEqual(await page.locator("main h2").allTextContents(), feed.sections.map((s) => s.title));
   // Images have explicit dimensions (no layout shift) and lazy loading.
   const img = cards(page).first().locator("img");
   assert.equal(await img.getAttribute("width"), "240");
@@ -65,7 +67,7 @@ test("searching 'chair' shows chairs", async () => {
 
 test("a product URL opened directly renders the product (SPA fallback)", async () => {
   const { page } = browser;
-  const top = (await api("/api/feed?limit=1")).items[0];
+  const top = (await api("/api/feed?limit=1")).sections[0].items[0];
   await page.goto(`${BASE_URL}/p/${encodeURIComponent(top.id)}`);
   await page.locator("article.product h1").waitFor();
   assert.equal((await page.locator("article.product h1").textContent()).trim(), top.title);

@@ -29,17 +29,49 @@ const get = async (path, init) => {
 };
 
 describe("with the demo index", () => {
-  test("feed lists the most purchased products first", async () => {
-    const { status, body } = await get("/api/feed?limit=10");
+  test("a new shopper's feed is Trending: the most purchased first, diversified", async () => {
+    const { status, body, res } = await get("/api/feed?limit=12");
     assert.equal(status, 200);
     assert.equal(body.index_version, version);
-    assert.equal(body.items.length, 10);
+    assert.deepEqual(body.sections.map((s) => s.id), ["trending"]);
+    const items = body.sections[0].items;
+    assert.equal(items.length, 12);
     const max = Math.max(...purchases.values());
-    assert.equal(purchases.get(body.items[0].id), max);
-    assert.equal(body.items[0].purchases, max);
-    for (let i = 1; i < body.items.length; i++) {
-      assert.ok(body.items[i - 1].purchases >= body.items[i].purchases, "feed is ordered by purchases");
+    assert.equal(purchases.get(items[0].id), max);
+    const perLeaf = {};
+    for (const i of items) perLeaf[i.category.join("/")] = (perLeaf[i.category.join("/")] ?? 0) + 1;
+    assert.ok(Object.values(perLeaf).every((n) => n <= 6), JSON.stringify(perLeaf));
+    assert.equal(res.headers.get("cache-control"), "public, max-age=60");
+  });
+
+  test("a history makes the feed personal, and it is never cached", async () => {
+    const viewed = products.find((p) => mentions(p, "bookcase"));
+    const other = products.find((p) => mentions(p, "binder"));
+    for (const init of [{ headers: { "x-history": `${viewed.id},${other.id}:purchase` } }, undefined]) {
+      const path = init ? "/api/feed?limit=8" : `/api/feed?limit=8&history=${encodeURIComponent(`${viewed.id},${other.id}:purchase`)}`;
+      const { status, body, res } = await get(path, init);
+      assert.equal(status, 200);
+      assert.deepEqual(body.sections.map((s) => s.id), ["for-you", "because", "trending"]);
+      assert.equal(body.sections[1].title, `Because you viewed ${viewed.title}`);
+      const all = body.sections.flatMap((s) => s.items.map((i) => i.id));
+      assert.ok(!all.includes(viewed.id) && !all.includes(other.id), "history items are not offered back");
+      assert.equal(new Set(all).size, all.length, "no item twice");
+      const top = body.sections[0].items[0];
+      const sum = top.why.similarity + top.why.co_occurrence + top.why.popularity;
+      assert.ok(Math.abs(sum - top.score) < 1e-4, "the explanation adds up to the score");
+      assert.equal(res.headers.get("cache-control"), "private, no-store");
     }
+  });
+
+  test("similar and bought-together products", async () => {
+    const id = [...purchases.entries()].sort((a, b) => b[1] - a[1])[0][0];
+    const similar = await get(`/api/products/${encodeURIComponent(id)}/similar`);
+    assert.equal(similar.status, 200);
+    assert.ok(similar.body.items.length > 0 && similar.body.items.every((i) => i.id !== id));
+    const together = await get(`/api/products/${encodeURIComponent(id)}/bought-together`);
+    assert.equal(together.status, 200);
+    assert.ok(together.body.items.every((i) => i.id !== id && i.score > 0));
+    assert.equal((await get("/api/products/NOPE/similar")).status, 404);
   });
 
   test("product by id matches the catalog", async () => {
@@ -137,13 +169,13 @@ describe("when the index is missing, corrupt or switched", () => {
       ["corrupt", (b) => b.slice(0, 10)],
       ["oldfmt", (b) => { const c = new Uint8Array(b.slice(0)); c[4] = 99; return c.buffer; }],
     ]) {
-      for (const { key, value } of entries) await kv.put(key.replace(version, name), key.endsWith("/popular") ? mangle(value) : value);
+      for (const { key, value } of entries) await kv.put(key.replace(version, name), key.endsWith("/items") ? mangle(value) : value);
       await kv.put("current", name);
       const { status, body } = await get("/api/feed");
       assert.equal(status, 503, name);
-      assert.match(body.detail, new RegExp(`${name}/popular`));
+      assert.match(body.detail, new RegExp(`${name}/items`));
       // Other keys of the same build still serve.
-      assert.equal((await get("/api/search?q=chair")).status, 200);
+      assert.equal((await get(`/api/products/${encodeURIComponent(products[0].id)}`)).status, 200);
     }
     await kv.put("current", version);
     assert.equal((await get("/api/feed")).status, 200);
