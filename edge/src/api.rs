@@ -3,8 +3,8 @@
 
 use ranking::Event;
 use ranking::api::{
-    FeedItem, FeedResponse, FeedSection, ProductResponse, RelatedItem, RelatedResponse, SearchItem,
-    SearchResponse,
+    CategoriesResponse, FeedItem, FeedResponse, FeedSection, ProductResponse, RelatedItem, RelatedResponse,
+    SearchItem, SearchResponse, SuggestResponse,
 };
 use ranking::feed::Seen;
 use ranking::index::ItemIndex;
@@ -26,6 +26,10 @@ pub enum Route {
     Similar {
         id: String,
     },
+    Suggest {
+        q: String,
+    },
+    Categories,
     BoughtTogether {
         id: String,
     },
@@ -56,7 +60,8 @@ pub fn route_with_history(
     history_header: Option<&str>,
 ) -> Result<Route, ApiError> {
     let path = path.trim_end_matches('/');
-    let known = path == "/api/feed" || path == "/api/search" || path.starts_with("/api/products/");
+    let known = ["/api/feed", "/api/search", "/api/suggest", "/api/categories"].contains(&path)
+        || path.starts_with("/api/products/");
     if !known {
         return Err(ApiError::NoRoute(path.chars().take(200).collect()));
     }
@@ -68,6 +73,15 @@ pub fn route_with_history(
         "/api/feed" => {
             let raw = history_header.or_else(|| params.get("history")).unwrap_or_default();
             Ok(Route::Feed { limit: params.limit()?, history: parse_history(raw)? })
+        }
+        "/api/categories" => Ok(Route::Categories),
+        "/api/suggest" => {
+            let q = params.get("q").unwrap_or_default();
+            let len = q.chars().count();
+            if len > MAX_QUERY {
+                return Err(bad("q", format!("q must be at most {MAX_QUERY} characters, got {len}")));
+            }
+            Ok(Route::Suggest { q: q.to_owned() })
         }
         "/api/search" => {
             let q = params.get("q").unwrap_or_default();
@@ -266,6 +280,42 @@ pub fn feed(items: &ItemIndex, history: &[(String, Event)], limit: usize, versio
     FeedResponse { sections, index_version: version.to_owned() }
 }
 
+/// `GET /api/suggest`: up to 8 completions of the last word (with the words before it) and the 5
+/// best products for the text so far.
+pub fn suggest(cat: Catalog<'_>, q: &str, version: &str) -> SuggestResponse {
+    let words = ranking::text::words(q);
+    let lead = words[..words.len().saturating_sub(1)].join(" ");
+    let typing = q.chars().last().is_some_and(char::is_alphanumeric);
+    let terms = if typing {
+        cat.lexicon
+            .map(|l| l.complete(q, 8))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| if lead.is_empty() { t } else { format!("{lead} {t}") })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let params = SearchParams {
+        q: q.to_owned(),
+        page: 1,
+        limit: 5,
+        filters: Filters::default(),
+        sort: Sort::Relevance,
+    };
+    let products = if words.is_empty() {
+        Vec::new()
+    } else {
+        search(cat, &params, 0, version).items.into_iter().map(|i| i.card).collect()
+    };
+    SuggestResponse { query: q.to_owned(), terms, products, index_version: version.to_owned() }
+}
+
+/// `GET /api/categories`
+pub fn categories(items: &ItemIndex, version: &str) -> CategoriesResponse {
+    CategoriesResponse { categories: items.categories(), index_version: version.to_owned() }
+}
+
 /// `GET /api/products/{id}/similar` or `/bought-together`.
 pub fn related(
     items: &ItemIndex,
@@ -366,6 +416,8 @@ mod tests {
             Ok(Route::BoughtTogether { id: "x".into() })
         );
         assert_eq!(route("GET", "/api/products/x/reviews", "").unwrap_err().status(), 404);
+        assert_eq!(route("GET", "/api/suggest", "q=off"), Ok(Route::Suggest { q: "off".into() }));
+        assert_eq!(route("GET", "/api/categories", ""), Ok(Route::Categories));
         assert_eq!(
             route("GET", "/api/search", "q=office+chair&page=2&limit=10"),
             Ok(Route::Search(SearchParams {
@@ -449,5 +501,14 @@ mod tests {
         assert_eq!((p1.total, p1.items[0].card.id.as_str(), p2.items[0].card.id.as_str()), (2, "a", "b"));
         assert_eq!(p1.facets.category.get("furniture/seating"), Some(&2));
         assert!(search(cat, &params(usize::MAX, usize::MAX), 0, "v").items.is_empty());
+        let s = suggest(cat, "red ch", "v");
+        assert_eq!(s.terms, ["red chair"]);
+        assert_eq!(s.products[0].id, "a");
+        assert!(suggest(cat, "red ", "v").terms.is_empty(), "a finished word is not completed");
+        let tree = categories(&items, "v").categories;
+        assert_eq!(
+            (tree[0].path.as_str(), tree[0].count, tree[0].children[0].path.as_str()),
+            ("furniture", 3, "furniture/seating")
+        );
     }
 }

@@ -82,6 +82,21 @@ async fn answer(env: &Env, route: Route) -> Result<(Vec<u8>, &'static str), ApiE
             let cache = if history.is_empty() { "public, max-age=60" } else { "private, no-store" };
             Ok((body(&api::feed(&items, &history, limit, v))?, cache))
         }
+        Route::Categories => {
+            let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;
+            Ok((body(&api::categories(&items, v))?, "public, max-age=300"))
+        }
+        Route::Suggest { q } => {
+            let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;
+            let lexicon =
+                load_as::<LexicalData, Lexicon>(&store, v, &kv::keys::search(v), Lexicon::new).await?;
+            let embedder =
+                load_as::<EmbedderData, Embedder>(&store, v, &kv::keys::embedder(v), Embedder::new)
+                    .await
+                    .ok();
+            let cat = Catalog { items: &items, lexicon: Some(&lexicon), embedder: embedder.as_deref() };
+            Ok((body(&api::suggest(cat, &q, v))?, "public, max-age=60"))
+        }
         Route::Similar { id } => {
             let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;
             Ok((body(&api::related(&items, &id, false, v)?)?, "public, max-age=300"))

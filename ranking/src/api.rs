@@ -91,3 +91,19 @@ pub struct Problem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
 }
+
+/// `GET /api/suggest`: completions of the word being typed, and the best matching products.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuggestResponse {
+    pub query: String,
+    pub terms: Vec<String>,
+    pub products: Vec<Card>,
+    pub index_version: String,
+}
+
+/// `GET /api/categories`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoriesResponse {
+    pub categories: Vec<crate::index::CategoryNode>,
+    pub index_version: String,
+}

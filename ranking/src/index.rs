@@ -31,6 +31,17 @@ pub const MAX_NEIGHBOURS: usize = 20;
 /// Similar and bought-together items kept per item.
 pub const MAX_RELATED: usize = 12;
 
+/// One node of the category tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryNode {
+    /// Slug path from the root, as search's `category` filter takes it (`furniture/chairs`).
+    pub path: String,
+    pub name: String,
+    /// Products in this category and below.
+    pub count: usize,
+    pub children: Vec<CategoryNode>,
+}
+
 impl Blob for ItemIndex {
     const KIND: Kind = Kind::Items;
 }
@@ -58,6 +69,41 @@ impl ItemIndex {
 
     pub fn len(&self) -> usize {
         self.cards.len()
+    }
+
+    /// The category tree with product counts, children by name.
+    pub fn categories(&self) -> Vec<CategoryNode> {
+        fn insert(nodes: &mut Vec<CategoryNode>, path: &[String], parent: &str) {
+            let Some((name, rest)) = path.split_first() else { return };
+            let slug = crate::text::slug(name);
+            let full = if parent.is_empty() { slug } else { format!("{parent}/{slug}") };
+            let pos = match nodes.iter().position(|n| n.path == full) {
+                Some(p) => p,
+                None => {
+                    nodes.push(CategoryNode {
+                        path: full,
+                        name: name.clone(),
+                        count: 0,
+                        children: Vec::new(),
+                    });
+                    nodes.len() - 1
+                }
+            };
+            let node = &mut nodes[pos];
+            node.count += 1;
+            let path_of_node = node.path.clone();
+            insert(&mut node.children, rest, &path_of_node);
+        }
+        fn sort(nodes: &mut [CategoryNode]) {
+            nodes.sort_by(|a, b| a.name.cmp(&b.name));
+            nodes.iter_mut().for_each(|n| sort(&mut n.children));
+        }
+        let mut roots = Vec::new();
+        for c in &self.cards {
+            insert(&mut roots, &c.category, "");
+        }
+        sort(&mut roots);
+        roots
     }
 
     pub fn is_empty(&self) -> bool {

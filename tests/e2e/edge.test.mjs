@@ -108,6 +108,37 @@ describe("with the demo index", () => {
     assert.ok(meaning.items.some((i) => i.why.semantic !== undefined && /chair|sofa|stool/i.test(i.title + i.category)), JSON.stringify(meaning.items.map((i) => i.title)));
   });
 
+  test("the query encoder in workerd reproduces the indexer's product vectors", async () => {
+    // The indexer embedded each product from `title. category > path` (Product::embed_text); the same
+    // text embedded at the edge by the wasm build of ranking must land on the product's own vector.
+    for (const p of [products[3], products[700], products[1500]]) {
+      const q = `${p.title}. ${p.category.join(" > ")}`.slice(0, 200);
+      const { body } = await get(`/api/search?q=${encodeURIComponent(q)}&limit=100`);
+      const hit = body.items.find((i) => i.id === p.id);
+      assert.ok(hit, `${p.id} found for its own text`);
+      assert.ok(hit.why.semantic > 0.995, `cosine ${hit.why.semantic} for ${p.title}`);
+    }
+  });
+
+  test("suggest completes the word being typed and shows products", async () => {
+    const { status, body } = await get("/api/suggest?q=office%20cha");
+    assert.equal(status, 200);
+    assert.ok(body.terms.length > 0 && body.terms.every((t) => t.startsWith("office cha")), JSON.stringify(body.terms));
+    assert.ok(body.terms.includes("office chair") || body.terms.includes("office chairs"), JSON.stringify(body.terms));
+    assert.ok(body.products.length > 0 && body.products.length <= 5);
+    assert.deepEqual((await get("/api/suggest?q=")).body.terms, []);
+  });
+
+  test("categories form a tree whose counts add up to the catalog", async () => {
+    const { status, body } = await get("/api/categories");
+    assert.equal(status, 200);
+    const roots = body.categories;
+    assert.equal(roots.reduce((n, c) => n + c.count, 0), products.length);
+    for (const root of roots) assert.equal(root.children.reduce((n, c) => n + c.count, 0), root.count);
+    const chairs = roots.find((c) => c.path === "furniture").children.find((c) => c.path === "furniture/chairs");
+    assert.equal(chairs.count, products.filter((p) => p.category.join("/") === "Furniture/Chairs").length);
+  });
+
   test("search filters, sorts and pages", async () => {
     const chairs = (await get("/api/search?q=chair&category=furniture/chairs&limit=100")).body;
     assert.ok(chairs.items.length > 0 && chairs.items.every((i) => i.category.join("/") === "Furniture/Chairs"));
