@@ -136,19 +136,15 @@ pub fn shopify(path: &Path, currency: &str, country: Option<&str>) -> Result<(Ve
             (
                 *line,
                 Product {
-                    id: handle.to_owned(),
-                    title: field(&cols, rec, "title").to_owned(),
                     description: (!description.is_empty()).then_some(description),
-                    category: if category.is_empty() { vec!["Uncategorized".into()] } else { category },
                     brand: (!vendor.is_empty()).then(|| vendor.to_owned()),
-                    price: Price { amount, currency: currency.to_owned() },
                     image: (!image.is_empty()).then(|| image.to_owned()),
-                    rating: None,
-                    return_rate: None,
-                    seller: None,
-                    conversion_rate: None,
-                    stock: None,
-                    created_at: None,
+                    ..Product::new(
+                        handle,
+                        field(&cols, rec, "title"),
+                        if category.is_empty() { vec!["Uncategorized".into()] } else { category },
+                        Price { amount, currency: currency.to_owned() },
+                    )
                 },
                 qty,
             ),
@@ -169,21 +165,7 @@ pub fn shopify(path: &Path, currency: &str, country: Option<&str>) -> Result<(Ve
 
 /// A placeholder for a handle whose first row was rejected, so its later rows are not re-read as new.
 fn skip_marker() -> Product {
-    Product {
-        id: String::new(),
-        title: String::new(),
-        description: None,
-        category: Vec::new(),
-        brand: None,
-        price: Price { amount: -1.0, currency: String::new() },
-        image: None,
-        rating: None,
-        return_rate: None,
-        seller: None,
-        conversion_rate: None,
-        stock: None,
-        created_at: None,
-    }
+    Product::new("", "", Vec::new(), Price { amount: -1.0, currency: String::new() })
 }
 
 /// Google Merchant Center feed (tab-separated): `price` and `sale_price` as "12.99 USD" (the sale price
@@ -221,19 +203,16 @@ pub fn merchant(path: &Path, country: Option<&str>) -> Result<(Vec<Product>, Rej
         });
         let text = |name| Some(field(&cols, rec, name).to_owned()).filter(|s| !s.is_empty());
         let p = Product {
-            id: id.to_owned(),
-            title: field(&cols, rec, "title").to_owned(),
             description: text("description").map(|d| html_text(&d)),
-            category: if category.is_empty() { vec!["Uncategorized".into()] } else { category },
             brand: text("brand"),
-            price,
             image: text("image_link"),
-            rating: None,
-            return_rate: None,
-            seller: None,
-            conversion_rate: None,
             stock,
-            created_at: None,
+            ..Product::new(
+                id,
+                field(&cols, rec, "title"),
+                if category.is_empty() { vec!["Uncategorized".into()] } else { category },
+                price,
+            )
         };
         validated(p, *line, &mut rejects, &mut products);
     }

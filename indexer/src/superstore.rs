@@ -121,21 +121,12 @@ pub fn import(path: &Path) -> Result<Imported> {
         let title = a.names.iter().max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(x.0))).map(|(n, _)| n.clone());
         a.unit_prices.sort_by(f64::total_cmp);
         let median = a.unit_prices[a.unit_prices.len() / 2];
-        let product = Product {
+        let product = Product::new(
             id,
-            title: title.unwrap_or_default(),
-            description: None,
-            category: a.category.into_iter().filter(|c| !c.is_empty()).collect(),
-            brand: None,
-            price: Price { amount: (median * 100.0).round() / 100.0, currency: "USD".into() },
-            image: None,
-            rating: None,
-            return_rate: None,
-            seller: None,
-            conversion_rate: None,
-            stock: None,
-            created_at: None,
-        };
+            title.unwrap_or_default(),
+            a.category.into_iter().filter(|c| !c.is_empty()).collect(),
+            Price { amount: (median * 100.0).round() / 100.0, currency: "USD".into() },
+        );
         match product.validate() {
             Ok(()) => products.push(product),
             Err(e) => rejects.add(a.first_line, "invalid product", format!("product {:?}: {e}", product.id)),

@@ -4,59 +4,14 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use ranking::catalog::{Card, Price};
 use ranking::feed::{Seen, recommend};
-use ranking::index::ItemIndex;
-use ranking::signals::Signals;
-use ranking::vector::{Query, Vectors};
+use ranking::vector::Query;
 use ranking::weights::Weights;
 
-/// Deterministic pseudo-random unit vectors (xorshift), so runs compare.
-fn vectors(n: usize, dim: usize, seed: u64) -> Vectors {
-    let mut s = seed;
-    let mut next = || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s % 2001) as f32 / 1000.0 - 1.0
-    };
-    let mut vs = Vectors::new(dim);
-    for _ in 0..n {
-        let mut v: Vec<f32> = (0..dim).map(|_| next()).collect();
-        ranking::vector::normalize(&mut v);
-        vs.push(&v);
-    }
-    vs
-}
+#[path = "synthetic.rs"]
+mod synthetic;
 
-fn index(n: usize) -> ItemIndex {
-    let vs = vectors(n, 64, 7);
-    let signals = Signals::of(
-        &serde_json::from_str(
-            r#"{"id":"x","title":"t","category":["c"],"price":{"amount":1,"currency":"USD"}}"#,
-        )
-        .unwrap(),
-        None,
-    );
-    ItemIndex {
-        cards: (0..n)
-            .map(|i| Card {
-                id: format!("p{i}"),
-                title: String::new(),
-                price: Price { amount: 1.0, currency: "USD".into() },
-                category: vec![format!("c{}", i % 50)],
-                image: String::new(),
-                purchases: (i % 97) as u32,
-            })
-            .collect(),
-        content: vs.clone(),
-        vectors: vs,
-        signals: vec![signals; n],
-        neighbours: (0..n).map(|i| (1..=10).map(|k| (((i + k * 31) % n) as u32, 0.1)).collect()).collect(),
-        similar: vec![Vec::new(); n],
-        bought_together: vec![Vec::new(); n],
-    }
-}
+use synthetic::{index, vectors};
 
 fn scan(c: &mut Criterion) {
     let mut g = c.benchmark_group("int8 scan, 64 dims");

@@ -86,6 +86,30 @@ pub const MAX_TITLE: usize = 500;
 pub const MAX_DESCRIPTION: usize = 10_000;
 
 impl Product {
+    /// A product with the required fields and no optional ones.
+    pub fn new(
+        id: impl Into<String>,
+        title: impl Into<String>,
+        category: Vec<String>,
+        price: Price,
+    ) -> Product {
+        Product {
+            id: id.into(),
+            title: title.into(),
+            description: None,
+            category,
+            brand: None,
+            price,
+            image: None,
+            rating: None,
+            return_rate: None,
+            seller: None,
+            conversion_rate: None,
+            stock: None,
+            created_at: None,
+        }
+    }
+
     /// Checks what serde cannot: non-empty ids and titles, sane lengths, finite non-negative prices,
     /// rates within 0..=1, a 3-letter currency. The first problem found is returned.
     pub fn validate(&self) -> Result<(), Invalid> {

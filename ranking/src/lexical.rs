@@ -147,14 +147,8 @@ impl Lexicon {
             }
         }
         if last {
-            let mut stream = self.map.search(Str::new(word).starts_with()).into_stream();
-            let mut n = 0;
-            while let Some((_, i)) = stream.next() {
+            for i in self.matching(Str::new(word).starts_with()) {
                 push(i, Match::Prefix, &mut out);
-                n += 1;
-                if n >= MAX_EXPANSIONS {
-                    break;
-                }
             }
         }
         if out.is_empty() && word.chars().count() >= TYPO_MIN_CHARS {
@@ -172,15 +166,22 @@ impl Lexicon {
                 }
             }
             if let Ok(lev) = Levenshtein::new(word, 1) {
-                let mut stream = self.map.search(lev).into_stream();
-                let mut n = 0;
-                while let Some((_, i)) = stream.next() {
+                for i in self.matching(lev) {
                     push(i, Match::Typo, &mut out);
-                    n += 1;
-                    if n >= MAX_EXPANSIONS {
-                        break;
-                    }
                 }
+            }
+        }
+        out
+    }
+
+    /// Posting list numbers of the first [`MAX_EXPANSIONS`] terms an automaton accepts.
+    fn matching<A: Automaton>(&self, automaton: A) -> Vec<u64> {
+        let mut stream = self.map.search(automaton).into_stream();
+        let mut out = Vec::new();
+        while let Some((_, i)) = stream.next() {
+            out.push(i);
+            if out.len() >= MAX_EXPANSIONS {
+                break;
             }
         }
         out
