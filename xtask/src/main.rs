@@ -31,7 +31,8 @@ enum Cmd {
     Setup,
     /// Build the app and the worker (release) and index the demo catalog.
     Build,
-    /// Benchmarks: ranking kernels natively (criterion) and in wasm under V8 (simd128 and scalar).
+    /// Benchmarks: ranking kernels natively (criterion) and in wasm under V8 (simd128 and scalar),
+    /// and per-endpoint latency of the built worker in workerd.
     Bench,
 }
 
@@ -174,5 +175,8 @@ fn bench(tools: &setup::Tools) -> Result<()> {
         dirs.push(format!("{label}={}", out.display()));
     }
     step("wasm benchmarks in Node (V8)");
-    run(tools.node().arg("xtask/wasm-bench.mjs").args(&dirs))
+    run(tools.node().arg("xtask/wasm-bench.mjs").args(&dirs))?;
+    let built = build::all(tools)?;
+    step("edge latency: built worker in workerd (Miniflare), demo index");
+    run(tools.node().arg("xtask/edge-latency.mjs").arg(&built.kv_dir).arg("200"))
 }
