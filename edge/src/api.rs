@@ -91,10 +91,10 @@ pub fn route_with_history(
             }
             let limit = params.limit()?;
             let page = params.number("page", 1, 1, MAX_OFFSET)?;
-            if let (Some(lo), Some(hi)) = (params.price("min_price")?, params.price("max_price")?) {
-                if lo > hi {
-                    return Err(bad("min_price", format!("min_price {lo} is above max_price {hi}")));
-                }
+            if let (Some(lo), Some(hi)) = (params.price("min_price")?, params.price("max_price")?)
+                && lo > hi
+            {
+                return Err(bad("min_price", format!("min_price {lo} is above max_price {hi}")));
             }
             if (page - 1) * limit > MAX_OFFSET {
                 return Err(bad("page", format!("page {page} is past the deepest result ({MAX_OFFSET})")));

@@ -60,6 +60,8 @@ fn json_response(body: Vec<u8>, status: u16, content_type: &str) -> worker::Resu
 fn with_headers(resp: Response, cache: &str) -> Response {
     let h = resp.headers();
     let _ = h.set("cache-control", cache);
+    // The feed differs by the history header: a shared cache must not answer one shopper with another's.
+    let _ = h.set("vary", "x-history");
     let _ = h.set("x-content-type-options", "nosniff");
     let _ = h.set("referrer-policy", "strict-origin-when-cross-origin");
     let _ = h.set("content-security-policy", "default-src 'none'; frame-ancestors 'none'");

@@ -99,6 +99,9 @@ fn score(list: &[usize], targets: &HashSet<usize>, k: usize) -> (f64, f64) {
     (recall, if idcg > 0.0 { dcg / idcg } else { 0.0 })
 }
 
+/// A user's training history: `(item, event)`, most recent first.
+type History = Vec<(usize, ranking::Event)>;
+
 /// A named recommender: `(item index, history most recent first, k) -> ranked item positions`.
 type Model<'a> = Box<dyn Fn(&[(usize, ranking::Event)], usize) -> Vec<usize> + 'a>;
 
@@ -179,7 +182,7 @@ pub fn run(
         }),
     ));
 
-    let histories: Vec<(Vec<(usize, ranking::Event)>, HashSet<usize>)> = test
+    let histories: Vec<(History, HashSet<usize>)> = test
         .iter()
         .filter_map(|(user, targets)| {
             let hist: Vec<(usize, ranking::Event)> = {

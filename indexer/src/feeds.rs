@@ -10,12 +10,13 @@ use ranking::catalog::{Price, Product};
 
 use crate::read::{Rejects, ensure_some};
 
+/// Column index by lower-cased header name.
+type Columns = BTreeMap<String, usize>;
+/// Data rows with their line numbers.
+type Rows = Vec<(usize, csv::StringRecord)>;
+
 /// Reads a delimited file with headers; returns the header index lookup and the records with lines.
-fn records(
-    path: &Path,
-    delimiter: u8,
-    required: &[&str],
-) -> Result<(BTreeMap<String, usize>, Vec<(usize, csv::StringRecord)>, Rejects)> {
+fn records(path: &Path, delimiter: u8, required: &[&str]) -> Result<(Columns, Rows, Rejects)> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
@@ -97,10 +98,12 @@ pub fn shopify(path: &Path, currency: &str, country: Option<&str>) -> Result<(Ve
         let qty: u32 = field(&cols, rec, "variant inventory qty").parse::<i64>().unwrap_or(0).max(0) as u32;
         let image = field(&cols, rec, "image src");
         if let Some((_, p, stock)) = acc.get_mut(handle) {
-            if let Ok(v) = price.parse::<f64>() {
-                if v.is_finite() && v >= 0.0 && (p.price.amount < 0.0 || v < p.price.amount) {
-                    p.price.amount = v;
-                }
+            if let Ok(v) = price.parse::<f64>()
+                && v.is_finite()
+                && v >= 0.0
+                && (p.price.amount < 0.0 || v < p.price.amount)
+            {
+                p.price.amount = v;
             }
             *stock += qty;
             if p.image.is_none() && !image.is_empty() {

@@ -95,11 +95,11 @@ pub fn catalog(path: &Path) -> Result<(Vec<Product>, Rejects)> {
             rejects.add(n, "invalid field value", e.to_string());
             continue;
         }
-        if let Some(t) = &product.created_at {
-            if let Err(e) = parse_timestamp(t) {
-                rejects.add(n, "invalid field value", format!("field `created_at`: {e}"));
-                continue;
-            }
+        if let Some(t) = &product.created_at
+            && let Err(e) = parse_timestamp(t)
+        {
+            rejects.add(n, "invalid field value", format!("field `created_at`: {e}"));
+            continue;
         }
         if let Some(first) = seen.get(&product.id) {
             rejects.add(n, "duplicate id", format!("duplicate id {:?} (first on line {first})", product.id));
@@ -184,10 +184,10 @@ pub fn parse_timestamp(raw: &str) -> Result<i64, String> {
     if let Ok(ts) = s.parse::<jiff::Timestamp>() {
         return Ok(ts.as_second());
     }
-    if let Ok(date) = s.parse::<jiff::civil::Date>() {
-        if let Ok(z) = date.to_zoned(jiff::tz::TimeZone::UTC) {
-            return Ok(z.timestamp().as_second());
-        }
+    if let Ok(date) = s.parse::<jiff::civil::Date>()
+        && let Ok(z) = date.to_zoned(jiff::tz::TimeZone::UTC)
+    {
+        return Ok(z.timestamp().as_second());
     }
     Err(format!("timestamp must be unix seconds or RFC 3339, got {s:?}"))
 }

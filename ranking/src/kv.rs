@@ -60,10 +60,7 @@ pub fn encode<T: Blob>(value: &T) -> Vec<u8> {
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     out.push(T::KIND as u8);
     // postcard's only failure for in-memory serialization of these types is allocation, which aborts.
-    match postcard::to_extend(value, out) {
-        Ok(v) => v,
-        Err(_) => Vec::new(),
-    }
+    postcard::to_extend(value, out).unwrap_or_default()
 }
 
 /// Checks the frame and deserializes a value. Never panics, whatever the bytes.

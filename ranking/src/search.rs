@@ -150,17 +150,15 @@ pub fn search(cat: Catalog<'_>, req: &SearchRequest<'_>, w: &Weights) -> SearchR
 
     // Semantic ranking.
     let mut sem: Vec<(usize, f32)> = Vec::new();
-    if has_query {
-        if let Some(q) = cat.embedder.and_then(|e| e.embed(&query)) {
-            let q = Query::new(&q);
-            let min = finite_or_zero(w.min_semantic);
-            sem = (0..n.min(items.content.len()))
-                .map(|i| (i, items.content.dot(i, &q.codes, q.scale)))
-                .filter(|&(_, c)| c >= min)
-                .collect();
-            sem.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            sem.truncate(MAX_SEMANTIC);
-        }
+    if has_query && let Some(q) = cat.embedder.and_then(|e| e.embed(&query)) {
+        let q = Query::new(&q);
+        let min = finite_or_zero(w.min_semantic);
+        sem = (0..n.min(items.content.len()))
+            .map(|i| (i, items.content.dot(i, &q.codes, q.scale)))
+            .filter(|&(_, c)| c >= min)
+            .collect();
+        sem.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        sem.truncate(MAX_SEMANTIC);
     }
 
     // Fuse: a convex mix of the keyword score (relative to the best) and the cosine, over the

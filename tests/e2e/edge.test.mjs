@@ -42,6 +42,7 @@ describe("with the demo index", () => {
     for (const i of items) perLeaf[i.category.join("/")] = (perLeaf[i.category.join("/")] ?? 0) + 1;
     assert.ok(Object.values(perLeaf).every((n) => n <= 6), JSON.stringify(perLeaf));
     assert.equal(res.headers.get("cache-control"), "public, max-age=60");
+    assert.match(res.headers.get("vary"), /x-history/i);
   });
 
   test("a history makes the feed personal, and it is never cached", async () => {

@@ -3,6 +3,9 @@
 //! It is owned by the `indexer` package (so `CARGO_BIN_EXE_indexer` points at the built CLI) but lives
 //! in the workspace's `tests/` folder with the browser and workerd tests.
 
+// Test helpers: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod embeddings;
 mod importers;
 mod indexer_cli;

@@ -107,7 +107,7 @@ fn rust_target() -> Result<()> {
 
 fn cargo_tool(cargo_bin: &Path, bin: &str, krate: &str, version: &str, locked: bool) -> Result<()> {
     step(&format!("setup: {krate} {version}"));
-    let found = output(&mut Command::new(cargo_bin.join(bin)).arg("--version")).unwrap_or_default();
+    let found = output(Command::new(cargo_bin.join(bin)).arg("--version")).unwrap_or_default();
     // `wasm-bindgen 0.2.130`, `trunk 0.21.14`, `0.8.7`: the version is the last word.
     if found.split_whitespace().last() == Some(version) {
         println!("  present: {}", found.trim());
