@@ -259,10 +259,34 @@ fn truncate(s: &str) -> String {
     s.chars().take(40).collect()
 }
 
+/// What every handler answers under: the index version, the request time and the experiment variant.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    pub version: &'a str,
+    /// Unix seconds.
+    pub now: i64,
+    pub variant: &'a str,
+    pub weights: &'a Weights,
+}
+
+/// The experiment bucket of an anonymous client id (cookie `sf_cid` or header `X-Client-Id`): a
+/// stable hash of a random id the device made. No id, or one that is not 8 to 64 letters, digits,
+/// `-` or `_`, gets bucket 0, so nothing personal can ride along.
+pub fn client_hash(cookie: Option<&str>, header: Option<&str>) -> u64 {
+    let from_cookie = cookie.and_then(|c| {
+        c.split(';').filter_map(|kv| kv.trim().split_once('=')).find(|(k, _)| *k == "sf_cid").map(|(_, v)| v)
+    });
+    let id = header.or(from_cookie).map(str::trim).filter(|id| {
+        (8..=64).contains(&id.len())
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    });
+    id.map_or(0, |id| ranking::kv::fnv1a(ranking::kv::FNV_OFFSET, id.as_bytes()))
+}
+
 /// `GET /api/feed`: the home feed's sections for a history (cold start: "Trending" alone).
-pub fn feed(items: &ItemIndex, history: &[(String, Event)], limit: usize, version: &str) -> FeedResponse {
+pub fn feed(items: &ItemIndex, history: &[(String, Event)], limit: usize, ctx: Ctx<'_>) -> FeedResponse {
     let seen: Vec<Seen<'_>> = history.iter().map(|(id, event)| Seen { id, event: *event }).collect();
-    let sections = feed::home(items, &seen, &Weights::default(), limit)
+    let sections = feed::home(items, &seen, ctx.weights, limit)
         .into_iter()
         .map(|s| FeedSection {
             id: s.id,
@@ -277,12 +301,12 @@ pub fn feed(items: &ItemIndex, history: &[(String, Event)], limit: usize, versio
                 .collect(),
         })
         .collect();
-    FeedResponse { sections, index_version: version.to_owned() }
+    FeedResponse { sections, variant: ctx.variant.to_owned(), index_version: ctx.version.to_owned() }
 }
 
 /// `GET /api/suggest`: up to 8 completions of the last word (with the words before it) and the 5
 /// best products for the text so far.
-pub fn suggest(cat: Catalog<'_>, q: &str, version: &str) -> SuggestResponse {
+pub fn suggest(cat: Catalog<'_>, q: &str, ctx: Ctx<'_>) -> SuggestResponse {
     let words = ranking::text::words(q);
     let lead = words[..words.len().saturating_sub(1)].join(" ");
     let typing = q.chars().last().is_some_and(char::is_alphanumeric);
@@ -306,9 +330,9 @@ pub fn suggest(cat: Catalog<'_>, q: &str, version: &str) -> SuggestResponse {
     let products = if words.is_empty() {
         Vec::new()
     } else {
-        search(cat, &params, 0, version).items.into_iter().map(|i| i.card).collect()
+        search(cat, &params, ctx).items.into_iter().map(|i| i.card).collect()
     };
-    SuggestResponse { query: q.to_owned(), terms, products, index_version: version.to_owned() }
+    SuggestResponse { query: q.to_owned(), terms, products, index_version: ctx.version.to_owned() }
 }
 
 /// `GET /api/categories`
@@ -341,17 +365,17 @@ pub fn related(
 }
 
 /// `GET /api/search`: hybrid search with filters, sort and facets, paged.
-pub fn search(cat: Catalog<'_>, p: &SearchParams, now: i64, version: &str) -> SearchResponse {
+pub fn search(cat: Catalog<'_>, p: &SearchParams, ctx: Ctx<'_>) -> SearchResponse {
     let req = SearchRequest {
         query: &p.q,
         filters: p.filters.clone(),
         sort: p.sort,
-        now,
+        now: ctx.now,
         offset: p.page.saturating_sub(1).saturating_mul(p.limit),
         limit: p.limit,
         ..Default::default()
     };
-    let found = search::search(cat, &req, &Weights::default());
+    let found = search::search(cat, &req, ctx.weights);
     SearchResponse {
         query: p.q.clone(),
         total: found.total,
@@ -370,7 +394,8 @@ pub fn search(cat: Catalog<'_>, p: &SearchParams, now: i64, version: &str) -> Se
             })
             .collect(),
         facets: found.facets,
-        index_version: version.to_owned(),
+        variant: ctx.variant.to_owned(),
+        index_version: ctx.version.to_owned(),
     }
 }
 
@@ -391,6 +416,16 @@ mod tests {
             "price": {"amount": 10.0, "currency": "USD"}
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn client_ids_hash_to_stable_buckets() {
+        let a = client_hash(Some("theme=dark; sf_cid=abcdef123456"), None);
+        assert_ne!(a, 0);
+        assert_eq!(a, client_hash(None, Some("abcdef123456")), "cookie and header name the same client");
+        assert_eq!(client_hash(None, Some("short")), 0);
+        assert_eq!(client_hash(None, Some("has spaces in it!")), 0);
+        assert_eq!(client_hash(None, None), 0);
     }
 
     #[test]
@@ -479,10 +514,13 @@ mod tests {
     fn feed_and_search_pages() {
         let products = [product_of("a", "Red Chair"), product_of("b", "Blue Chair"), product_of("c", "Lamp")];
         let items = ranking::index::ItemIndex::plain(&products, &[3, 2, 1]);
-        let cold = feed(&items, &[], 2, "v");
+        let w = Weights::default();
+        let ctx = Ctx { version: "v", now: 0, variant: "default", weights: &w };
+        let cold = feed(&items, &[], 2, ctx);
+        assert_eq!(cold.variant, "default");
         assert_eq!(cold.sections.len(), 1);
         assert_eq!(cold.sections[0].items.iter().map(|i| i.card.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
-        let warm = feed(&items, &[("a".into(), Event::View)], 5, "v");
+        let warm = feed(&items, &[("a".into(), Event::View)], 5, ctx);
         assert_eq!(warm.sections[0].id, "for-you");
         assert!(warm.sections.iter().all(|s| s.items.iter().all(|i| i.card.id != "a")));
         assert_eq!(related(&items, "zz", false, "v").unwrap_err().status(), 404);
@@ -496,15 +534,15 @@ mod tests {
             filters: Filters::default(),
             sort: Sort::Relevance,
         };
-        let p1 = search(cat, &params(1, 1), 0, "v");
-        let p2 = search(cat, &params(2, 1), 0, "v");
+        let p1 = search(cat, &params(1, 1), ctx);
+        let p2 = search(cat, &params(2, 1), ctx);
         assert_eq!((p1.total, p1.items[0].card.id.as_str(), p2.items[0].card.id.as_str()), (2, "a", "b"));
         assert_eq!(p1.facets.category.get("furniture/seating"), Some(&2));
-        assert!(search(cat, &params(usize::MAX, usize::MAX), 0, "v").items.is_empty());
-        let s = suggest(cat, "red ch", "v");
+        assert!(search(cat, &params(usize::MAX, usize::MAX), ctx).items.is_empty());
+        let s = suggest(cat, "red ch", ctx);
         assert_eq!(s.terms, ["red chair"]);
         assert_eq!(s.products[0].id, "a");
-        assert!(suggest(cat, "red ", "v").terms.is_empty(), "a finished word is not completed");
+        assert!(suggest(cat, "red ", ctx).terms.is_empty(), "a finished word is not completed");
         let tree = categories(&items, "v").categories;
         assert_eq!(
             (tree[0].path.as_str(), tree[0].count, tree[0].children[0].path.as_str()),

@@ -11,6 +11,7 @@ use ranking::index::ItemIndex;
 use ranking::kv::{self, Blob, Manifest, ProductShard};
 use ranking::lexical::{LexicalData, Lexicon};
 use ranking::search::Catalog;
+use ranking::weights::{Variants, Weights};
 use serde::Serialize;
 use worker::{Context, Env, Request, Response, event, kv::KvStore};
 
@@ -29,9 +30,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     }
     let method = req.method().to_string();
     let history = req.headers().get("x-history").ok().flatten();
+    let client = api::client_hash(
+        req.headers().get("cookie").ok().flatten().as_deref(),
+        req.headers().get("x-client-id").ok().flatten().as_deref(),
+    );
     let answer =
         match api::route_with_history(&method, url.path(), url.query().unwrap_or(""), history.as_deref()) {
-            Ok(route) => answer(&env, route).await,
+            Ok(route) => answer(&env, route, client).await,
             Err(e) => Err(e),
         };
     match answer {
@@ -72,17 +77,25 @@ fn body<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(value).map_err(|e| ApiError::Unavailable(format!("cannot encode response: {e}")))
 }
 
-async fn answer(env: &Env, route: Route) -> Result<(Vec<u8>, &'static str), ApiError> {
+async fn answer(env: &Env, route: Route, client: u64) -> Result<(Vec<u8>, &'static str), ApiError> {
     let store =
         env.kv(KV_BINDING).map_err(|e| ApiError::Unavailable(format!("KV binding {KV_BINDING}: {e}")))?;
     let version = current_version(&store).await?;
     let v = version.as_str();
+    // Weights per experiment variant; a build without them (or unreadable) ranks with the defaults.
+    let variants = load::<Variants>(&store, v, &kv::keys::weights(v)).await.unwrap_or_else(|e| {
+        worker::console_warn!("default weights: {e}");
+        Rc::new(Variants::default())
+    });
+    let fallback = Weights::default();
+    let (variant, weights) = variants.pick(client).unwrap_or(("default", &fallback));
+    let ctx = api::Ctx { version: v, now: (worker::Date::now().as_millis() / 1000) as i64, variant, weights };
     match route {
         Route::Feed { limit, history } => {
             let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;
             // A personal answer must never be stored by a shared cache.
             let cache = if history.is_empty() { "public, max-age=60" } else { "private, no-store" };
-            Ok((body(&api::feed(&items, &history, limit, v))?, cache))
+            Ok((body(&api::feed(&items, &history, limit, ctx))?, cache))
         }
         Route::Categories => {
             let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;
@@ -97,7 +110,7 @@ async fn answer(env: &Env, route: Route) -> Result<(Vec<u8>, &'static str), ApiE
                     .await
                     .ok();
             let cat = Catalog { items: &items, lexicon: Some(&lexicon), embedder: embedder.as_deref() };
-            Ok((body(&api::suggest(cat, &q, v))?, "public, max-age=60"))
+            Ok((body(&api::suggest(cat, &q, ctx))?, "public, max-age=60"))
         }
         Route::Similar { id } => {
             let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;
@@ -123,8 +136,7 @@ async fn answer(env: &Env, route: Route) -> Result<(Vec<u8>, &'static str), ApiE
                     }
                 };
             let cat = Catalog { items: &items, lexicon: Some(&lexicon), embedder: embedder.as_deref() };
-            let now = (worker::Date::now().as_millis() / 1000) as i64;
-            Ok((body(&api::search(cat, &params, now, v))?, "public, max-age=60"))
+            Ok((body(&api::search(cat, &params, ctx))?, "public, max-age=60"))
         }
         Route::Product { id } => {
             let manifest = load::<Manifest>(&store, v, &kv::keys::manifest(v)).await?;
@@ -166,9 +178,29 @@ async fn current_version(store: &KvStore) -> Result<String, ApiError> {
     Ok(version.to_owned())
 }
 
-async fn load<T: Blob + 'static>(store: &KvStore, version: &str, key: &str) -> Result<Rc<T>, ApiError> {
-    load_as::<T, T>(store, version, key, Some).await
+async fn load<T: Blob + Checked + 'static>(
+    store: &KvStore,
+    version: &str,
+    key: &str,
+) -> Result<Rc<T>, ApiError> {
+    load_as::<T, T>(store, version, key, |v| v.is_consistent().then_some(v)).await
 }
+
+/// Values whose parts must agree with each other before handlers may index into them.
+trait Checked {
+    fn is_consistent(&self) -> bool {
+        true
+    }
+}
+
+impl Checked for ItemIndex {
+    fn is_consistent(&self) -> bool {
+        ItemIndex::is_consistent(self)
+    }
+}
+impl Checked for Manifest {}
+impl Checked for ProductShard {}
+impl Checked for Variants {}
 
 /// Reads, decodes and converts a KV value once per isolate and index version (`convert` builds the
 /// queryable form, e.g. hashing a vocabulary); later requests get the cached result.

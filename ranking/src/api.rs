@@ -10,6 +10,9 @@ use crate::search::{Facets, SearchWhy};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedResponse {
     pub sections: Vec<FeedSection>,
+    /// The experiment variant whose weights ranked this answer.
+    #[serde(default)]
+    pub variant: String,
     pub index_version: String,
 }
 
@@ -58,6 +61,9 @@ pub struct SearchResponse {
     pub partial: bool,
     pub items: Vec<SearchItem>,
     pub facets: Facets,
+    /// The experiment variant whose weights ranked this answer.
+    #[serde(default)]
+    pub variant: String,
     pub index_version: String,
 }
 

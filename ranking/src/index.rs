@@ -71,6 +71,20 @@ impl ItemIndex {
         self.cards.len()
     }
 
+    /// Every per-item list has one entry per card and every vector set one row per card. Values read
+    /// from KV are checked with this before use; ranking code also tolerates inconsistent data.
+    pub fn is_consistent(&self) -> bool {
+        let n = self.cards.len();
+        self.vectors.len() == n
+            && self.content.len() == n
+            && self.vectors.codes.len() == n * self.vectors.dim as usize
+            && self.content.codes.len() == n * self.content.dim as usize
+            && self.signals.len() == n
+            && self.neighbours.len() == n
+            && self.similar.len() == n
+            && self.bought_together.len() == n
+    }
+
     /// The category tree with product counts, children by name.
     pub fn categories(&self) -> Vec<CategoryNode> {
         fn insert(nodes: &mut Vec<CategoryNode>, path: &[String], parent: &str) {
@@ -130,5 +144,37 @@ impl ItemIndex {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consistency_and_category_tree() {
+        let p = |id: &str, cat: &[&str]| {
+            crate::catalog::Product::new(
+                id,
+                "T",
+                cat.iter().map(|c| c.to_string()).collect(),
+                crate::catalog::Price { amount: 1.0, currency: "USD".into() },
+            )
+        };
+        let products = [p("a", &["Office", "Paper"]), p("b", &["Office", "Pens"]), p("c", &["Home"])];
+        let mut idx = ItemIndex::plain(&products, &[]);
+        assert!(idx.is_consistent());
+        let tree = idx.categories();
+        assert_eq!(
+            tree.iter().map(|n| (n.path.as_str(), n.count)).collect::<Vec<_>>(),
+            [("home", 1), ("office", 2)]
+        );
+        assert_eq!(
+            tree[1].children.iter().map(|n| n.path.as_str()).collect::<Vec<_>>(),
+            ["office/paper", "office/pens"]
+        );
+        idx.similar.pop();
+        assert!(!idx.is_consistent());
+        assert_eq!(idx.lookup(&["c", "zz", "a", "a"]), [Some(2), None, Some(0), Some(0)]);
     }
 }

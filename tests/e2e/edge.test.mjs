@@ -34,6 +34,7 @@ describe("with the demo index", () => {
     assert.equal(status, 200);
     assert.equal(body.index_version, version);
     assert.deepEqual(body.sections.map((s) => s.id), ["trending"]);
+    assert.equal(body.variant, "default", "the demo build has one experiment variant");
     const items = body.sections[0].items;
     assert.equal(items.length, 12);
     const max = Math.max(...purchases.values());
