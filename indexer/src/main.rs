@@ -289,12 +289,20 @@ fn build_cmd(
     let items = step("item index (co-occurrence)", || {
         Ok(indexer::eval::item_index(&products, &content, &rows, &weights, embed.lambda))
     })?;
+    let vectors = match &embedder {
+        Some(e) => {
+            format!("{} vectors of {} dims (+ {} token rows)", content.len(), e.rows.dim, e.rows.len())
+        }
+        None => "no vectors (no --model: keyword search and co-occurrence only)".to_owned(),
+    };
+    let variant_names = variants.0.keys().cloned().collect::<Vec<_>>().join(", ");
     let extra = build::Extra { embedder, items: Some(items), variants };
     let b = step("building entries", || build::build(&products, &rows, version, built_at, extra))?;
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     step("writing kv/ and bulk files", || build::write(out, &b))?;
+    let shards = b.entries.iter().filter(|(k, _)| k.contains("/products/")).count();
     println!(
-        "build {}: {} products, {} interactions, {} keys",
+        "build {}: {} products in {shards} shard(s), {} interactions, {vectors}, variants [{variant_names}], {} keys",
         b.version,
         products.len(),
         rows.len(),
