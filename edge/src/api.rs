@@ -110,6 +110,7 @@ pub fn route_with_history(
                     in_stock: params.flag("in_stock")?,
                 },
                 sort: params.sort()?,
+                history: parse_history(history_header.or_else(|| params.get("history")).unwrap_or_default())?,
             }))
         }
         _ => {
@@ -253,6 +254,8 @@ pub struct SearchParams {
     pub limit: usize,
     pub filters: Filters,
     pub sort: Sort,
+    /// The shopper's history (most recent first), for the personal boost; empty = none.
+    pub history: Vec<(String, Event)>,
 }
 
 fn truncate(s: &str) -> String {
@@ -326,6 +329,7 @@ pub fn suggest(cat: Catalog<'_>, q: &str, ctx: Ctx<'_>) -> SuggestResponse {
         limit: 5,
         filters: Filters::default(),
         sort: Sort::Relevance,
+        history: Vec::new(),
     };
     let products = if words.is_empty() {
         Vec::new()
@@ -366,8 +370,10 @@ pub fn related(
 
 /// `GET /api/search`: hybrid search with filters, sort and facets, paged.
 pub fn search(cat: Catalog<'_>, p: &SearchParams, ctx: Ctx<'_>) -> SearchResponse {
+    let seen: Vec<Seen<'_>> = p.history.iter().map(|(id, event)| Seen { id, event: *event }).collect();
     let req = SearchRequest {
         query: &p.q,
+        history: &seen,
         filters: p.filters.clone(),
         sort: p.sort,
         now: ctx.now,
@@ -460,7 +466,8 @@ mod tests {
                 page: 2,
                 limit: 10,
                 filters: Filters::default(),
-                sort: Sort::Relevance
+                sort: Sort::Relevance,
+                history: vec![]
             }))
         );
         assert_eq!(
@@ -533,6 +540,7 @@ mod tests {
             limit,
             filters: Filters::default(),
             sort: Sort::Relevance,
+            history: vec![],
         };
         let p1 = search(cat, &params(1, 1), ctx);
         let p2 = search(cat, &params(2, 1), ctx);

@@ -136,7 +136,8 @@ async fn answer(env: &Env, route: Route, client: u64) -> Result<(Vec<u8>, &'stat
                     }
                 };
             let cat = Catalog { items: &items, lexicon: Some(&lexicon), embedder: embedder.as_deref() };
-            Ok((body(&api::search(cat, &params, ctx))?, "public, max-age=60"))
+            let cache = if params.history.is_empty() { "public, max-age=60" } else { "private, no-store" };
+            Ok((body(&api::search(cat, &params, ctx))?, cache))
         }
         Route::Product { id } => {
             let manifest = load::<Manifest>(&store, v, &kv::keys::manifest(v)).await?;

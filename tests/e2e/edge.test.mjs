@@ -65,6 +65,16 @@ describe("with the demo index", () => {
     }
   });
 
+  test("a history adds a personal boost to search, and such answers are not cached", async () => {
+    const viewed = products.find((p) => mentions(p, "bookcase"));
+    const plain = await get("/api/search?q=furniture&limit=50");
+    const personal = await get("/api/search?q=furniture&limit=50", { headers: { "x-history": viewed.id } });
+    assert.ok(plain.body.items.every((i) => i.why.personal === 0));
+    assert.ok(personal.body.items.some((i) => i.why.personal > 0));
+    assert.equal(personal.res.headers.get("cache-control"), "private, no-store");
+    assert.equal(plain.res.headers.get("cache-control"), "public, max-age=60");
+  });
+
   test("similar and bought-together products", async () => {
     const id = [...purchases.entries()].sort((a, b) => b[1] - a[1])[0][0];
     const similar = await get(`/api/products/${encodeURIComponent(id)}/similar`);
