@@ -227,10 +227,11 @@ impl Params {
         let Some(raw) = self.get("category").map(str::trim).filter(|c| !c.is_empty()) else {
             return Ok(None);
         };
-        let ok = raw.len() <= 200
+        // Slugs keep Unicode letters ("bürobedarf"), as the facets and /api/categories name them.
+        let ok = raw.chars().count() <= 200
             && raw
                 .split('/')
-                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+                .all(|part| !part.is_empty() && part.chars().all(|c| c.is_alphanumeric() || c == '-'))
             && raw == raw.to_lowercase();
         if ok {
             Ok(Some(raw.to_owned()))
@@ -266,10 +267,30 @@ fn truncate(s: &str) -> String {
 #[derive(Debug, Clone, Copy)]
 pub struct Ctx<'a> {
     pub version: &'a str,
+    /// The shopper's country (ISO 3166 alpha-2, upper case), for stock and the in-stock filter.
+    pub country: Option<&'a str>,
     /// Unix seconds.
     pub now: i64,
     pub variant: &'a str,
     pub weights: &'a Weights,
+}
+
+/// The shopper's country: `?country=` (for testing and explicit choice) over Cloudflare's
+/// `CF-IPCountry` header. A malformed parameter is a 400; a malformed or unknown header (`XX`, `T1`)
+/// means no country.
+pub fn shopper_country(query: &str, header: Option<&str>) -> Result<Option<String>, ApiError> {
+    let valid = |c: &str| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic());
+    if let Some(raw) = Params::parse(query).get("country").filter(|c| !c.is_empty()) {
+        return if valid(raw) {
+            Ok(Some(raw.to_ascii_uppercase()))
+        } else {
+            Err(bad("country", format!("country must be a two-letter ISO code, got {:?}", truncate(raw))))
+        };
+    }
+    Ok(header
+        .map(str::trim)
+        .filter(|c| valid(c) && !c.eq_ignore_ascii_case("XX"))
+        .map(str::to_ascii_uppercase))
 }
 
 /// The experiment bucket of an anonymous client id (cookie `sf_cid` or header `X-Client-Id`): a
@@ -377,6 +398,7 @@ pub fn search(cat: Catalog<'_>, p: &SearchParams, ctx: Ctx<'_>) -> SearchRespons
         filters: p.filters.clone(),
         sort: p.sort,
         now: ctx.now,
+        country: ctx.country,
         offset: p.page.saturating_sub(1).saturating_mul(p.limit),
         limit: p.limit,
         ..Default::default()
@@ -422,6 +444,19 @@ mod tests {
             "price": {"amount": 10.0, "currency": "USD"}
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn country_from_parameter_or_header() {
+        assert_eq!(shopper_country("country=de", Some("US")), Ok(Some("DE".into())));
+        assert_eq!(shopper_country("", Some("fr")), Ok(Some("FR".into())));
+        assert_eq!(shopper_country("", Some("XX")), Ok(None));
+        assert_eq!(shopper_country("", Some("T1")), Ok(None));
+        assert_eq!(shopper_country("", None), Ok(None));
+        assert!(matches!(
+            shopper_country("country=Germany", None),
+            Err(ApiError::BadParam { param: "country", .. })
+        ));
     }
 
     #[test]
@@ -495,6 +530,7 @@ mod tests {
         assert_eq!(param(route("GET", "/api/search", "q=a&in_stock=maybe")), "in_stock");
         assert_eq!(param(route("GET", "/api/search", "q=a&category=Furniture")), "category");
         assert_eq!(param(route("GET", "/api/search", "q=a&category=a//b")), "category");
+        assert!(route("GET", "/api/search", "q=a&category=b%C3%BCrobedarf/stifte").is_ok(), "Unicode slugs");
         assert_eq!(param(route("GET", &format!("/api/products/{}", "x".repeat(129)), "")), "id");
         let long: Vec<String> = (0..101).map(|i| format!("p{i}")).collect();
         assert_eq!(param(route("GET", "/api/feed", &format!("history={}", long.join(",")))), "history");
@@ -522,7 +558,7 @@ mod tests {
         let products = [product_of("a", "Red Chair"), product_of("b", "Blue Chair"), product_of("c", "Lamp")];
         let items = ranking::index::ItemIndex::plain(&products, &[3, 2, 1]);
         let w = Weights::default();
-        let ctx = Ctx { version: "v", now: 0, variant: "default", weights: &w };
+        let ctx = Ctx { version: "v", country: None, now: 0, variant: "default", weights: &w };
         let cold = feed(&items, &[], 2, ctx);
         assert_eq!(cold.variant, "default");
         assert_eq!(cold.sections.len(), 1);

@@ -34,11 +34,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         req.headers().get("cookie").ok().flatten().as_deref(),
         req.headers().get("x-client-id").ok().flatten().as_deref(),
     );
-    let answer =
-        match api::route_with_history(&method, url.path(), url.query().unwrap_or(""), history.as_deref()) {
-            Ok(route) => answer(&env, route, client).await,
-            Err(e) => Err(e),
-        };
+    let query = url.query().unwrap_or("");
+    let country = req.headers().get("cf-ipcountry").ok().flatten();
+    let answer = match (
+        api::route_with_history(&method, url.path(), query, history.as_deref()),
+        api::shopper_country(query, country.as_deref()),
+    ) {
+        (Ok(route), Ok(country)) => answer(&env, route, client, country.as_deref()).await,
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
     match answer {
         Ok((body, cache)) => Ok(with_headers(json_response(body, 200, "application/json")?, cache)),
         Err(e) => {
@@ -65,8 +69,9 @@ fn json_response(body: Vec<u8>, status: u16, content_type: &str) -> worker::Resu
 fn with_headers(resp: Response, cache: &str) -> Response {
     let h = resp.headers();
     let _ = h.set("cache-control", cache);
-    // The feed differs by the history header: a shared cache must not answer one shopper with another's.
-    let _ = h.set("vary", "x-history");
+    // Answers differ by history, experiment variant (client id or cookie) and country: a shared cache
+    // must not answer one shopper with another's.
+    let _ = h.set("vary", "x-history, x-client-id, cookie, cf-ipcountry");
     let _ = h.set("x-content-type-options", "nosniff");
     let _ = h.set("referrer-policy", "strict-origin-when-cross-origin");
     let _ = h.set("content-security-policy", "default-src 'none'; frame-ancestors 'none'");
@@ -77,7 +82,12 @@ fn body<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(value).map_err(|e| ApiError::Unavailable(format!("cannot encode response: {e}")))
 }
 
-async fn answer(env: &Env, route: Route, client: u64) -> Result<(Vec<u8>, &'static str), ApiError> {
+async fn answer(
+    env: &Env,
+    route: Route,
+    client: u64,
+    country: Option<&str>,
+) -> Result<(Vec<u8>, &'static str), ApiError> {
     let store =
         env.kv(KV_BINDING).map_err(|e| ApiError::Unavailable(format!("KV binding {KV_BINDING}: {e}")))?;
     let version = current_version(&store).await?;
@@ -89,7 +99,13 @@ async fn answer(env: &Env, route: Route, client: u64) -> Result<(Vec<u8>, &'stat
     });
     let fallback = Weights::default();
     let (variant, weights) = variants.pick(client).unwrap_or(("default", &fallback));
-    let ctx = api::Ctx { version: v, now: (worker::Date::now().as_millis() / 1000) as i64, variant, weights };
+    let ctx = api::Ctx {
+        version: v,
+        country,
+        now: (worker::Date::now().as_millis() / 1000) as i64,
+        variant,
+        weights,
+    };
     match route {
         Route::Feed { limit, history } => {
             let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;

@@ -10,8 +10,17 @@ use crate::weights::{Weights, finite_or_zero};
 
 /// Largest page of a feed.
 pub const MAX_LIMIT: usize = 100;
-/// History entries considered (most recent first); older ones are ignored.
+/// History entries that shape the shopper's vector (most recent first); older ones only stop their
+/// items from being recommended back.
 pub const MAX_HISTORY: usize = 50;
+/// History entries checked for exclusion at most (the edge accepts no more than this).
+pub const MAX_EXCLUDED: usize = 200;
+
+/// Positions of every known item in the (first [`MAX_EXCLUDED`] entries of the) history.
+fn history_positions(index: &ItemIndex, history: &[Seen<'_>]) -> std::collections::HashSet<usize> {
+    let ids: Vec<&str> = history.iter().take(MAX_EXCLUDED).map(|s| s.id).collect();
+    index.lookup(&ids).into_iter().flatten().collect()
+}
 
 /// The most purchased products, best first.
 ///
@@ -60,8 +69,13 @@ pub struct Scored {
 /// are ordered by score desc then index asc, with at most `max_per_category` per leaf category as long
 /// as enough other items exist. Never panics, whatever the weights or data (NaN scores count as 0).
 pub fn recommend(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, limit: usize) -> Vec<Scored> {
+    rank(index, history, w, limit.min(MAX_LIMIT))
+}
+
+/// [`recommend`] without the page cap, for sections that must skip items shown above them.
+fn rank(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, limit: usize) -> Vec<Scored> {
     let n = index.len();
-    let limit = limit.min(MAX_LIMIT).min(n);
+    let limit = limit.min(n);
     if limit == 0 {
         return Vec::new();
     }
@@ -87,7 +101,7 @@ pub fn recommend(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, limit: us
 
     let max_pop = index.cards.iter().map(|c| c.purchases).max().unwrap_or(0);
     let pop_norm = ((max_pop as f32) + 1.0).ln().max(f32::MIN_POSITIVE);
-    let seen: std::collections::HashSet<usize> = known.iter().map(|(p, _)| *p).collect();
+    let seen = history_positions(index, history);
     let (ws, wc, wp) =
         (finite_or_zero(w.similarity), finite_or_zero(w.co_occurrence), finite_or_zero(w.popularity));
     let mut scored: Vec<Scored> = (0..n)
@@ -186,7 +200,7 @@ pub fn home(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, per_section: u
     let mut sections = Vec::new();
     let (known, _) = user_vector(index, history, w);
     // Items in the history are never offered back, in any section.
-    let mut shown: std::collections::HashSet<usize> = known.iter().map(|(p, _)| *p).collect();
+    let mut shown = history_positions(index, history);
     if !known.is_empty() {
         let for_you = recommend(index, history, w, per_section);
         shown.extend(for_you.iter().map(|s| s.index));
@@ -197,7 +211,7 @@ pub fn home(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, per_section: u
             items: for_you,
         });
         let last = known[0].0;
-        let seen: std::collections::HashSet<usize> = known.iter().map(|(p, _)| *p).collect();
+        let seen = shown.clone();
         let because: Vec<Scored> = index
             .similar
             .get(last)
@@ -224,7 +238,7 @@ pub fn home(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, per_section: u
             });
         }
     }
-    let trending: Vec<Scored> = recommend(index, &[], w, per_section + shown.len())
+    let trending: Vec<Scored> = rank(index, &[], w, per_section.min(MAX_LIMIT) + shown.len())
         .into_iter()
         .filter(|s| !shown.contains(&s.index))
         .take(per_section)
@@ -421,6 +435,37 @@ mod tests {
         let unique: std::collections::HashSet<_> = all.iter().collect();
         assert_eq!(unique.len(), all.len(), "no item twice");
         assert!(!all.contains(&0), "the viewed item is not recommended back");
+    }
+
+    #[test]
+    fn old_history_is_never_recommended_back() {
+        let idx = index();
+        let mut history: Vec<Seen<'_>> =
+            (0..60).map(|_| Seen { id: "unknown", event: Event::View }).collect();
+        history.push(Seen { id: "paper-c", event: Event::Purchase });
+        let r = recommend(&idx, &history, &Weights::default(), 6);
+        assert!(!ids(&idx, &r).contains(&"paper-c".to_string()), "{:?}", ids(&idx, &r));
+        let sections = home(&idx, &history, &Weights::default(), 6);
+        assert!(sections.iter().all(|s| s.items.iter().all(|i| i.index != 2)));
+    }
+
+    #[test]
+    fn trending_fills_after_a_full_page_for_you() {
+        let products: Vec<crate::catalog::Product> = (0..300)
+            .map(|i| {
+                crate::catalog::Product::new(
+                    format!("p{i}"),
+                    "T",
+                    vec![format!("c{}", i % 40)],
+                    crate::catalog::Price { amount: 1.0, currency: "USD".into() },
+                )
+            })
+            .collect();
+        let purchases: Vec<u32> = (0..300).map(|i| 300 - i).collect();
+        let idx = ItemIndex::plain(&products, &purchases);
+        let sections = home(&idx, &[Seen { id: "p0", event: Event::View }], &Weights::default(), 100);
+        let trending = sections.iter().find(|s| s.id == "trending").unwrap();
+        assert_eq!(trending.items.len(), 100);
     }
 
     #[test]

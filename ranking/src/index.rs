@@ -28,6 +28,8 @@ pub struct ItemIndex {
 
 /// Neighbours kept per item.
 pub const MAX_NEIGHBOURS: usize = 20;
+/// Largest vector dimension accepted from stored data (the model has 256).
+pub const MAX_DIM: u32 = 4096;
 /// Similar and bought-together items kept per item.
 pub const MAX_RELATED: usize = 12;
 
@@ -75,7 +77,9 @@ impl ItemIndex {
     /// from KV are checked with this before use; ranking code also tolerates inconsistent data.
     pub fn is_consistent(&self) -> bool {
         let n = self.cards.len();
-        self.vectors.len() == n
+        self.vectors.dim <= MAX_DIM
+            && self.content.dim <= MAX_DIM
+            && self.vectors.len() == n
             && self.content.len() == n
             && self.vectors.codes.len() == n * self.vectors.dim as usize
             && self.content.codes.len() == n * self.content.dim as usize

@@ -25,6 +25,8 @@ pub const TYPO_WEIGHT: f32 = 0.5;
 pub const TYPO_MIN_CHARS: usize = 5;
 /// Most vocabulary terms one query word may expand to.
 pub const MAX_EXPANSIONS: usize = 64;
+/// Vocabulary terms scanned for completions before the most frequent are picked.
+pub const MAX_COMPLETION_SCAN: usize = 20_000;
 /// Longest query accepted, in chars; longer input is cut before tokenizing.
 pub const MAX_QUERY: usize = 200;
 /// At most this many query words are matched; the rest are ignored.
@@ -120,6 +122,8 @@ impl Lexicon {
     /// `None` when the stored FST is corrupt.
     pub fn new(mut data: LexicalData) -> Option<Lexicon> {
         let map = Map::new(std::mem::take(&mut data.fst)).ok()?;
+        // Reading a corrupt FST can panic; its checksum catches corruption once, here.
+        map.as_fst().verify().ok()?;
         let n = data.doc_len.len().max(1) as f32;
         let avg_len = (data.doc_len.iter().sum::<f32>() / n).max(1.0);
         Some(Lexicon { map, data, avg_len })
@@ -204,14 +208,16 @@ impl Lexicon {
     pub fn search(&self, query: &str) -> (Vec<LexHit>, usize) {
         let query: String = query.chars().take(MAX_QUERY).collect();
         let mut words = text::words(&query);
-        words.truncate(MAX_QUERY_WORDS);
         let ends_in_word = query.chars().last().is_some_and(char::is_alphanumeric);
+        // The word being typed is the query's last one, wherever deduplication leaves it.
+        let typing = if ends_in_word { words.last().cloned() } else { None };
         let mut seen = std::collections::HashSet::new();
         words.retain(|w| seen.insert(w.clone()));
+        words.truncate(MAX_QUERY_WORDS);
         let n_words = words.len();
         let mut acc: HashMap<u32, (f32, usize, Match)> = HashMap::new();
-        for (qi, word) in words.iter().enumerate() {
-            let last = qi + 1 == n_words && ends_in_word;
+        for word in &words {
+            let last = typing.as_deref() == Some(word.as_str());
             let mut best: HashMap<u32, (f32, Match)> = HashMap::new();
             let expansions = self.expand(word, last);
             // One idf per query word, from every document any of its expansions matches: otherwise
@@ -267,7 +273,7 @@ impl Lexicon {
         while let Some((term, i)) = stream.next() {
             let df = self.data.postings.get(i as usize).map_or(0, Vec::len);
             found.push((df, String::from_utf8_lossy(term).into_owned()));
-            if found.len() >= 1000 {
+            if found.len() >= MAX_COMPLETION_SCAN {
                 break;
             }
         }

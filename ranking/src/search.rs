@@ -399,6 +399,10 @@ mod tests {
         assert_eq!(ids.len(), 4, "the word being typed matches as a prefix");
         let (ids, _) = run("cha ", |_| ());
         assert!(ids.is_empty(), "a finished word must match whole");
+        let (ids, _) = run(&format!("{}chairs", "a ".repeat(13)), |_| ());
+        assert!(ids.contains(&"c1".to_string()), "repeated words do not push the rest out");
+        let (ids, r) = run("cha chairs cha", |_| ());
+        assert!(!r.partial && ids.contains(&"c1".to_string()), "the word being typed keeps its prefix match");
     }
 
     #[test]

@@ -158,6 +158,10 @@ describe("with the demo index", () => {
     const prices = cheap.items.map((i) => i.price.amount);
     assert.ok(prices.every((p) => p <= 100));
     assert.deepEqual(prices, [...prices].sort((a, b) => a - b));
+    // The demo catalog has no stock data: nothing is known to be in stock in the shopper's country.
+    const stocked = await get("/api/search?q=chair&in_stock=true", { headers: { "cf-ipcountry": "US" } });
+    assert.equal(stocked.status, 200);
+    assert.equal(stocked.body.total, 0);
     const p1 = (await get("/api/search?q=paper&limit=5&page=1")).body;
     const p2 = (await get("/api/search?q=paper&limit=5&page=2")).body;
     assert.equal(p1.total, p2.total);
@@ -175,7 +179,8 @@ describe("with the demo index", () => {
 
   test("bad parameters are 400 problems naming the parameter", async () => {
     for (const [path, param] of [["/api/feed?limit=0", "limit"], ["/api/search?q=x&page=-1", "page"], [`/api/search?q=${"a".repeat(300)}`, "q"],
-      ["/api/search?q=x&sort=cheap", "sort"], ["/api/search?q=x&min_price=5&max_price=1", "min_price"]]) {
+      ["/api/search?q=x&sort=cheap", "sort"], ["/api/search?q=x&min_price=5&max_price=1", "min_price"],
+      ["/api/search?q=x&country=Germany", "country"]]) {
       const { status, type, body } = await get(path);
       assert.equal(status, 400, path);
       assert.equal(type, "application/problem+json");

@@ -111,6 +111,7 @@ fn test() -> Result<()> {
     }
     build::seed(&tools, &built.kv_dir, &state)?;
     let port = serve::free_port()?;
+    serve::stop_group_on_ctrl_c();
     let server = serve::Wrangler::start(&tools, port, &state)?;
     let result = run(tools
         .node()

@@ -64,7 +64,11 @@ pub fn dev_forever(tools: &Tools, port: u16, state: &Path) -> Result<()> {
     // Ctrl-C goes to wrangler too; we only outlive it to report how it ended.
     ctrlc::set_handler(|| {}).context("cannot install Ctrl-C handler")?;
     let mut child = wrangler(tools, port, state).spawn().context("cannot start wrangler dev")?;
-    wait_ready(&mut child, port, None)?;
+    if let Err(e) = wait_ready(&mut child, port, None) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e);
+    }
     println!("\n  The store is running at http://127.0.0.1:{port}  (Ctrl-C stops it)\n");
     let status = child.wait()?;
     println!("wrangler dev stopped ({status})");
@@ -89,6 +93,7 @@ impl Wrangler {
             .process_group(0)
             .spawn()
             .context("cannot start wrangler dev")?;
+        GROUP.store(child.id(), std::sync::atomic::Ordering::SeqCst);
         if let Err(e) = wait_ready(&mut child, port, Some(&log_path)) {
             let _ = Wrangler { child };
             return Err(e);
@@ -97,11 +102,39 @@ impl Wrangler {
     }
 }
 
+/// Process group of the running test server, for the Ctrl-C handler.
+static GROUP: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Signals a whole process group with procps `kill`; false when that is not possible.
+fn signal_group(group: u32, signal: &str) -> bool {
+    Command::new("kill").args(["-s", signal, "--", &format!("-{group}")]).status().is_ok_and(|s| s.success())
+}
+
+/// On Ctrl-C during tests, stop the server's whole group too (it has its own group, so the
+/// terminal's signal does not reach it), then exit.
+pub fn stop_group_on_ctrl_c() {
+    let _ = ctrlc::set_handler(|| {
+        let group = GROUP.load(std::sync::atomic::Ordering::SeqCst);
+        if group != 0 {
+            signal_group(group, "TERM");
+        }
+        std::process::exit(130);
+    });
+}
+
 impl Drop for Wrangler {
     fn drop(&mut self) {
         // The whole group: wrangler leaves workerd running if only the node process dies.
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-s", "TERM", "--", &group]).status();
+        let id = self.child.id();
+        GROUP.store(0, std::sync::atomic::Ordering::SeqCst);
+        if !signal_group(id, "TERM") {
+            // No procps `kill`: stop at least wrangler itself, which stops its workerd on SIGKILL
+            // only by luck; say so.
+            eprintln!(
+                "xtask: cannot signal process group {id} (is procps installed?); killing wrangler only"
+            );
+            let _ = self.child.kill();
+        }
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -109,7 +142,9 @@ impl Drop for Wrangler {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let _ = Command::new("kill").args(["-s", "KILL", "--", &group]).status();
+        if !signal_group(id, "KILL") {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
