@@ -328,36 +328,11 @@ pub fn feed(items: &ItemIndex, history: &[(String, Event)], limit: usize, ctx: C
     FeedResponse { sections, variant: ctx.variant.to_owned(), index_version: ctx.version.to_owned() }
 }
 
-/// `GET /api/suggest`: up to 8 completions of the last word (with the words before it) and the 5
-/// best products for the text so far.
+/// `GET /api/suggest`: up to 8 completions of the word being typed and the 5 best products.
 pub fn suggest(cat: Catalog<'_>, q: &str, ctx: Ctx<'_>) -> SuggestResponse {
-    let words = ranking::text::words(q);
-    let lead = words[..words.len().saturating_sub(1)].join(" ");
-    let typing = q.chars().last().is_some_and(char::is_alphanumeric);
-    let terms = if typing {
-        cat.lexicon
-            .map(|l| l.complete(q, 8))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|t| if lead.is_empty() { t } else { format!("{lead} {t}") })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let params = SearchParams {
-        q: q.to_owned(),
-        page: 1,
-        limit: 5,
-        filters: Filters::default(),
-        sort: Sort::Relevance,
-        history: Vec::new(),
-    };
-    let products = if words.is_empty() {
-        Vec::new()
-    } else {
-        search(cat, &params, ctx).items.into_iter().map(|i| i.card).collect()
-    };
-    SuggestResponse { query: q.to_owned(), terms, products, index_version: ctx.version.to_owned() }
+    let s = search::suggest(cat, q, ctx.weights, ctx.now, 8, 5);
+    let products = s.hits.iter().filter_map(|h| cat.items.cards.get(h.index).cloned()).collect();
+    SuggestResponse { query: q.to_owned(), terms: s.terms, products, index_version: ctx.version.to_owned() }
 }
 
 /// `GET /api/categories`
@@ -373,18 +348,10 @@ pub fn related(
     version: &str,
 ) -> Result<RelatedResponse, ApiError> {
     let i = items.position(id).ok_or_else(|| ApiError::UnknownProduct(id.to_owned()))?;
-    let list: Vec<(u32, f32)> = if bought_together {
-        items.bought_together.get(i).cloned().unwrap_or_default()
-    } else {
-        items
-            .similar
-            .get(i)
-            .map(|v| v.iter().enumerate().map(|(r, &j)| (j, 1.0 / (r as f32 + 1.0))).collect())
-            .unwrap_or_default()
-    };
+    let list = if bought_together { items.bought_with(i) } else { items.similar_to(i) };
     let out = list
         .into_iter()
-        .filter_map(|(j, score)| items.cards.get(j as usize).map(|c| RelatedItem { card: c.clone(), score }))
+        .filter_map(|(j, score)| items.cards.get(j).map(|c| RelatedItem { card: c.clone(), score }))
         .collect();
     Ok(RelatedResponse { items: out, index_version: version.to_owned() })
 }
@@ -401,7 +368,6 @@ pub fn search(cat: Catalog<'_>, p: &SearchParams, ctx: Ctx<'_>) -> SearchRespons
         country: ctx.country,
         offset: p.page.saturating_sub(1).saturating_mul(p.limit),
         limit: p.limit,
-        ..Default::default()
     };
     let found = search::search(cat, &req, ctx.weights);
     SearchResponse {

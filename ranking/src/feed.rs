@@ -213,18 +213,13 @@ pub fn home(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, per_section: u
         let last = known[0].0;
         let seen = shown.clone();
         let because: Vec<Scored> = index
-            .similar
-            .get(last)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
-            .iter()
-            .map(|&j| j as usize)
-            .filter(|j| *j < index.len() && !seen.contains(j) && !shown.contains(j))
+            .similar_to(last)
+            .into_iter()
+            .filter(|(j, _)| !seen.contains(j) && !shown.contains(j))
             .take(per_section)
-            .enumerate()
-            .map(|(rank, j)| Scored {
+            .map(|(j, score)| Scored {
                 index: j,
-                score: 1.0 / (rank as f32 + 1.0),
+                score,
                 why: Why { because: Some(index.cards[last].id.clone()), ..Why::default() },
             })
             .collect();

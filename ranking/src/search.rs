@@ -449,3 +449,37 @@ mod tests {
         }
     }
 }
+
+/// What to suggest while a shopper types: completions of the word being typed (prefixed with the
+/// words before it) and the best products for the text so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestions {
+    pub terms: Vec<String>,
+    pub hits: Vec<SearchHit>,
+}
+
+/// Suggestions for `query`: up to `terms` completions (most frequent first) when the query ends inside
+/// a word, and the `products` best hits of [`search`] with no filters.
+pub fn suggest(
+    cat: Catalog<'_>,
+    query: &str,
+    w: &Weights,
+    now: i64,
+    terms: usize,
+    products: usize,
+) -> Suggestions {
+    let query: String = query.chars().take(MAX_QUERY).collect();
+    let words = crate::text::words(&query);
+    let lead = words[..words.len().saturating_sub(1)].join(" ");
+    let typing = query.chars().last().is_some_and(char::is_alphanumeric);
+    let completions =
+        if typing { cat.lexicon.map(|l| l.complete(&query, terms)).unwrap_or_default() } else { Vec::new() };
+    let terms =
+        completions.into_iter().map(|t| if lead.is_empty() { t } else { format!("{lead} {t}") }).collect();
+    let hits = if words.is_empty() {
+        Vec::new()
+    } else {
+        search(cat, &SearchRequest { query: &query, now, limit: products, ..Default::default() }, w).hits
+    };
+    Suggestions { terms, hits }
+}
