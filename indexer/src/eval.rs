@@ -126,25 +126,21 @@ pub fn run(
         v.sort_by(|&a, &b| full.cards[b].purchases.cmp(&full.cards[a].purchases).then(a.cmp(&b)));
         v
     };
-    let feed_with = |index: &'static str,
-                     idx: &ItemIndex,
-                     weights: Weights|
-     -> (String, ItemIndex, Weights) { (index.to_owned(), idx.clone(), weights) };
     let cf_only = Weights { similarity: 0.0, ..w.clone() };
     let text_only = Weights { co_occurrence: 0.0, ..w.clone() };
     let variants = [
-        feed_with("feed", &full, w.clone()),
-        feed_with("feed (co-occurrence only)", &full, cf_only),
-        feed_with("feed (content only)", &content_only, text_only),
+        ("feed", &full, w.clone()),
+        ("feed (co-occurrence only)", &full, cf_only),
+        ("feed (content only)", &content_only, text_only),
     ];
     let mut models: Vec<(String, Model<'_>)> = Vec::new();
     for (name, index, weights) in variants {
         models.push((
-            name,
+            name.to_owned(),
             Box::new(move |hist, k| {
                 let seen: Vec<Seen<'_>> =
                     hist.iter().map(|&(i, e)| Seen { id: index.cards[i].id.as_str(), event: e }).collect();
-                recommend(&index, &seen, &weights, k).into_iter().map(|s| s.index).collect()
+                recommend(index, &seen, &weights, k).into_iter().map(|s| s.index).collect()
             }),
         ));
     }

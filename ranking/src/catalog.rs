@@ -199,20 +199,6 @@ impl Product {
         }
         s
     }
-
-    /// All text a shopper might search this product by.
-    pub fn search_text(&self) -> String {
-        let mut s = self.title.clone();
-        for c in &self.category {
-            s.push(' ');
-            s.push_str(c);
-        }
-        if let Some(b) = &self.brand {
-            s.push(' ');
-            s.push_str(b);
-        }
-        s
-    }
 }
 
 /// Placeholder image path for a category path: `/img/category/<slug of the top level>.svg`.

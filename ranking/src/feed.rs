@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Card, Event};
 use crate::index::ItemIndex;
-use crate::kv::CardList;
 use crate::weights::{Weights, finite_or_zero};
 
 /// Largest page of a feed.
@@ -22,15 +21,7 @@ fn history_positions(index: &ItemIndex, history: &[Seen<'_>]) -> std::collection
     index.lookup(&ids).into_iter().flatten().collect()
 }
 
-/// The most purchased products, best first.
-///
-/// Contract: returns at most `limit` (capped at [`MAX_LIMIT`]) cards in stored order, which the indexer
-/// sorted by purchases desc then id asc; an empty list gives an empty feed.
-pub fn popular(list: &CardList, limit: usize) -> Vec<Card> {
-    list.cards.iter().take(limit.min(MAX_LIMIT)).cloned().collect()
-}
-
-/// Sorts cards most purchased first, ties by id, the order [`popular`] serves.
+/// Sorts cards most purchased first, ties by id (the order of the stored `popular` list).
 pub fn sort_by_popularity(cards: &mut [Card]) {
     cards.sort_by(|a, b| b.purchases.cmp(&a.purchases).then_with(|| a.id.cmp(&b.id)));
 }
