@@ -7,7 +7,7 @@ use ranking::api::{
     SearchItem, SearchResponse, SuggestResponse,
 };
 use ranking::feed::Seen;
-use ranking::index::ItemIndex;
+use ranking::index::{CategoryNode, ItemIndex};
 use ranking::kv::ProductShard;
 use ranking::search::{self, Catalog, Filters, MAX_QUERY, SearchRequest, Sort};
 use ranking::weights::Weights;
@@ -337,7 +337,12 @@ pub fn suggest(cat: Catalog<'_>, q: &str, ctx: Ctx<'_>) -> SuggestResponse {
 
 /// `GET /api/categories`
 pub fn categories(items: &ItemIndex, version: &str) -> CategoriesResponse {
-    CategoriesResponse { categories: items.categories(), index_version: version.to_owned() }
+    categories_of(items.categories(), version)
+}
+
+/// `GET /api/categories` of a partitioned build, whose tree is stored in the routing head.
+pub fn categories_of(tree: Vec<CategoryNode>, version: &str) -> CategoriesResponse {
+    CategoriesResponse { categories: tree, index_version: version.to_owned() }
 }
 
 /// `GET /api/products/{id}/similar` or `/bought-together`.
@@ -376,6 +381,7 @@ pub fn search(cat: Catalog<'_>, p: &SearchParams, ctx: Ctx<'_>) -> SearchRespons
         page: p.page,
         limit: p.limit,
         partial: found.partial,
+        approximate: false,
         items: found
             .hits
             .into_iter()
@@ -535,7 +541,7 @@ mod tests {
         assert_eq!(related(&items, "zz", false, "v").unwrap_err().status(), 404);
         assert!(related(&items, "a", true, "v").unwrap().items.is_empty());
         let lex = ranking::lexical::Lexicon::new(ranking::lexical::LexicalData::build(&products)).unwrap();
-        let cat = Catalog { items: &items, lexicon: Some(&lex), embedder: None };
+        let cat = Catalog::new(&items, Some(&lex), None);
         let params = |page, limit| SearchParams {
             q: "chair".into(),
             page,

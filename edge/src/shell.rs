@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use ranking::embed::{Embedder, EmbedderData};
+use ranking::feed::{self, Seen};
 use ranking::index::ItemIndex;
+use ranking::ivf::{self, Cell, IvfHead, OpenCell, Router};
 use ranking::kv::{self, Blob, Manifest, ProductShard};
 use ranking::lexical::{LexicalData, Lexicon};
 use ranking::search::Catalog;
@@ -17,6 +19,9 @@ use worker::{Context, Env, Request, Response, event, kv::KvStore};
 
 use crate::api::{self, Route};
 use crate::problem::{ApiError, PROBLEM_JSON};
+
+/// Most IVF cells kept decoded per isolate (~1 MB each).
+const MAX_CACHED_CELLS: usize = 32;
 
 /// KV namespace binding name (wrangler.toml).
 const KV_BINDING: &str = "SHOP";
@@ -106,6 +111,15 @@ async fn answer(
         variant,
         weights,
     };
+    let manifest = load::<Manifest>(&store, v, &kv::keys::manifest(v)).await?;
+    if let Route::Product { id } = &route {
+        let shard = kv::shard_of(id, manifest.shard_count);
+        let products = load::<ProductShard>(&store, v, &kv::keys::products(v, shard)).await?;
+        return Ok((body(&api::product(&products, id, v)?)?, "public, max-age=300"));
+    }
+    if manifest.cells > 0 {
+        return partitioned(&store, route, ctx).await;
+    }
     match route {
         Route::Feed { limit, history } => {
             let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;
@@ -121,11 +135,8 @@ async fn answer(
             let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;
             let lexicon =
                 load_as::<LexicalData, Lexicon>(&store, v, &kv::keys::search(v), Lexicon::new).await?;
-            let embedder =
-                load_as::<EmbedderData, Embedder>(&store, v, &kv::keys::embedder(v), Embedder::new)
-                    .await
-                    .ok();
-            let cat = Catalog { items: &items, lexicon: Some(&lexicon), embedder: embedder.as_deref() };
+            let embedder = embedder(&store, v).await;
+            let cat = Catalog::new(&items, Some(&lexicon), embedder.as_deref());
             Ok((body(&api::suggest(cat, &q, ctx))?, "public, max-age=60"))
         }
         Route::Similar { id } => {
@@ -140,28 +151,129 @@ async fn answer(
             let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;
             let lexicon =
                 load_as::<LexicalData, Lexicon>(&store, v, &kv::keys::search(v), Lexicon::new).await?;
-            // Without an embedder (indexed without a model, or unreadable) search is keyword-only.
-            let embedder =
-                match load_as::<EmbedderData, Embedder>(&store, v, &kv::keys::embedder(v), Embedder::new)
-                    .await
-                {
-                    Ok(e) => Some(e),
-                    Err(e) => {
-                        worker::console_warn!("semantic search off: {e}");
-                        None
-                    }
-                };
-            let cat = Catalog { items: &items, lexicon: Some(&lexicon), embedder: embedder.as_deref() };
+            let embedder = embedder(&store, v).await;
+            let cat = Catalog::new(&items, Some(&lexicon), embedder.as_deref());
             let cache = if params.history.is_empty() { "public, max-age=60" } else { "private, no-store" };
             Ok((body(&api::search(cat, &params, ctx))?, cache))
         }
-        Route::Product { id } => {
-            let manifest = load::<Manifest>(&store, v, &kv::keys::manifest(v)).await?;
-            let shard = kv::shard_of(&id, manifest.shard_count);
-            let products = load::<ProductShard>(&store, v, &kv::keys::products(v, shard)).await?;
-            Ok((body(&api::product(&products, &id, v)?)?, "public, max-age=300"))
+        Route::Product { .. } => Err(ApiError::Unavailable("product route fell through".into())),
+    }
+}
+
+/// The query embedder; without it (indexed without a model, or unreadable) search is keyword-only.
+async fn embedder(store: &KvStore, v: &str) -> Option<Rc<Embedder>> {
+    match load_as::<EmbedderData, Embedder>(store, v, &kv::keys::embedder(v), Embedder::new).await {
+        Ok(e) => Some(e),
+        Err(e) => {
+            worker::console_warn!("semantic search off: {e}");
+            None
         }
     }
+}
+
+/// Answers from a partitioned build: the routing head picks the cells a request needs, only those
+/// are read (and kept per isolate), merged into a view, and ranked by the same handlers.
+async fn partitioned(
+    store: &KvStore,
+    route: Route,
+    ctx: api::Ctx<'_>,
+) -> Result<(Vec<u8>, &'static str), ApiError> {
+    let v = ctx.version;
+    let router = load_as::<IvfHead, Router>(store, v, &kv::keys::ivf(v), Router::new).await?;
+    match route {
+        Route::Categories => {
+            Ok((body(&api::categories_of(router.categories().to_vec(), v))?, "public, max-age=300"))
+        }
+        Route::Feed { limit, history } => {
+            let ids = history.iter().map(|(id, _)| id.as_str());
+            let mut wanted: Vec<Option<usize>> = vec![None];
+            wanted.extend(router.history_cells(ids, ivf::HISTORY_CELLS).into_iter().map(Some));
+            let mut cells = cells(store, v, &wanted).await?;
+            if !history.is_empty() {
+                // The shopper's vector, from the history items just loaded, picks the nearest cells.
+                let seen: Vec<Seen<'_>> = history.iter().map(|(id, e)| Seen { id, event: *e }).collect();
+                let (_, user) = {
+                    let refs: Vec<&OpenCell> = cells.iter().map(Rc::as_ref).collect();
+                    feed::user_vector(&ivf::merge(&refs).items, &seen, ctx.weights)
+                };
+                let probes: Vec<Option<usize>> = router
+                    .probe(&user, false, ivf::VECTOR_PROBES)
+                    .into_iter()
+                    .map(Some)
+                    .filter(|c| !wanted.contains(c))
+                    .collect();
+                cells.extend(self::cells(store, v, &probes).await?);
+            }
+            let refs: Vec<&OpenCell> = cells.iter().map(Rc::as_ref).collect();
+            let view = ivf::merge(&refs);
+            let cache = if history.is_empty() { "public, max-age=60" } else { "private, no-store" };
+            Ok((body(&api::feed(&view.items, &history, limit, ctx))?, cache))
+        }
+        Route::Similar { id } => related(store, &router, &id, false, v).await,
+        Route::BoughtTogether { id } => related(store, &router, &id, true, v).await,
+        Route::Search(params) => {
+            let embedder = embedder(store, v).await;
+            let wanted =
+                router.search_cells(&params.q, params.filters.category.as_deref(), embedder.as_deref());
+            let all = cells(store, v, &wanted).await?;
+            let refs: Vec<&OpenCell> = all.iter().map(Rc::as_ref).collect();
+            let view = ivf::merge(&refs);
+            let cat = Catalog::view(&view, embedder.as_deref(), Some(&router));
+            let mut found = api::search(cat, &params, ctx);
+            found.approximate = true;
+            let cache = if params.history.is_empty() { "public, max-age=60" } else { "private, no-store" };
+            Ok((body(&found)?, cache))
+        }
+        Route::Suggest { q } => {
+            let embedder = embedder(store, v).await;
+            let wanted = router.search_cells(&q, None, embedder.as_deref());
+            let all = cells(store, v, &wanted).await?;
+            let refs: Vec<&OpenCell> = all.iter().map(Rc::as_ref).collect();
+            let view = ivf::merge(&refs);
+            let cat = Catalog::view(&view, embedder.as_deref(), Some(&router));
+            Ok((body(&api::suggest(cat, &q, ctx))?, "public, max-age=60"))
+        }
+        Route::Product { .. } => Err(ApiError::Unavailable("product route fell through".into())),
+    }
+}
+
+/// Similar or bought-together items from a partitioned build: the product's cell, then the cells of
+/// the items its lists name.
+async fn related(
+    store: &KvStore,
+    router: &Router,
+    id: &str,
+    together: bool,
+    v: &str,
+) -> Result<(Vec<u8>, &'static str), ApiError> {
+    let home = router.cell_of(id).ok_or_else(|| ApiError::UnknownProduct(id.to_owned()))?;
+    let mut wanted = vec![Some(home)];
+    for cell in cells(store, v, &wanted.clone()).await? {
+        let row = cell.items.position(id).unwrap_or(usize::MAX);
+        for g in ivf::related_globals(&cell, row) {
+            let c = router.cell_of_global(g);
+            if c.is_some() && !wanted.contains(&c) {
+                wanted.push(c);
+            }
+        }
+    }
+    let all = cells(store, v, &wanted).await?;
+    let refs: Vec<&OpenCell> = all.iter().map(Rc::as_ref).collect();
+    let view = ivf::merge(&refs);
+    Ok((body(&api::related(&view.items, id, together, v)?)?, "public, max-age=300"))
+}
+
+/// Reads cells (`None`: the popular cell), in order.
+async fn cells(store: &KvStore, v: &str, wanted: &[Option<usize>]) -> Result<Vec<Rc<OpenCell>>, ApiError> {
+    let mut out = Vec::with_capacity(wanted.len());
+    for c in wanted {
+        let key = match c {
+            Some(c) => kv::keys::cell(v, *c),
+            None => kv::keys::popular_cell(v),
+        };
+        out.push(load_as::<Cell, OpenCell>(store, v, &key, OpenCell::new).await?);
+    }
+    Ok(out)
 }
 
 /// Decoded values of one index version, kept for the isolate's life; dropped when `current` moves.
@@ -243,6 +355,17 @@ async fn load_as<T: Blob, R: 'static>(
     );
     CACHE.with_borrow_mut(|c| {
         if c.version == version {
+            // Cells of a large catalog would outgrow the isolate's 128 MB if all were kept: past the
+            // cap, drop an arbitrary other cell (requests still using it hold their own reference).
+            if key.contains("/cells/") {
+                let cached: Vec<String> =
+                    c.values.keys().filter(|k| k.contains("/cells/")).cloned().collect();
+                if cached.len() >= MAX_CACHED_CELLS
+                    && let Some(old) = cached.iter().find(|k| !k.ends_with("/popular"))
+                {
+                    c.values.remove(old);
+                }
+            }
             c.values.insert(key.to_owned(), value.clone() as Rc<dyn Any>);
         }
     });

@@ -28,6 +28,16 @@ pub struct Extra {
     pub items: Option<ranking::index::ItemIndex>,
     /// Ranking weights per experiment variant (default: one variant, `default`).
     pub variants: ranking::weights::Variants,
+    /// Each item's IVF cell: when given, the item index is written as cells plus a routing head
+    /// instead of one `items` value.
+    pub cells: Option<Vec<u32>>,
+}
+
+/// The keys of a partitioned item index, before the version is known.
+enum CellKey {
+    Head,
+    Cell(usize),
+    Popular,
 }
 
 /// Purchases per item id.
@@ -61,11 +71,25 @@ pub fn build(
     feed::sort_by_popularity(&mut cards);
     cards.truncate(POPULAR_KEEP);
     let popular = kv::encode(&CardList { cards });
-    let search = kv::encode(&LexicalData::build(products));
+    // A partitioned build keeps a keyword index per cell instead of one for the whole catalog.
+    let search = extra.cells.is_none().then(|| kv::encode(&LexicalData::build(products)));
     let shard_bytes: Vec<Vec<u8>> =
         shards.into_iter().map(|products| kv::encode(&ProductShard { products })).collect();
     let embedder = extra.embedder.as_ref().map(kv::encode);
-    let items = extra.items.as_ref().map(kv::encode);
+    let (items, partition) = match (&extra.items, &extra.cells) {
+        (Some(index), Some(cells)) => (None, Some(crate::ivf::partition(products, index, cells))),
+        (index, _) => (index.as_ref().map(kv::encode), None),
+    };
+    let cell_bytes: Vec<(CellKey, Vec<u8>)> = partition
+        .as_ref()
+        .map(|p| {
+            let mut out = vec![(CellKey::Head, kv::encode(&p.head))];
+            out.extend(p.cells.iter().enumerate().map(|(c, cell)| (CellKey::Cell(c), kv::encode(cell))));
+            out.push((CellKey::Popular, kv::encode(&p.popular)));
+            out
+        })
+        .unwrap_or_default();
+    let cell_count = partition.as_ref().map_or(0, |p| p.cells.len() as u32);
     let weights = kv::encode(&extra.variants);
 
     let version = match version {
@@ -73,27 +97,44 @@ pub fn build(
         None => {
             let hash = shard_bytes
                 .iter()
-                .chain([&popular, &search])
+                .chain([&popular])
+                .chain(search.iter())
                 .chain(embedder.iter())
                 .chain(items.iter())
+                .chain(cell_bytes.iter().map(|(_, b)| b))
                 .chain([&weights])
                 .fold(kv::FNV_OFFSET, |h, b| kv::fnv1a(h, b));
             format!("v{}-{hash:016x}", kv::FORMAT_VERSION)
         }
     };
-    let manifest =
-        Manifest { version: version.clone(), built_at, product_count: products.len() as u32, shard_count };
+    let manifest = Manifest {
+        version: version.clone(),
+        built_at,
+        product_count: products.len() as u32,
+        shard_count,
+        cells: cell_count,
+    };
     let mut entries = vec![(kv::keys::manifest(&version), kv::encode(&manifest))];
     for (i, bytes) in shard_bytes.into_iter().enumerate() {
         entries.push((kv::keys::products(&version, i as u32), bytes));
     }
     entries.push((kv::keys::popular(&version), popular));
-    entries.push((kv::keys::search(&version), search));
+    if let Some(bytes) = search {
+        entries.push((kv::keys::search(&version), bytes));
+    }
     if let Some(bytes) = embedder {
         entries.push((kv::keys::embedder(&version), bytes));
     }
     if let Some(bytes) = items {
         entries.push((kv::keys::items(&version), bytes));
+    }
+    for (key, bytes) in cell_bytes {
+        let key = match key {
+            CellKey::Head => kv::keys::ivf(&version),
+            CellKey::Cell(c) => kv::keys::cell(&version, c),
+            CellKey::Popular => kv::keys::popular_cell(&version),
+        };
+        entries.push((key, bytes));
     }
     entries.push((kv::keys::weights(&version), weights));
     Ok(Build { version, entries })

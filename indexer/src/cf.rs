@@ -109,30 +109,35 @@ pub fn is_purchase(i: &Interaction) -> bool {
     i.event == Event::Purchase
 }
 
-/// Above this many items, "similar" uses co-occurrence neighbours and same-category items only (a
-/// full pairwise scan grows with the square of the catalog).
-pub const FULL_SIMILARITY_LIMIT: usize = 20_000;
-
 /// Per item, the most similar items: cosine of the recommendation vectors plus co-occurrence weight.
+/// Up to [`crate::ivf::PARTITION_ABOVE`] items every pair is scored; above, an item's candidates are
+/// its co-occurrence neighbours and the items of its IVF cell (`cells`), so the cost grows with
+/// catalog × cell size rather than the catalog's square.
 pub fn similar(
     vectors: &[Vec<f32>],
     neighbours: &[Vec<(u32, f32)>],
-    categories: &[&[String]],
+    cells: &[u32],
     k: usize,
 ) -> Vec<Vec<u32>> {
     let n = vectors.len();
     let dot = |a: &[f32], b: &[f32]| -> f32 { a.iter().zip(b).map(|(x, y)| x * y).sum() };
+    let mut members: HashMap<u32, Vec<usize>> = HashMap::new();
+    if n > crate::ivf::PARTITION_ABOVE {
+        for (i, &c) in cells.iter().enumerate() {
+            members.entry(c).or_default().push(i);
+        }
+    }
     let bar = crate::progress::bar(n as u64, "similar items");
     let out = (0..n)
         .map(|i| {
             bar.inc(1);
             let cooc: HashMap<u32, f32> =
                 neighbours.get(i).map(|v| v.iter().copied().collect()).unwrap_or_default();
-            let candidates: Vec<usize> = if n <= FULL_SIMILARITY_LIMIT {
+            let candidates: Vec<usize> = if n <= crate::ivf::PARTITION_ABOVE {
                 (0..n).collect()
             } else {
                 let mut c: Vec<usize> = cooc.keys().map(|&j| j as usize).collect();
-                c.extend((0..n).filter(|&j| categories[j] == categories[i]).take(2000));
+                c.extend(cells.get(i).and_then(|c| members.get(c)).into_iter().flatten().copied());
                 c
             };
             let mut scored: Vec<(f32, usize)> = candidates

@@ -66,6 +66,20 @@ pub fn item_index(
     w: &Weights,
     lambda: f32,
 ) -> ItemIndex {
+    item_index_with_cells(products, content, train, w, lambda, None).0
+}
+
+/// [`item_index`], and each item's IVF cell (k-means over the recommendation vectors) when `cells`
+/// asks for some: `Some(k)` cells (0: none), `None` one per [`crate::ivf::CELL_TARGET`] items for
+/// catalogs over [`crate::ivf::PARTITION_ABOVE`] items.
+pub fn item_index_with_cells(
+    products: &[Product],
+    content: &[Vec<f32>],
+    train: &[Interaction],
+    w: &Weights,
+    lambda: f32,
+    cells: Option<usize>,
+) -> (ItemIndex, Option<Vec<u32>>) {
     let pos: HashMap<&str, usize> = products.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect();
     let users = user_items(train, &pos, w);
     let cooc = Cooc::new(products.len(), &users);
@@ -82,11 +96,25 @@ pub fn item_index(
         .iter()
         .map(|p| Signals::of(p, p.created_at.as_deref().and_then(|t| crate::read::parse_timestamp(t).ok())))
         .collect();
-    let categories: Vec<&[String]> = products.iter().map(|p| p.category.as_slice()).collect();
-    let similar = crate::cf::similar(&hybrid, &neighbours, &categories, ranking::index::MAX_RELATED);
+    let n = products.len();
+    let k = cells.unwrap_or(if n > crate::ivf::PARTITION_ABOVE {
+        n.div_ceil(crate::ivf::CELL_TARGET)
+    } else {
+        0
+    });
+    let cells = (k > 0 && n > 0).then(|| crate::ivf::assign(&hybrid, k));
+    let similar = crate::cf::similar(
+        &hybrid,
+        &neighbours,
+        cells.as_deref().unwrap_or(&[]),
+        ranking::index::MAX_RELATED,
+    );
     let bought_together =
         crate::cf::bought_together(train, &pos, products.len(), ranking::index::MAX_RELATED);
-    ItemIndex { cards, vectors, content: content_vectors, neighbours, signals, similar, bought_together }
+    (
+        ItemIndex { cards, vectors, content: content_vectors, neighbours, signals, similar, bought_together },
+        cells,
+    )
 }
 
 /// Scores one ranked list against the targets.

@@ -6,6 +6,7 @@ pub mod cf;
 pub mod embed;
 pub mod eval;
 pub mod feeds;
+pub mod ivf;
 pub mod progress;
 pub mod read;
 pub mod report;

@@ -44,6 +44,10 @@ enum Command {
         /// Experiment variants as JSON: `{"name": {weights…}, …}` (default: one variant, `default`).
         #[arg(long)]
         variants: Option<PathBuf>,
+        /// IVF cells to partition the item index into (0 = one `items` value); default: one cell per
+        /// ~1,000 items above 20,000 items, else none.
+        #[arg(long)]
+        cells: Option<usize>,
     },
     /// Measure how much of the model's similarity each reduced dimension keeps (top-10 neighbour
     /// overlap with the full model), to choose --dim.
@@ -173,13 +177,14 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Build { catalog, interactions, out, version, embed, variants } => build_cmd(
+        Command::Build { catalog, interactions, out, version, embed, variants, cells } => build_cmd(
             &catalog,
             interactions.as_deref(),
             &out,
             version.as_deref(),
             &embed,
             variants.as_deref(),
+            cells,
         ),
         Command::Dims { catalog, model, sample } => dims_cmd(&catalog, &model, sample),
         Command::Eval { catalog, interactions, k, json, report, embed } => {
@@ -268,6 +273,7 @@ fn build_cmd(
     version: Option<&str>,
     embed: &EmbedArgs,
     variants: Option<&Path>,
+    cells: Option<usize>,
 ) -> Result<()> {
     let total = Instant::now();
     let variants = read_variants(variants)?;
@@ -286,8 +292,8 @@ fn build_cmd(
     let built_at = jiff::Timestamp::now().as_second();
     let (embedder, content) = content_vectors(&products, embed)?;
     let weights = embed.weights()?;
-    let items = step("item index (co-occurrence)", || {
-        Ok(indexer::eval::item_index(&products, &content, &rows, &weights, embed.lambda))
+    let (items, cells) = step("item index (co-occurrence)", || {
+        Ok(indexer::eval::item_index_with_cells(&products, &content, &rows, &weights, embed.lambda, cells))
     })?;
     let vectors = match &embedder {
         Some(e) => {
@@ -296,13 +302,17 @@ fn build_cmd(
         None => "no vectors (no --model: keyword search and co-occurrence only)".to_owned(),
     };
     let variant_names = variants.0.keys().cloned().collect::<Vec<_>>().join(", ");
-    let extra = build::Extra { embedder, items: Some(items), variants };
+    let extra = build::Extra { embedder, items: Some(items), variants, cells };
     let b = step("building entries", || build::build(&products, &rows, version, built_at, extra))?;
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     step("writing kv/ and bulk files", || build::write(out, &b))?;
     let shards = b.entries.iter().filter(|(k, _)| k.contains("/products/")).count();
+    let cells = match b.entries.iter().filter(|(k, _)| k.contains("/cells/")).count() {
+        0 => "one item index".to_owned(),
+        n => format!("{} IVF cells + popular", n - 1),
+    };
     println!(
-        "build {}: {} products in {shards} shard(s), {} interactions, {vectors}, variants [{variant_names}], {} keys",
+        "build {}: {} products in {shards} shard(s), {cells}, {} interactions, {vectors}, variants [{variant_names}], {} keys",
         b.version,
         products.len(),
         rows.len(),

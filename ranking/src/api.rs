@@ -59,6 +59,10 @@ pub struct SearchResponse {
     pub limit: usize,
     /// No product matched every word; these match some.
     pub partial: bool,
+    /// The catalog is partitioned and only the cells most likely to hold matches were searched:
+    /// `total` and the facet counts cover those cells.
+    #[serde(default)]
+    pub approximate: bool,
     pub items: Vec<SearchItem>,
     pub facets: Facets,
     /// The experiment variant whose weights ranked this answer.

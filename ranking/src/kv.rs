@@ -12,7 +12,7 @@ use crate::catalog::{Card, Product};
 /// First bytes of every framed value: "ShopFront KV".
 pub const MAGIC: [u8; 4] = *b"SFKV";
 /// Bumped whenever a stored type changes shape. Readers reject other versions.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 const HEADER: usize = 7;
 
 /// The pointer key: its value is the live version id as UTF-8 text.
@@ -29,6 +29,8 @@ pub enum Kind {
     Items = 6,
     Lexical = 7,
     Weights = 8,
+    IvfHead = 9,
+    Cell = 10,
 }
 
 /// A value type that can be stored in KV.
@@ -117,6 +119,18 @@ pub mod keys {
     pub fn weights(version: &str) -> String {
         format!("{version}/weights")
     }
+    /// The routing head of a partitioned build.
+    pub fn ivf(version: &str) -> String {
+        format!("{version}/ivf")
+    }
+    /// One cell of a partitioned build.
+    pub fn cell(version: &str, cell: usize) -> String {
+        format!("{version}/cells/{cell}")
+    }
+    /// The cell of most popular items of a partitioned build.
+    pub fn popular_cell(version: &str) -> String {
+        format!("{version}/cells/popular")
+    }
 }
 
 /// What a build contains; read first by the edge.
@@ -128,6 +142,9 @@ pub struct Manifest {
     pub product_count: u32,
     /// Number of `products/{n}` shards; [`shard_of`] maps an id to its shard.
     pub shard_count: u32,
+    /// Number of IVF cells (`cells/{n}` plus `cells/popular`, routed by `ivf`); 0 when the item index
+    /// is one `items` value.
+    pub cells: u32,
 }
 
 impl Blob for Manifest {

@@ -141,11 +141,7 @@ impl Lexicon {
                 out.push((i as usize, m));
             }
         };
-        let singular = word.strip_suffix("es").into_iter().chain(word.strip_suffix('s'));
-        for form in [word.to_owned(), format!("{word}s"), format!("{word}es")]
-            .into_iter()
-            .chain(singular.map(String::from))
-        {
+        for form in forms(word) {
             if let Some(i) = self.map.get(form.as_bytes()) {
                 push(i, Match::Exact, &mut out);
             }
@@ -206,6 +202,17 @@ impl Lexicon {
     /// (words of [`TYPO_MIN_CHARS`]+ chars with no exact or prefix match) [`TYPO_WEIGHT`]. A document's
     /// score is the sum over words. Returns hits in document order; never panics.
     pub fn search(&self, query: &str) -> (Vec<LexHit>, usize) {
+        self.search_with(query, &|_, _| None)
+    }
+
+    /// [`Lexicon::search`] with `idf(word, is_last)` overriding a query word's idf when it returns
+    /// one: a cell of a partitioned catalog scores with the whole catalog's statistics, so a word
+    /// common in one cell but rare overall weighs the same in every cell.
+    pub fn search_with(
+        &self,
+        query: &str,
+        idf_of: &dyn Fn(&str, bool) -> Option<f32>,
+    ) -> (Vec<LexHit>, usize) {
         let query: String = query.chars().take(MAX_QUERY).collect();
         let mut words = text::words(&query);
         let ends_in_word = query.chars().last().is_some_and(char::is_alphanumeric);
@@ -233,8 +240,7 @@ impl Lexicon {
                 docs.dedup();
                 docs.len() as f32
             };
-            let n = self.docs() as f32;
-            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+            let idf = idf_of(word, last).unwrap_or_else(|| idf(self.docs() as f32, df));
             for (list, kind) in expansions {
                 let w = match kind {
                     Match::Exact => 1.0,
@@ -280,6 +286,21 @@ impl Lexicon {
         found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         found.into_iter().take(limit).map(|(_, t)| t).collect()
     }
+}
+
+/// The forms of a query word matched exactly: itself and its plural or singular (`s`, `es`).
+pub fn forms(word: &str) -> Vec<String> {
+    let singular = word.strip_suffix("es").into_iter().chain(word.strip_suffix('s'));
+    [word.to_owned(), format!("{word}s"), format!("{word}es")]
+        .into_iter()
+        .chain(singular.map(String::from))
+        .collect()
+}
+
+/// BM25's idf of a term in `df` of `n` documents (always positive).
+pub fn idf(n: f32, df: f32) -> f32 {
+    let df = df.clamp(0.0, n.max(0.0));
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
 }
 
 fn worse(a: Match, b: Match) -> Match {

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod embed;
 pub mod feed;
 pub mod index;
+pub mod ivf;
 pub mod kv;
 pub mod lexical;
 pub mod search;

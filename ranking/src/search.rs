@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::embed::Embedder;
 use crate::feed::{Seen, user_vector};
 use crate::index::ItemIndex;
-use crate::lexical::{Lexicon, Match};
+use crate::ivf::{Part, Router, View};
+use crate::lexical::{LexHit, Lexicon, Match};
 use crate::text::slug;
 use crate::vector::Query;
 use crate::weights::{Weights, finite_or_zero};
@@ -57,8 +58,63 @@ pub struct SearchRequest<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct Catalog<'a> {
     pub items: &'a ItemIndex,
+    /// The keyword index of the whole item index.
     pub lexicon: Option<&'a Lexicon>,
+    /// For a view of IVF cells instead: each cell's keyword index, mapped onto the view.
+    pub parts: &'a [Part<'a>],
     pub embedder: Option<&'a Embedder>,
+    /// For a view: the whole catalog's vocabulary, for completions.
+    pub router: Option<&'a Router>,
+}
+
+impl<'a> Catalog<'a> {
+    /// A whole (unpartitioned) catalog.
+    pub fn new(items: &'a ItemIndex, lexicon: Option<&'a Lexicon>, embedder: Option<&'a Embedder>) -> Self {
+        Catalog { items, lexicon, parts: &[], embedder, router: None }
+    }
+
+    /// A view of IVF cells.
+    pub fn view(view: &'a View<'a>, embedder: Option<&'a Embedder>, router: Option<&'a Router>) -> Self {
+        Catalog { items: &view.items, lexicon: None, parts: &view.parts, embedder, router }
+    }
+
+    /// Keyword hits over the whole index or every part (positions in `items`), by position, and the
+    /// number of query words. An item in two parts keeps its better hit.
+    fn keyword(&self, query: &str) -> (Vec<LexHit>, usize) {
+        if let Some(l) = self.lexicon {
+            return l.search(query);
+        }
+        let mut words = 0;
+        let mut best: HashMap<usize, LexHit> = HashMap::new();
+        for part in self.parts {
+            let (hits, w) = match self.router {
+                Some(r) => part.lexicon.search_with(query, &|word, last| r.word_idf(word, last)),
+                None => part.lexicon.search(query),
+            };
+            words = words.max(w);
+            for mut h in hits {
+                let Some(&p) = part.docs.get(h.doc) else { continue };
+                h.doc = p as usize;
+                match best.get(&h.doc) {
+                    Some(old) if old.score >= h.score => {}
+                    _ => {
+                        best.insert(h.doc, h);
+                    }
+                }
+            }
+        }
+        let mut hits: Vec<LexHit> = best.into_values().collect();
+        hits.sort_by_key(|h| h.doc);
+        (hits, words)
+    }
+
+    fn complete(&self, query: &str, limit: usize) -> Vec<String> {
+        match (self.router, self.lexicon) {
+            (Some(r), _) => r.complete(query, limit),
+            (None, Some(l)) => l.complete(query, limit),
+            (None, None) => Vec::new(),
+        }
+    }
 }
 
 /// Each signal's weighted contribution to a hit's score (they sum to it).
@@ -139,7 +195,7 @@ pub fn search(cat: Catalog<'_>, req: &SearchRequest<'_>, w: &Weights) -> SearchR
     let has_query = !crate::text::words(&query).is_empty();
 
     // Keyword ranking.
-    let (mut lex, words) = cat.lexicon.map(|l| l.search(&query)).unwrap_or_default();
+    let (mut lex, words) = cat.keyword(&query);
     lex.retain(|h| h.doc < n);
     let strict = lex.iter().any(|h| h.matched == words);
     if strict {
@@ -350,8 +406,7 @@ mod tests {
         let lex = Lexicon::new(LexicalData::build(&ps)).unwrap();
         let mut req = SearchRequest { query, limit: 20, now: 1_763_800_000, ..Default::default() };
         f(&mut req);
-        let r =
-            search(Catalog { items: &items, lexicon: Some(&lex), embedder: None }, &req, &Weights::default());
+        let r = search(Catalog::new(&items, Some(&lex), None), &req, &Weights::default());
         (r.hits.iter().map(|h| items.cards[h.index].id.clone()).collect(), r)
     }
 
@@ -472,8 +527,7 @@ pub fn suggest(
     let words = crate::text::words(&query);
     let lead = words[..words.len().saturating_sub(1)].join(" ");
     let typing = query.chars().last().is_some_and(char::is_alphanumeric);
-    let completions =
-        if typing { cat.lexicon.map(|l| l.complete(&query, terms)).unwrap_or_default() } else { Vec::new() };
+    let completions = if typing { cat.complete(&query, terms) } else { Vec::new() };
     let terms =
         completions.into_iter().map(|t| if lead.is_empty() { t } else { format!("{lead} {t}") }).collect();
     let hits = if words.is_empty() {

@@ -109,6 +109,20 @@ impl Vectors {
         self.scales.push(scale);
     }
 
+    /// Appends an already quantized vector (padded or cut to `dim`).
+    pub fn push_codes(&mut self, codes: &[i8], scale: f32) {
+        let dim = self.dim as usize;
+        let start = self.codes.len();
+        self.codes.extend_from_slice(&codes[..codes.len().min(dim)]);
+        self.codes.resize(start + dim, 0);
+        self.scales.push(scale);
+    }
+
+    /// Scale of vector `i` (0 when out of range).
+    pub fn scale(&self, i: usize) -> f32 {
+        self.scales.get(i).copied().unwrap_or(0.0)
+    }
+
     /// Codes of vector `i`; empty when out of range or the data is inconsistent.
     pub fn codes(&self, i: usize) -> &[i8] {
         let dim = self.dim as usize;

@@ -97,7 +97,7 @@ fn interactions_header_and_rows_are_checked() {
     assert!(stdout.contains(&format!("{name}:3: item_id \"nope\" is not in the catalog")), "{stdout}");
     assert!(stdout.contains(&format!("{name}:4: timestamp must be unix seconds or RFC 3339")), "{stdout}");
     assert!(stdout.contains(&format!("{name}:5: event must be view, cart or purchase")), "{stdout}");
-    assert!(stdout.contains("2 products in 1 shard(s), 3 interactions"), "{stdout}");
+    assert!(stdout.contains("2 products in 1 shard(s), one item index, 3 interactions"), "{stdout}");
 
     // The feed is ordered by purchases: c1 was bought twice, p1 never.
     let out = dir.0.join("out/kv");

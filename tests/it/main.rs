@@ -10,6 +10,7 @@ mod embeddings;
 mod importers;
 mod indexer_cli;
 mod invariants;
+mod ivf;
 mod relevance;
 
 use std::path::{Path, PathBuf};

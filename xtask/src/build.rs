@@ -63,6 +63,27 @@ pub fn all(tools: &Tools) -> Result<Built> {
     Ok(Built { kv_dir: out.join("kv") })
 }
 
+/// Indexes the demo catalog again as a partitioned build (24 IVF cells of ~80 products), so the tests
+/// run the large-catalog code path in workerd on real data. Returns its `kv/` folder.
+pub fn partitioned_demo(tools: &Tools) -> Result<PathBuf> {
+    step("index the demo catalog partitioned into 24 IVF cells (the large-catalog path)");
+    let root = &tools.root;
+    let demo = root.join("target/xtask/demo");
+    let out = root.join("target/xtask/demo-ivf-build");
+    run(Command::new(root.join("target/debug/indexer"))
+        .arg("build")
+        .arg("--catalog")
+        .arg(demo.join("catalog.jsonl"))
+        .arg("--interactions")
+        .arg(demo.join("interactions.csv"))
+        .arg("--model")
+        .arg(setup::model_dir(root))
+        .args(["--cells", "24"])
+        .arg("--out")
+        .arg(&out))?;
+    Ok(out.join("kv"))
+}
+
 /// Writes a build's keys into the local KV store under `state` (wrangler's --persist-to folder).
 pub fn seed(tools: &Tools, kv_dir: &Path, state: &Path) -> Result<()> {
     step(&format!("seed local KV at {}", state.display()));

@@ -96,9 +96,10 @@ fn test() -> Result<()> {
         "wasm32-unknown-unknown",
     ]))?;
     let built = build::all(&tools)?;
+    let ivf_kv = build::partitioned_demo(&tools)?;
 
     step("edge tests: built worker in workerd (Miniflare) with KV seeded by the indexer");
-    run(tools.node().current_dir(&root).env("KV_DIR", &built.kv_dir).args([
+    run(tools.node().current_dir(&root).env("KV_DIR", &built.kv_dir).env("IVF_KV_DIR", &ivf_kv).args([
         "--test",
         "--test-concurrency=1",
         "tests/e2e/edge.test.mjs",

