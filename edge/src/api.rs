@@ -6,10 +6,13 @@ use ranking::api::{
     CategoriesResponse, FeedItem, FeedResponse, FeedSection, ProductResponse, RelatedItem, RelatedResponse,
     SearchItem, SearchResponse, SuggestResponse,
 };
+use ranking::catalog::{Card, Price, Product};
 use ranking::feed::Seen;
 use ranking::index::{CategoryNode, ItemIndex};
-use ranking::kv::ProductShard;
+use ranking::kv::{CardList, ProductShard};
+use ranking::locale::{Delivery, Locale};
 use ranking::search::{self, Catalog, Filters, MAX_QUERY, SearchRequest, Sort};
+use ranking::signals::Signals;
 use ranking::weights::Weights;
 use ranking::{catalog, feed};
 
@@ -273,6 +276,67 @@ pub struct Ctx<'a> {
     pub now: i64,
     pub variant: &'a str,
     pub weights: &'a Weights,
+    /// The shopper's explicit currency choice (`?currency=`), if any.
+    pub currency: Option<&'a str>,
+    /// Currencies, rates and delivery regions of this build; without them prices stay as indexed.
+    pub locale: Option<&'a Locale>,
+}
+
+impl Ctx<'_> {
+    /// `price` in the shopper's currency, and the original when it was converted.
+    pub fn price(&self, price: &Price) -> (Price, Option<Price>) {
+        let Some(locale) = self.locale else { return (price.clone(), None) };
+        match locale.convert(price, locale.currency_for(self.country, self.currency)) {
+            Some(local) if local.currency != price.currency => (local, Some(price.clone())),
+            _ => (price.clone(), None),
+        }
+    }
+
+    /// The shopper's currency, when prices are shown converted.
+    fn shown_currency(&self) -> Option<(&Locale, &str)> {
+        let l = self.locale?;
+        let c = l.currency_for(self.country, self.currency);
+        (c != l.base_currency).then_some((l, c))
+    }
+
+    /// An amount in the shopper's currency, in the catalog's base currency.
+    fn to_catalog(&self, amount: f64) -> f64 {
+        let Some((l, c)) = self.shown_currency() else { return amount };
+        l.convert(&Price { amount, currency: c.to_owned() }, &l.base_currency).map_or(amount, |p| p.amount)
+    }
+
+    /// An amount in the catalog's base currency, in the shopper's.
+    fn from_catalog(&self, amount: f64) -> f64 {
+        let Some((l, c)) = self.shown_currency() else { return amount };
+        l.convert(&Price { amount, currency: l.base_currency.clone() }, c).map_or(amount, |p| p.amount)
+    }
+
+    /// Delivery to the shopper's country from the locations with stock.
+    pub fn delivery(&self, in_stock: Option<&[String]>) -> Option<Delivery> {
+        self.locale?.delivery(in_stock?, self.country?)
+    }
+
+    /// A card with its price localized, the original price if converted, and the delivery days.
+    fn card(&self, card: &Card, signals: Option<&Signals>) -> (Card, Option<Price>, Option<u16>) {
+        let (price, base) = self.price(&card.price);
+        let days = self.delivery(signals.and_then(|s| s.in_stock.as_deref())).map(|d| d.days);
+        (Card { price, ..card.clone() }, base, days)
+    }
+}
+
+/// The shopper's explicit currency (`?currency=`, three letters), upper-cased; a malformed one is a
+/// 400, an unknown one is ignored later (the country's currency applies).
+pub fn shopper_currency(query: &str) -> Result<Option<String>, ApiError> {
+    match Params::parse(query).get("currency").filter(|c| !c.is_empty()) {
+        None => Ok(None),
+        Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            Ok(Some(c.to_ascii_uppercase()))
+        }
+        Some(c) => Err(bad(
+            "currency",
+            format!("currency must be a three-letter ISO 4217 code, got {:?}", truncate(c)),
+        )),
+    }
 }
 
 /// The shopper's country: `?country=` (for testing and explicit choice) over Cloudflare's
@@ -320,7 +384,9 @@ pub fn feed(items: &ItemIndex, history: &[(String, Event)], limit: usize, ctx: C
                 .items
                 .into_iter()
                 .filter_map(|i| {
-                    items.cards.get(i.index).map(|c| FeedItem { card: c.clone(), score: i.score, why: i.why })
+                    let (card, base_price, delivery_days) =
+                        ctx.card(items.cards.get(i.index)?, items.signals.get(i.index));
+                    Some(FeedItem { card, score: i.score, why: i.why, base_price, delivery_days })
                 })
                 .collect(),
         })
@@ -328,10 +394,31 @@ pub fn feed(items: &ItemIndex, history: &[(String, Event)], limit: usize, ctx: C
     FeedResponse { sections, variant: ctx.variant.to_owned(), index_version: ctx.version.to_owned() }
 }
 
+/// The feed when the item index is unreadable: the build's most popular products as "Trending",
+/// first `limit`, not personal (served with a 503 problem).
+pub fn fallback_feed(popular: &CardList, limit: usize, ctx: Ctx<'_>) -> FeedResponse {
+    let items: Vec<FeedItem> = popular
+        .cards
+        .iter()
+        .take(limit)
+        .map(|c| {
+            let (card, base_price, _) = ctx.card(c, None);
+            FeedItem { card, score: 0.0, why: Default::default(), base_price, delivery_days: None }
+        })
+        .collect();
+    let sections = if items.is_empty() {
+        Vec::new()
+    } else {
+        vec![FeedSection { id: "trending".into(), title: "Trending".into(), because: None, items }]
+    };
+    FeedResponse { sections, variant: ctx.variant.to_owned(), index_version: ctx.version.to_owned() }
+}
+
 /// `GET /api/suggest`: up to 8 completions of the word being typed and the 5 best products.
 pub fn suggest(cat: Catalog<'_>, q: &str, ctx: Ctx<'_>) -> SuggestResponse {
     let s = search::suggest(cat, q, ctx.weights, ctx.now, 8, 5);
-    let products = s.hits.iter().filter_map(|h| cat.items.cards.get(h.index).cloned()).collect();
+    let products =
+        s.hits.iter().filter_map(|h| Some(ctx.card(cat.items.cards.get(h.index)?, None).0)).collect();
     SuggestResponse { query: q.to_owned(), terms: s.terms, products, index_version: ctx.version.to_owned() }
 }
 
@@ -350,31 +437,42 @@ pub fn related(
     items: &ItemIndex,
     id: &str,
     bought_together: bool,
-    version: &str,
+    ctx: Ctx<'_>,
 ) -> Result<RelatedResponse, ApiError> {
     let i = items.position(id).ok_or_else(|| ApiError::UnknownProduct(id.to_owned()))?;
     let list = if bought_together { items.bought_with(i) } else { items.similar_to(i) };
     let out = list
         .into_iter()
-        .filter_map(|(j, score)| items.cards.get(j).map(|c| RelatedItem { card: c.clone(), score }))
+        .filter_map(|(j, score)| {
+            let (card, base_price, delivery_days) = ctx.card(items.cards.get(j)?, items.signals.get(j));
+            Some(RelatedItem { card, score, base_price, delivery_days })
+        })
         .collect();
-    Ok(RelatedResponse { items: out, index_version: version.to_owned() })
+    Ok(RelatedResponse { items: out, index_version: ctx.version.to_owned() })
 }
 
 /// `GET /api/search`: hybrid search with filters, sort and facets, paged.
 pub fn search(cat: Catalog<'_>, p: &SearchParams, ctx: Ctx<'_>) -> SearchResponse {
     let seen: Vec<Seen<'_>> = p.history.iter().map(|(id, event)| Seen { id, event: *event }).collect();
+    // Price bounds arrive in the shopper's currency; ranking compares catalog prices.
+    let mut filters = p.filters.clone();
+    filters.min_price = filters.min_price.map(|a| ctx.to_catalog(a));
+    filters.max_price = filters.max_price.map(|a| ctx.to_catalog(a));
     let req = SearchRequest {
         query: &p.q,
         history: &seen,
-        filters: p.filters.clone(),
+        filters,
         sort: p.sort,
         now: ctx.now,
         country: ctx.country,
         offset: p.page.saturating_sub(1).saturating_mul(p.limit),
         limit: p.limit,
     };
-    let found = search::search(cat, &req, ctx.weights);
+    let mut found = search::search(cat, &req, ctx.weights);
+    for bucket in &mut found.facets.price {
+        bucket.min = ctx.from_catalog(bucket.min);
+        bucket.max = bucket.max.map(|m| ctx.from_catalog(m));
+    }
     SearchResponse {
         query: p.q.clone(),
         total: found.total,
@@ -386,11 +484,9 @@ pub fn search(cat: Catalog<'_>, p: &SearchParams, ctx: Ctx<'_>) -> SearchRespons
             .hits
             .into_iter()
             .filter_map(|h| {
-                cat.items.cards.get(h.index).map(|c| SearchItem {
-                    card: c.clone(),
-                    score: h.score,
-                    why: h.why,
-                })
+                let (card, base_price, delivery_days) =
+                    ctx.card(cat.items.cards.get(h.index)?, cat.items.signals.get(h.index));
+                Some(SearchItem { card, score: h.score, why: h.why, base_price, delivery_days })
             })
             .collect(),
         facets: found.facets,
@@ -400,9 +496,18 @@ pub fn search(cat: Catalog<'_>, p: &SearchParams, ctx: Ctx<'_>) -> SearchRespons
 }
 
 /// `GET /api/products/{id}` from the shard that holds `id`.
-pub fn product(shard: &ProductShard, id: &str, version: &str) -> Result<ProductResponse, ApiError> {
+pub fn product(shard: &ProductShard, id: &str, ctx: Ctx<'_>) -> Result<ProductResponse, ApiError> {
     let p = shard.get(id).ok_or_else(|| ApiError::UnknownProduct(id.to_owned()))?;
-    Ok(ProductResponse { image: p.image_url(), product: p.clone(), index_version: version.to_owned() })
+    let (price, base_price) = ctx.price(&p.price);
+    let in_stock: Option<Vec<String>> =
+        p.stock.as_ref().map(|s| s.iter().filter(|(_, q)| **q > 0).map(|(loc, _)| loc.clone()).collect());
+    Ok(ProductResponse {
+        image: p.image_url(),
+        delivery: ctx.delivery(in_stock.as_deref()),
+        product: Product { price, ..p.clone() },
+        base_price,
+        index_version: ctx.version.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -516,13 +621,64 @@ mod tests {
         assert_eq!((e.status(), e.allow()), (405, Some("GET, HEAD")));
     }
 
+    fn ctx<'a>(w: &'a Weights, locale: Option<&'a Locale>, country: Option<&'a str>) -> Ctx<'a> {
+        Ctx { version: "v1", country, now: 0, variant: "default", weights: w, currency: None, locale }
+    }
+
+    /// The localisation data the indexer ships by default.
+    fn shipped_locale() -> Locale {
+        let l: Locale = serde_json::from_str(include_str!("../../indexer/data/locale.json")).unwrap();
+        l.validate().unwrap();
+        l
+    }
+
     #[test]
     fn product_found_and_missing() {
         let shard = ProductShard { products: vec![product_of("a", "Chair")] };
-        let r = product(&shard, "a", "v1").unwrap();
+        let w = Weights::default();
+        let r = product(&shard, "a", ctx(&w, None, None)).unwrap();
         assert_eq!((r.product.title.as_str(), r.image.as_str()), ("Chair", "/img/category/furniture.svg"));
-        let e = product(&shard, "b", "v1").unwrap_err();
+        assert_eq!((r.base_price, r.delivery), (None, None));
+        let e = product(&shard, "b", ctx(&w, None, None)).unwrap_err();
         assert_eq!((e.status(), e.problem().param.as_deref()), (404, Some("id")));
+    }
+
+    #[test]
+    fn prices_in_the_shoppers_currency_and_delivery_from_the_nearest_stock() {
+        let mut p = product_of("a", "Chair");
+        p.stock =
+            Some([("US".to_owned(), 5), ("FR".to_owned(), 2), ("JP".to_owned(), 0)].into_iter().collect());
+        let shard = ProductShard { products: vec![p.clone()] };
+        let (w, locale) = (Weights::default(), shipped_locale());
+        let r = product(&shard, "a", ctx(&w, Some(&locale), Some("DE"))).unwrap();
+        assert_eq!(r.product.price.currency, "EUR");
+        assert!(
+            (r.product.price.amount - (p.price.amount * locale.rates["EUR"] * 100.0).round() / 100.0).abs()
+                < 1e-9
+        );
+        assert_eq!(r.base_price.as_ref(), Some(&p.price));
+        assert_eq!(r.delivery, Some(Delivery { days: locale.same_region_days, from: "FR".into() }));
+        let us = product(&shard, "a", ctx(&w, Some(&locale), Some("US"))).unwrap();
+        assert_eq!((us.product.price, us.base_price), (p.price.clone(), None));
+        assert_eq!(us.delivery.map(|d| d.days), Some(locale.same_country_days));
+        // An explicit currency wins over the country's; an unknown country keeps the catalog's.
+        let chosen = Ctx { currency: Some("JPY"), ..ctx(&w, Some(&locale), Some("DE")) };
+        assert_eq!(product(&shard, "a", chosen).unwrap().product.price.currency, "JPY");
+        let nowhere = product(&shard, "a", ctx(&w, Some(&locale), Some("ZZ"))).unwrap();
+        assert_eq!((nowhere.product.price.currency.as_str(), nowhere.delivery), ("USD", None));
+        // Feed items carry the same conversion and delivery days.
+        let items = ranking::index::ItemIndex::plain(&[p], &[1]);
+        let f = feed(&items, &[], 1, ctx(&w, Some(&locale), Some("DE")));
+        let item = &f.sections[0].items[0];
+        assert_eq!(
+            (item.card.price.currency.as_str(), item.delivery_days),
+            ("EUR", Some(locale.same_region_days))
+        );
+        assert_eq!(shopper_currency("currency=eur"), Ok(Some("EUR".into())));
+        assert_eq!(
+            shopper_currency("currency=euro").unwrap_err().problem().param.as_deref(),
+            Some("currency")
+        );
     }
 
     #[test]
@@ -530,7 +686,15 @@ mod tests {
         let products = [product_of("a", "Red Chair"), product_of("b", "Blue Chair"), product_of("c", "Lamp")];
         let items = ranking::index::ItemIndex::plain(&products, &[3, 2, 1]);
         let w = Weights::default();
-        let ctx = Ctx { version: "v", country: None, now: 0, variant: "default", weights: &w };
+        let ctx = Ctx {
+            version: "v",
+            country: None,
+            now: 0,
+            variant: "default",
+            weights: &w,
+            currency: None,
+            locale: None,
+        };
         let cold = feed(&items, &[], 2, ctx);
         assert_eq!(cold.variant, "default");
         assert_eq!(cold.sections.len(), 1);
@@ -538,8 +702,8 @@ mod tests {
         let warm = feed(&items, &[("a".into(), Event::View)], 5, ctx);
         assert_eq!(warm.sections[0].id, "for-you");
         assert!(warm.sections.iter().all(|s| s.items.iter().all(|i| i.card.id != "a")));
-        assert_eq!(related(&items, "zz", false, "v").unwrap_err().status(), 404);
-        assert!(related(&items, "a", true, "v").unwrap().items.is_empty());
+        assert_eq!(related(&items, "zz", false, ctx).unwrap_err().status(), 404);
+        assert!(related(&items, "a", true, ctx).unwrap().items.is_empty());
         let lex = ranking::lexical::Lexicon::new(ranking::lexical::LexicalData::build(&products)).unwrap();
         let cat = Catalog::new(&items, Some(&lex), None);
         let params = |page, limit| SearchParams {

@@ -6,5 +6,6 @@
 
 pub mod api;
 pub mod problem;
+pub mod seo;
 #[cfg(target_arch = "wasm32")]
 mod shell;

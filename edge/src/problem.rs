@@ -1,7 +1,7 @@
 //! Every API error, and its RFC 9457 problem+json form. Handlers return [`ApiError`]; nothing else
 //! builds an error response.
 
-use ranking::api::Problem;
+use ranking::api::{FeedResponse, Problem};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
@@ -20,6 +20,9 @@ pub enum ApiError {
     /// The index is missing or cannot be read (never the shopper's fault).
     #[error("{0}")]
     Unavailable(String),
+    /// The index cannot be read, but a non-personal feed can still be served with the error.
+    #[error("{0}")]
+    Degraded(String, Box<FeedResponse>),
 }
 
 impl ApiError {
@@ -28,7 +31,7 @@ impl ApiError {
             ApiError::BadParam { .. } => 400,
             ApiError::UnknownProduct(_) | ApiError::NoRoute(_) => 404,
             ApiError::Method { .. } => 405,
-            ApiError::Unavailable(_) => 503,
+            ApiError::Unavailable(_) | ApiError::Degraded(..) => 503,
         }
     }
 
@@ -38,7 +41,9 @@ impl ApiError {
             ApiError::UnknownProduct(_) => ("unknown-product", "Product not found"),
             ApiError::NoRoute(_) => ("not-found", "Not found"),
             ApiError::Method { .. } => ("method-not-allowed", "Method not allowed"),
-            ApiError::Unavailable(_) => ("index-unavailable", "Catalog index unavailable"),
+            ApiError::Unavailable(_) | ApiError::Degraded(..) => {
+                ("index-unavailable", "Catalog index unavailable")
+            }
         };
         Problem {
             kind: format!("/docs/problems#{slug}"),
@@ -48,6 +53,10 @@ impl ApiError {
             param: match self {
                 ApiError::BadParam { param, .. } => Some((*param).to_owned()),
                 ApiError::UnknownProduct(_) => Some("id".to_owned()),
+                _ => None,
+            },
+            fallback: match self {
+                ApiError::Degraded(_, feed) => Some((**feed).clone()),
                 _ => None,
             },
         }

@@ -10,8 +10,9 @@ use ranking::embed::{Embedder, EmbedderData};
 use ranking::feed::{self, Seen};
 use ranking::index::ItemIndex;
 use ranking::ivf::{self, Cell, IvfHead, OpenCell, Router};
-use ranking::kv::{self, Blob, Manifest, ProductShard};
+use ranking::kv::{self, Blob, CardList, Manifest, ProductShard};
 use ranking::lexical::{LexicalData, Lexicon};
+use ranking::locale::Locale;
 use ranking::search::Catalog;
 use ranking::weights::{Variants, Weights};
 use serde::Serialize;
@@ -19,6 +20,7 @@ use worker::{Context, Env, Request, Response, event, kv::KvStore};
 
 use crate::api::{self, Route};
 use crate::problem::{ApiError, PROBLEM_JSON};
+use crate::seo;
 
 /// Most IVF cells kept decoded per isolate (~1 MB each).
 const MAX_CACHED_CELLS: usize = 32;
@@ -30,6 +32,9 @@ const KV_BINDING: &str = "SHOP";
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let url = req.url()?;
     if !url.path().starts_with("/api/") {
+        if let Some(id) = seo::product_path_id(url.path()) {
+            return product_page(&req, &env, &id, &url).await;
+        }
         // Static files and the SPA shell: only reached when run_worker_first routes a path here.
         return env.assets("ASSETS")?.fetch_request(req).await;
     }
@@ -44,12 +49,22 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let answer = match (
         api::route_with_history(&method, url.path(), query, history.as_deref()),
         api::shopper_country(query, country.as_deref()),
+        api::shopper_currency(query),
     ) {
-        (Ok(route), Ok(country)) => answer(&env, route, client, country.as_deref()).await,
-        (Err(e), _) | (_, Err(e)) => Err(e),
+        (Ok(route), Ok(country), Ok(currency)) => {
+            let target = format!("{}?{}", url.path(), query);
+            answer(&env, route, client, country.as_deref(), currency.as_deref(), &target).await
+        }
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
     };
     match answer {
-        Ok((body, cache)) => Ok(with_headers(json_response(body, 200, "application/json")?, cache)),
+        Ok((body, cache, edge_cache)) => {
+            let resp = with_headers(json_response(body, 200, "application/json")?, cache);
+            if let Some(state) = edge_cache {
+                resp.headers().set("x-edge-cache", state)?;
+            }
+            Ok(resp)
+        }
         Err(e) => {
             if e.status() >= 500 {
                 worker::console_error!("{e}");
@@ -62,6 +77,79 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             Ok(with_headers(resp, "no-store"))
         }
     }
+}
+
+/// A product page: the SPA shell with the product's title, description, OpenGraph and JSON-LD, so
+/// crawlers and link previews see the product without running wasm. Unknown products get the shell
+/// with status 404 (the app shows its own message); an unreadable index, the plain shell.
+async fn product_page(req: &Request, env: &Env, id: &str, url: &worker::Url) -> worker::Result<Response> {
+    let mut shell_resp =
+        env.assets("ASSETS")?.fetch(format!("{}/", url.origin().ascii_serialization()), None).await?;
+    let shell = shell_resp.text().await?;
+    let country = req.headers().get("cf-ipcountry").ok().flatten();
+    let query = url.query().unwrap_or("");
+    let country = api::shopper_country(query, country.as_deref()).ok().flatten();
+    let currency = api::shopper_currency(query).ok().flatten();
+    let (status, html) = match product_meta(env, id, country.as_deref(), currency.as_deref()).await {
+        Ok((product, price, in_stock)) => {
+            let origin = url.origin().ascii_serialization();
+            let canonical = seo::product_url(&origin, id);
+            let image = format!("{origin}{}", product.image_url());
+            let meta = seo::ProductMeta {
+                product: &product,
+                price: &price,
+                canonical: &canonical,
+                image: &image,
+                in_stock,
+            };
+            (200, seo::product_page(&shell, &meta))
+        }
+        Err(ApiError::UnknownProduct(_)) => (404, shell.clone()),
+        Err(e) => {
+            worker::console_warn!("product page {id} without SEO tags: {e}");
+            (200, shell.clone())
+        }
+    };
+    let resp = Response::from_html(html)?.with_status(status);
+    let h = resp.headers();
+    h.set("content-security-policy", &seo::shell_csp(&shell))?;
+    h.set("cache-control", "public, max-age=60")?;
+    h.set("vary", "cf-ipcountry")?;
+    h.set("x-content-type-options", "nosniff")?;
+    h.set("referrer-policy", "strict-origin-when-cross-origin")?;
+    Ok(resp)
+}
+
+/// The product, its price in the shopper's currency and whether it is in stock anywhere.
+async fn product_meta(
+    env: &Env,
+    id: &str,
+    country: Option<&str>,
+    currency: Option<&str>,
+) -> Result<(ranking::Product, ranking::Price, Option<bool>), ApiError> {
+    let store =
+        env.kv(KV_BINDING).map_err(|e| ApiError::Unavailable(format!("KV binding {KV_BINDING}: {e}")))?;
+    let version = current_version(&store).await?;
+    let v = version.as_str();
+    let manifest = load::<Manifest>(&store, v, &kv::keys::manifest(v)).await?;
+    let shard =
+        load::<ProductShard>(&store, v, &kv::keys::products(v, kv::shard_of(id, manifest.shard_count)))
+            .await?;
+    let product = shard.get(id).cloned().ok_or_else(|| ApiError::UnknownProduct(id.to_owned()))?;
+    let locale = load::<Locale>(&store, v, &kv::keys::locale(v)).await.ok();
+    let weights = Weights::default();
+    let ctx = api::Ctx {
+        version: v,
+        country,
+        now: 0,
+        variant: "default",
+        weights: &weights,
+        currency,
+        locale: locale.as_deref(),
+    };
+    let (price, _) = ctx.price(&product.price);
+    let in_stock = product.stock.as_ref().map(|s| s.values().any(|q| *q > 0));
+    Ok((product, price, in_stock))
 }
 
 fn json_response(body: Vec<u8>, status: u16, content_type: &str) -> worker::Result<Response> {
@@ -92,7 +180,9 @@ async fn answer(
     route: Route,
     client: u64,
     country: Option<&str>,
-) -> Result<(Vec<u8>, &'static str), ApiError> {
+    currency: Option<&str>,
+    target: &str,
+) -> Result<(Vec<u8>, &'static str, Option<&'static str>), ApiError> {
     let store =
         env.kv(KV_BINDING).map_err(|e| ApiError::Unavailable(format!("KV binding {KV_BINDING}: {e}")))?;
     let version = current_version(&store).await?;
@@ -102,6 +192,8 @@ async fn answer(
         worker::console_warn!("default weights: {e}");
         Rc::new(Variants::default())
     });
+    // Without localisation data (an older build, or unreadable) prices stay in the catalog currency.
+    let locale = load::<Locale>(&store, v, &kv::keys::locale(v)).await.ok();
     let fallback = Weights::default();
     let (variant, weights) = variants.pick(client).unwrap_or(("default", &fallback));
     let ctx = api::Ctx {
@@ -110,48 +202,110 @@ async fn answer(
         now: (worker::Date::now().as_millis() / 1000) as i64,
         variant,
         weights,
+        currency,
+        locale: locale.as_deref(),
     };
-    let manifest = load::<Manifest>(&store, v, &kv::keys::manifest(v)).await?;
+    let feed_limit = match &route {
+        Route::Feed { limit, .. } => Some(*limit),
+        _ => None,
+    };
+    // History-free answers are the same for every shopper of one variant, country and currency: the
+    // Cache API keeps them per index version (a new build never serves an old answer).
+    let personal = match &route {
+        Route::Feed { history, .. } => !history.is_empty(),
+        Route::Search(p) => !p.history.is_empty(),
+        _ => false,
+    };
+    let key = (!personal).then(|| {
+        format!(
+            "https://edge-cache.internal/{v}/{variant}/{}/{}{target}",
+            country.unwrap_or("-"),
+            currency.unwrap_or("-")
+        )
+    });
+    let cache = worker::Cache::default();
+    if let Some(key) = &key
+        && let Ok(Some(mut hit)) = cache.get(key.as_str(), false).await
+        && let Ok(bytes) = hit.bytes().await
+    {
+        let control = if matches!(route, Route::Feed { .. } | Route::Search(_) | Route::Suggest { .. }) {
+            "public, max-age=60"
+        } else {
+            "public, max-age=300"
+        };
+        return Ok((bytes, control, Some("hit")));
+    }
+    let result = match (respond(&store, route, ctx).await, feed_limit) {
+        // The feed degrades to the build's non-personal popular list rather than an empty page.
+        (Err(ApiError::Unavailable(why)), Some(limit)) => {
+            match load::<CardList>(&store, v, &kv::keys::popular(v)).await {
+                Ok(popular) => {
+                    worker::console_error!("feed served from the fallback list: {why}");
+                    Err(ApiError::Degraded(why, Box::new(api::fallback_feed(&popular, limit, ctx))))
+                }
+                Err(_) => Err(ApiError::Unavailable(why)),
+            }
+        }
+        (result, _) => result,
+    }?;
+    let Some(key) = key else { return Ok((result.0, result.1, None)) };
+    // Cache API entries need a max-age; a failed put only costs the next request a recompute.
+    if let Ok(stored) = Response::from_bytes(result.0.clone()) {
+        let _ = stored.headers().set("cache-control", result.1);
+        if let Err(e) = cache.put(key.as_str(), stored).await {
+            worker::console_warn!("edge cache put failed: {e}");
+        }
+    }
+    Ok((result.0, result.1, Some("miss")))
+}
+
+async fn respond(
+    store: &KvStore,
+    route: Route,
+    ctx: api::Ctx<'_>,
+) -> Result<(Vec<u8>, &'static str), ApiError> {
+    let (store, v) = (store, ctx.version);
+    let manifest = load::<Manifest>(store, v, &kv::keys::manifest(v)).await?;
     if let Route::Product { id } = &route {
         let shard = kv::shard_of(id, manifest.shard_count);
-        let products = load::<ProductShard>(&store, v, &kv::keys::products(v, shard)).await?;
-        return Ok((body(&api::product(&products, id, v)?)?, "public, max-age=300"));
+        let products = load::<ProductShard>(store, v, &kv::keys::products(v, shard)).await?;
+        return Ok((body(&api::product(&products, id, ctx)?)?, "public, max-age=300"));
     }
     if manifest.cells > 0 {
-        return partitioned(&store, route, ctx).await;
+        return partitioned(store, route, ctx).await;
     }
     match route {
         Route::Feed { limit, history } => {
-            let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;
+            let items = load::<ItemIndex>(store, v, &kv::keys::items(v)).await?;
             // A personal answer must never be stored by a shared cache.
             let cache = if history.is_empty() { "public, max-age=60" } else { "private, no-store" };
             Ok((body(&api::feed(&items, &history, limit, ctx))?, cache))
         }
         Route::Categories => {
-            let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;
+            let items = load::<ItemIndex>(store, v, &kv::keys::items(v)).await?;
             Ok((body(&api::categories(&items, v))?, "public, max-age=300"))
         }
         Route::Suggest { q } => {
-            let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;
+            let items = load::<ItemIndex>(store, v, &kv::keys::items(v)).await?;
             let lexicon =
-                load_as::<LexicalData, Lexicon>(&store, v, &kv::keys::search(v), Lexicon::new).await?;
-            let embedder = embedder(&store, v).await;
+                load_as::<LexicalData, Lexicon>(store, v, &kv::keys::search(v), Lexicon::new).await?;
+            let embedder = embedder(store, v).await;
             let cat = Catalog::new(&items, Some(&lexicon), embedder.as_deref());
             Ok((body(&api::suggest(cat, &q, ctx))?, "public, max-age=60"))
         }
         Route::Similar { id } => {
-            let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;
-            Ok((body(&api::related(&items, &id, false, v)?)?, "public, max-age=300"))
+            let items = load::<ItemIndex>(store, v, &kv::keys::items(v)).await?;
+            Ok((body(&api::related(&items, &id, false, ctx)?)?, "public, max-age=300"))
         }
         Route::BoughtTogether { id } => {
-            let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;
-            Ok((body(&api::related(&items, &id, true, v)?)?, "public, max-age=300"))
+            let items = load::<ItemIndex>(store, v, &kv::keys::items(v)).await?;
+            Ok((body(&api::related(&items, &id, true, ctx)?)?, "public, max-age=300"))
         }
         Route::Search(params) => {
-            let items = load::<ItemIndex>(&store, v, &kv::keys::items(v)).await?;
+            let items = load::<ItemIndex>(store, v, &kv::keys::items(v)).await?;
             let lexicon =
-                load_as::<LexicalData, Lexicon>(&store, v, &kv::keys::search(v), Lexicon::new).await?;
-            let embedder = embedder(&store, v).await;
+                load_as::<LexicalData, Lexicon>(store, v, &kv::keys::search(v), Lexicon::new).await?;
+            let embedder = embedder(store, v).await;
             let cat = Catalog::new(&items, Some(&lexicon), embedder.as_deref());
             let cache = if params.history.is_empty() { "public, max-age=60" } else { "private, no-store" };
             Ok((body(&api::search(cat, &params, ctx))?, cache))
@@ -209,8 +363,8 @@ async fn partitioned(
             let cache = if history.is_empty() { "public, max-age=60" } else { "private, no-store" };
             Ok((body(&api::feed(&view.items, &history, limit, ctx))?, cache))
         }
-        Route::Similar { id } => related(store, &router, &id, false, v).await,
-        Route::BoughtTogether { id } => related(store, &router, &id, true, v).await,
+        Route::Similar { id } => related(store, &router, &id, false, ctx).await,
+        Route::BoughtTogether { id } => related(store, &router, &id, true, ctx).await,
         Route::Search(params) => {
             let embedder = embedder(store, v).await;
             let wanted =
@@ -244,8 +398,9 @@ async fn related(
     router: &Router,
     id: &str,
     together: bool,
-    v: &str,
+    ctx: api::Ctx<'_>,
 ) -> Result<(Vec<u8>, &'static str), ApiError> {
+    let v = ctx.version;
     let home = router.cell_of(id).ok_or_else(|| ApiError::UnknownProduct(id.to_owned()))?;
     let mut wanted = vec![Some(home)];
     for cell in cells(store, v, &wanted.clone()).await? {
@@ -260,7 +415,7 @@ async fn related(
     let all = cells(store, v, &wanted).await?;
     let refs: Vec<&OpenCell> = all.iter().map(Rc::as_ref).collect();
     let view = ivf::merge(&refs);
-    Ok((body(&api::related(&view.items, id, together, v)?)?, "public, max-age=300"))
+    Ok((body(&api::related(&view.items, id, together, ctx)?)?, "public, max-age=300"))
 }
 
 /// Reads cells (`None`: the popular cell), in order.
@@ -330,6 +485,12 @@ impl Checked for ItemIndex {
 impl Checked for Manifest {}
 impl Checked for ProductShard {}
 impl Checked for Variants {}
+impl Checked for CardList {}
+impl Checked for Locale {
+    fn is_consistent(&self) -> bool {
+        self.validate().is_ok()
+    }
+}
 
 /// Reads, decodes and converts a KV value once per isolate and index version (`convert` builds the
 /// queryable form, e.g. hashing a vocabulary); later requests get the cached result.

@@ -31,6 +31,8 @@ pub struct Extra {
     /// Each item's IVF cell: when given, the item index is written as cells plus a routing head
     /// instead of one `items` value.
     pub cells: Option<Vec<u32>>,
+    /// Currencies, FX rates and delivery regions.
+    pub locale: Option<ranking::locale::Locale>,
 }
 
 /// The keys of a partitioned item index, before the version is known.
@@ -91,6 +93,7 @@ pub fn build(
         .unwrap_or_default();
     let cell_count = partition.as_ref().map_or(0, |p| p.cells.len() as u32);
     let weights = kv::encode(&extra.variants);
+    let locale = extra.locale.as_ref().map(kv::encode);
 
     let version = match version {
         Some(v) => kv::parse_version_id(v).map_err(anyhow::Error::from)?.to_owned(),
@@ -103,6 +106,7 @@ pub fn build(
                 .chain(items.iter())
                 .chain(cell_bytes.iter().map(|(_, b)| b))
                 .chain([&weights])
+                .chain(locale.iter())
                 .fold(kv::FNV_OFFSET, |h, b| kv::fnv1a(h, b));
             format!("v{}-{hash:016x}", kv::FORMAT_VERSION)
         }
@@ -137,6 +141,9 @@ pub fn build(
         entries.push((key, bytes));
     }
     entries.push((kv::keys::weights(&version), weights));
+    if let Some(bytes) = locale {
+        entries.push((kv::keys::locale(&version), bytes));
+    }
     Ok(Build { version, entries })
 }
 

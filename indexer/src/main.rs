@@ -48,6 +48,10 @@ enum Command {
         /// ~1,000 items above 20,000 items, else none.
         #[arg(long)]
         cells: Option<usize>,
+        /// Currencies, FX rates and delivery regions as JSON (docs/FORMATS.md); default: the sample
+        /// in indexer/data/locale.json.
+        #[arg(long)]
+        locale: Option<PathBuf>,
     },
     /// Measure how much of the model's similarity each reduced dimension keeps (top-10 neighbour
     /// overlap with the full model), to choose --dim.
@@ -177,7 +181,7 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Build { catalog, interactions, out, version, embed, variants, cells } => build_cmd(
+        Command::Build { catalog, interactions, out, version, embed, variants, cells, locale } => build_cmd(
             &catalog,
             interactions.as_deref(),
             &out,
@@ -185,6 +189,7 @@ fn run(cli: Cli) -> Result<()> {
             &embed,
             variants.as_deref(),
             cells,
+            locale.as_deref(),
         ),
         Command::Dims { catalog, model, sample } => dims_cmd(&catalog, &model, sample),
         Command::Eval { catalog, interactions, k, json, report, embed } => {
@@ -274,9 +279,11 @@ fn build_cmd(
     embed: &EmbedArgs,
     variants: Option<&Path>,
     cells: Option<usize>,
+    locale: Option<&Path>,
 ) -> Result<()> {
     let total = Instant::now();
     let variants = read_variants(variants)?;
+    let locale = read_locale(locale)?;
     println!("building index from {}", catalog.display());
     let (products, rejects) = step("reading catalog", || read::catalog(catalog))?;
     print!("{rejects}");
@@ -302,7 +309,7 @@ fn build_cmd(
         None => "no vectors (no --model: keyword search and co-occurrence only)".to_owned(),
     };
     let variant_names = variants.0.keys().cloned().collect::<Vec<_>>().join(", ");
-    let extra = build::Extra { embedder, items: Some(items), variants, cells };
+    let extra = build::Extra { embedder, items: Some(items), variants, cells, locale: Some(locale) };
     let b = step("building entries", || build::build(&products, &rows, version, built_at, extra))?;
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     step("writing kv/ and bulk files", || build::write(out, &b))?;
@@ -400,6 +407,23 @@ fn dims_cmd(catalog: &Path, model: &Path, sample: usize) -> Result<()> {
 }
 
 /// Reads and checks experiment variants; a mistake names the file and the JSON position.
+/// The default localisation data, shipped with the indexer.
+const DEFAULT_LOCALE: &str = include_str!("../data/locale.json");
+
+fn read_locale(path: Option<&Path>) -> Result<ranking::locale::Locale> {
+    let (name, text) = match path {
+        Some(p) => (
+            p.display().to_string(),
+            fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+        ),
+        None => ("indexer/data/locale.json".to_owned(), DEFAULT_LOCALE.to_owned()),
+    };
+    let locale: ranking::locale::Locale = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{name}:{}:{}: {e}", e.line(), e.column()))?;
+    locale.validate().with_context(|| format!("{name}: invalid localisation data"))?;
+    Ok(locale)
+}
+
 fn read_variants(path: Option<&Path>) -> Result<ranking::weights::Variants> {
     let Some(path) = path else { return Ok(ranking::weights::Variants::default()) };
     let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;

@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Card, Product};
+use crate::catalog::{Card, Price, Product};
 use crate::feed::Why;
+use crate::locale::Delivery;
 use crate::search::{Facets, SearchWhy};
 
 /// `GET /api/feed`
@@ -33,6 +34,12 @@ pub struct FeedItem {
     pub card: Card,
     pub score: f32,
     pub why: Why,
+    /// The catalog's price when `price` was converted to the shopper's currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_price: Option<Price>,
+    /// Days to deliver to the shopper's country from the nearest stock, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_days: Option<u16>,
 }
 
 /// `GET /api/products/{id}/similar` and `/bought-together`: related products, best first.
@@ -48,6 +55,12 @@ pub struct RelatedItem {
     pub card: Card,
     /// Similar: 1 for the closest, then 1/2, 1/3…; bought together: the shrunk lift.
     pub score: f32,
+    /// The catalog's price when `price` was converted to the shopper's currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_price: Option<Price>,
+    /// Days to deliver to the shopper's country from the nearest stock, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_days: Option<u16>,
 }
 
 /// `GET /api/search`
@@ -78,12 +91,25 @@ pub struct SearchItem {
     pub card: Card,
     pub score: f32,
     pub why: SearchWhy,
+    /// The catalog's price when `price` was converted to the shopper's currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_price: Option<Price>,
+    /// Days to deliver to the shopper's country from the nearest stock, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_days: Option<u16>,
 }
 
 /// `GET /api/products/{id}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProductResponse {
+    /// The product, its `price` in the shopper's currency.
     pub product: Product,
+    /// The catalog's price when `product.price` was converted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_price: Option<Price>,
+    /// Fastest delivery to the shopper's country from a location with stock, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
     /// The product's image or its category placeholder.
     pub image: String,
     pub index_version: String,
@@ -100,6 +126,10 @@ pub struct Problem {
     /// The request parameter at fault, when one is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
+    /// For the feed when the index is unreadable: a non-personal feed (the build's most popular
+    /// products) the app can show instead of an empty page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<FeedResponse>,
 }
 
 /// `GET /api/suggest`: completions of the word being typed, and the best matching products.

@@ -31,6 +31,7 @@ pub enum Kind {
     Weights = 8,
     IvfHead = 9,
     Cell = 10,
+    Locale = 11,
 }
 
 /// A value type that can be stored in KV.
@@ -118,6 +119,10 @@ pub mod keys {
     }
     pub fn weights(version: &str) -> String {
         format!("{version}/weights")
+    }
+    /// Currencies, FX rates and delivery regions.
+    pub fn locale(version: &str) -> String {
+        format!("{version}/locale")
     }
     /// The routing head of a partitioned build.
     pub fn ivf(version: &str) -> String {

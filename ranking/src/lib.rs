@@ -12,6 +12,7 @@ pub mod index;
 pub mod ivf;
 pub mod kv;
 pub mod lexical;
+pub mod locale;
 pub mod search;
 pub mod signals;
 pub mod text;

@@ -80,3 +80,33 @@ test("an unknown product shows a friendly message, not a crash", async () => {
   assert.match(await page.locator("[role=alert]").textContent(), /couldn't find/);
   assert.equal(await page.getByRole("button", { name: "Try again" }).count(), 1);
 });
+
+test("product pages carry SEO tags and a CSP that still lets the app run", async () => {
+  const { page } = browser;
+  const item = (await api("/api/feed?limit=1")).sections[0].items[0];
+  const url = `${BASE_URL}/p/${encodeURIComponent(item.id)}`;
+  const res = await fetch(url, { headers: { accept: "text/html" } });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type"), /text\/html/);
+  const html = await res.text();
+  const esc = (s) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  assert.ok(html.includes(`<title>${esc(item.title)} · Shopfront</title>`), html.slice(0, 600));
+  assert.ok(html.includes(`<link rel="canonical" href="${url}">`));
+  assert.ok(html.includes(`<meta property="og:title" content="${esc(item.title)}">`));
+  const ld = JSON.parse(html.match(/<script type="application\/ld\+json">(.*?)<\/script>/s)[1]);
+  assert.equal(ld["@type"], "Product");
+  assert.equal(ld.sku, item.id);
+  assert.equal(ld.offers.priceCurrency, "USD");
+  const csp = res.headers.get("content-security-policy");
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval' 'sha256-[A-Za-z0-9+/=]+'/);
+  assert.ok(!csp.includes("unsafe-inline"), csp);
+  // Pages served straight from assets carry the same policy (from _headers).
+  assert.equal((await fetch(BASE_URL + "/")).headers.get("content-security-policy"), csp);
+  // The app boots and renders under the policy: a violation would be a console error (checked after).
+  await page.goto(url);
+  await page.locator("h1").first().waitFor();
+  assert.equal((await page.locator("h1").first().textContent()).trim(), item.title);
+  const missing = await fetch(`${BASE_URL}/p/NOPE-404`);
+  assert.equal(missing.status, 404);
+  assert.match(await missing.text(), /<title>Shopfront<\/title>/);
+});

@@ -219,9 +219,14 @@ describe("when the index is missing, corrupt or switched", () => {
     ]) {
       for (const { key, value } of entries) await kv.put(key.replace(version, name), key.endsWith("/items") ? mangle(value) : value);
       await kv.put("current", name);
-      const { status, body } = await get("/api/feed");
+      const { status, body } = await get("/api/feed?limit=5");
       assert.equal(status, 503, name);
       assert.match(body.detail, new RegExp(`${name}/items`));
+      // The feed still has something to show: the build's popular list, not personal.
+      assert.deepEqual(body.fallback.sections.map((s) => s.id), ["trending"]);
+      assert.equal(body.fallback.sections[0].items.length, 5);
+      assert.equal(purchases.get(body.fallback.sections[0].items[0].id), Math.max(...purchases.values()));
+      assert.equal((await get("/api/search?q=chair")).body.fallback, undefined, "only the feed has a fallback");
       // Other keys of the same build still serve.
       assert.equal((await get(`/api/products/${encodeURIComponent(products[0].id)}`)).status, 200);
     }
@@ -237,6 +242,54 @@ describe("when the index is missing, corrupt or switched", () => {
     assert.equal((await get("/api/feed")).body.index_version, "v-next");
     await kv.put("current", version);
     assert.equal((await get("/api/feed")).body.index_version, version);
+  });
+});
+
+describe("the edge cache", () => {
+  test("history-free answers are cached per version, personal ones never", async () => {
+    const path = "/api/search?q=desk&limit=3&page=2";
+    const first = await get(path);
+    const again = await get(path);
+    assert.equal(first.res.headers.get("x-edge-cache"), "miss");
+    assert.equal(again.res.headers.get("x-edge-cache"), "hit");
+    assert.deepEqual(again.body, first.body);
+    assert.equal(again.res.headers.get("content-type"), "application/json");
+    assert.equal(again.res.headers.get("cache-control"), "public, max-age=60");
+    // Another country is another entry (prices and stock differ).
+    assert.equal((await get(path + "&country=DE")).res.headers.get("x-edge-cache"), "miss");
+    const personal = { headers: { "x-history": products[0].id } };
+    for (let i = 0; i < 2; i++) {
+      const p = await get("/api/search?q=desk&limit=3", personal);
+      assert.equal(p.res.headers.get("x-edge-cache"), null, "a personal answer never touches the cache");
+      assert.equal(p.res.headers.get("cache-control"), "private, no-store");
+    }
+  });
+});
+
+describe("prices and delivery in the shopper's locale", () => {
+  test("the country picks the currency, ?currency= overrides it, the catalog price is kept", async () => {
+    const p = products[0];
+    const us = await get(`/api/products/${encodeURIComponent(p.id)}?country=US`);
+    assert.equal(us.body.product.price.currency, "USD");
+    assert.equal(us.body.base_price, undefined);
+    const de = await get(`/api/products/${encodeURIComponent(p.id)}`, { headers: { "cf-ipcountry": "DE" } });
+    assert.equal(de.body.product.price.currency, "EUR");
+    assert.deepEqual(de.body.base_price, us.body.product.price);
+    assert.ok(Math.abs(de.body.product.price.amount - us.body.product.price.amount * 0.91) < 0.011);
+    const jp = await get(`/api/products/${encodeURIComponent(p.id)}?country=DE&currency=jpy`);
+    assert.equal(jp.body.product.price.currency, "JPY");
+    const feed = await get("/api/feed?limit=3&country=GB");
+    assert.ok(feed.body.sections[0].items.every((i) => i.price.currency === "GBP" && i.base_price.currency === "USD"));
+    const search = await get("/api/search?q=chair&limit=3&country=FR");
+    assert.ok(search.body.items.every((i) => i.price.currency === "EUR"));
+    // Price filters and facets are in the shopper's currency too.
+    const cheap = await get("/api/search?q=chair&max_price=91&country=DE");
+    assert.ok(cheap.body.items.length > 0 && cheap.body.items.every((i) => i.price.amount <= 91.01), JSON.stringify(cheap.body.items.map((i) => i.price)));
+    assert.ok(cheap.body.items.every((i) => i.base_price.amount <= 100.01));
+    assert.equal(cheap.body.facets.price[1].min, 9.1, "the 10 USD bucket bound shown in EUR");
+    const bad = await get("/api/feed?currency=euro");
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.param, "currency");
   });
 });
 

@@ -25,10 +25,24 @@ pub fn all(tools: &Tools) -> Result<Built> {
     build_if_changed(
         tools,
         "app",
-        &[&["app/src", "app/Cargo.toml", "app/index.html", "app/Trunk.toml", "style", "public"][..], &shared]
-            .concat(),
+        &[
+            &[
+                "app/src",
+                "app/Cargo.toml",
+                "app/index.html",
+                "app/Trunk.toml",
+                "style",
+                "public",
+                "edge/src/seo.rs",
+            ][..],
+            &shared,
+        ]
+        .concat(),
         "app/dist/index.html",
-        || run(tools.command("trunk").current_dir(root.join("app")).args(["build", "--release"])),
+        || {
+            run(tools.command("trunk").current_dir(root.join("app")).args(["build", "--release"]))?;
+            add_csp(&root.join("app/dist"))
+        },
     )?;
     build_if_changed(
         tools,
@@ -61,6 +75,18 @@ pub fn all(tools: &Tools) -> Result<Built> {
         .arg("--out")
         .arg(&out))?;
     Ok(Built { kv_dir: out.join("kv") })
+}
+
+/// Puts the shell's Content-Security-Policy (its inline loader allowed by hash) into the `/*` rule of
+/// `dist/_headers`, so every page served straight from assets carries the policy the worker sets on
+/// product pages.
+fn add_csp(dist: &Path) -> Result<()> {
+    let shell = std::fs::read_to_string(dist.join("index.html")).context("cannot read dist/index.html")?;
+    let path = dist.join("_headers");
+    let headers = std::fs::read_to_string(&path).context("cannot read dist/_headers")?;
+    let line = format!("/*\n  Content-Security-Policy: {}\n", edge::seo::shell_csp(&shell));
+    anyhow::ensure!(headers.contains("/*\n"), "dist/_headers has no `/*` rule for the CSP");
+    std::fs::write(&path, headers.replacen("/*\n", &line, 1)).context("cannot write dist/_headers")
 }
 
 /// Indexes the demo catalog again as a partitioned build (24 IVF cells of ~80 products), so the tests
