@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's automation, so setup, builds and tests are code, not wiki pages.
 
 mod build;
+mod deploy;
 mod serve;
 mod setup;
 
@@ -34,6 +35,8 @@ enum Cmd {
     /// Benchmarks: ranking kernels natively (criterion) and in wasm under V8 (simd128 and scalar),
     /// and per-endpoint latency of the built worker in workerd.
     Bench,
+    /// Build, index, upload the KV build and `wrangler deploy` (`--dry-run`: bundle only, offline).
+    Deploy(deploy::DeployArgs),
 }
 
 fn main() {
@@ -44,6 +47,7 @@ fn main() {
         Cmd::Setup => setup::all(setup::Need::Dev).map(|_| ()),
         Cmd::Build => setup::all(setup::Need::Dev).and_then(|tools| build::all(&tools).map(|_| ())),
         Cmd::Bench => setup::all(setup::Need::Dev).and_then(|tools| bench(&tools)),
+        Cmd::Deploy(args) => setup::all(setup::Need::Dev).and_then(|tools| deploy::deploy(&tools, &args)),
     };
     match result {
         Ok(()) => println!("xtask: done in {:.1} s", start.elapsed().as_secs_f64()),
@@ -104,6 +108,8 @@ fn test() -> Result<()> {
         "--test-concurrency=1",
         "tests/e2e/edge.test.mjs",
     ]))?;
+
+    deploy::bundle(&tools, &root.join("target/xtask/deploy"))?;
 
     step("browser tests: headless Chromium against wrangler dev");
     let state = root.join("target/xtask/test-state");
