@@ -300,13 +300,13 @@ impl Ctx<'_> {
     }
 
     /// An amount in the shopper's currency, in the catalog's base currency.
-    fn to_catalog(&self, amount: f64) -> f64 {
+    fn catalog_amount(&self, amount: f64) -> f64 {
         let Some((l, c)) = self.shown_currency() else { return amount };
         l.convert(&Price { amount, currency: c.to_owned() }, &l.base_currency).map_or(amount, |p| p.amount)
     }
 
     /// An amount in the catalog's base currency, in the shopper's.
-    fn from_catalog(&self, amount: f64) -> f64 {
+    fn shown_amount(&self, amount: f64) -> f64 {
         let Some((l, c)) = self.shown_currency() else { return amount };
         l.convert(&Price { amount, currency: l.base_currency.clone() }, c).map_or(amount, |p| p.amount)
     }
@@ -456,8 +456,8 @@ pub fn search(cat: Catalog<'_>, p: &SearchParams, ctx: Ctx<'_>) -> SearchRespons
     let seen: Vec<Seen<'_>> = p.history.iter().map(|(id, event)| Seen { id, event: *event }).collect();
     // Price bounds arrive in the shopper's currency; ranking compares catalog prices.
     let mut filters = p.filters.clone();
-    filters.min_price = filters.min_price.map(|a| ctx.to_catalog(a));
-    filters.max_price = filters.max_price.map(|a| ctx.to_catalog(a));
+    filters.min_price = filters.min_price.map(|a| ctx.catalog_amount(a));
+    filters.max_price = filters.max_price.map(|a| ctx.catalog_amount(a));
     let req = SearchRequest {
         query: &p.q,
         history: &seen,
@@ -470,8 +470,8 @@ pub fn search(cat: Catalog<'_>, p: &SearchParams, ctx: Ctx<'_>) -> SearchRespons
     };
     let mut found = search::search(cat, &req, ctx.weights);
     for bucket in &mut found.facets.price {
-        bucket.min = ctx.from_catalog(bucket.min);
-        bucket.max = bucket.max.map(|m| ctx.from_catalog(m));
+        bucket.min = ctx.shown_amount(bucket.min);
+        bucket.max = bucket.max.map(|m| ctx.shown_amount(m));
     }
     SearchResponse {
         query: p.q.clone(),

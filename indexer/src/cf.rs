@@ -120,38 +120,77 @@ pub fn similar(
     k: usize,
 ) -> Vec<Vec<u32>> {
     let n = vectors.len();
-    let dot = |a: &[f32], b: &[f32]| -> f32 { a.iter().zip(b).map(|(x, y)| x * y).sum() };
-    let mut members: HashMap<u32, Vec<usize>> = HashMap::new();
-    if n > crate::ivf::PARTITION_ABOVE {
-        for (i, &c) in cells.iter().enumerate() {
+    let bar = crate::progress::bar(n as u64, "similar items");
+    let mut out = vec![Vec::new(); n];
+    if n <= crate::ivf::PARTITION_ABOVE {
+        for (i, slot) in out.iter_mut().enumerate() {
+            bar.inc(1);
+            *slot = best(i, (0..n).map(|j| (j, vectors[j].as_slice())), neighbours, vectors, k);
+        }
+    } else {
+        let mut members: HashMap<u32, Vec<usize>> = HashMap::new();
+        for (i, &c) in cells.iter().enumerate().take(n) {
             members.entry(c).or_default().push(i);
         }
+        // Cell by cell, with the cell's vectors copied side by side: every item of a cell scans the
+        // same few hundred KB, which stays in cache (item order would jump between cells).
+        for mem in members.values() {
+            let dim = mem.first().map_or(0, |&j| vectors[j].len());
+            let block: Vec<f32> = mem.iter().flat_map(|&j| vectors[j].iter().copied()).collect();
+            for &i in mem {
+                bar.inc(1);
+                let rows = mem.iter().zip(block.chunks_exact(dim.max(1))).map(|(&j, v)| (j, v));
+                out[i] = best(i, rows, neighbours, vectors, k);
+            }
+        }
     }
-    let bar = crate::progress::bar(n as u64, "similar items");
-    let out = (0..n)
-        .map(|i| {
-            bar.inc(1);
-            let cooc: HashMap<u32, f32> =
-                neighbours.get(i).map(|v| v.iter().copied().collect()).unwrap_or_default();
-            let candidates: Vec<usize> = if n <= crate::ivf::PARTITION_ABOVE {
-                (0..n).collect()
-            } else {
-                let mut c: Vec<usize> = cooc.keys().map(|&j| j as usize).collect();
-                c.extend(cells.get(i).and_then(|c| members.get(c)).into_iter().flatten().copied());
-                c
-            };
-            let mut scored: Vec<(f32, usize)> = candidates
-                .into_iter()
-                .filter(|&j| j != i)
-                .map(|j| (dot(&vectors[i], &vectors[j]) + cooc.get(&(j as u32)).copied().unwrap_or(0.0), j))
-                .collect();
-            scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            scored.dedup_by_key(|s| s.1);
-            scored.into_iter().take(k).map(|(_, j)| j as u32).collect()
-        })
-        .collect();
     bar.finish_and_clear();
     out
+}
+
+/// Item `i`'s `k` best candidates by dot product plus co-occurrence weight (its co-occurrence
+/// neighbours always count as candidates), best first, ties by index.
+fn best<'a>(
+    i: usize,
+    candidates: impl Iterator<Item = (usize, &'a [f32])>,
+    neighbours: &[Vec<(u32, f32)>],
+    vectors: &[Vec<f32>],
+    k: usize,
+) -> Vec<u32> {
+    // At most MAX_NEIGHBOURS entries: a scan beats hashing.
+    let cooc: &[(u32, f32)] = neighbours.get(i).map(Vec::as_slice).unwrap_or(&[]);
+    let co = |j: usize| cooc.iter().find(|(c, _)| *c as usize == j).map_or(0.0, |(_, w)| *w);
+    let me = vectors[i].as_slice();
+    let mut scored: Vec<(f32, usize)> =
+        candidates.filter(|&(j, _)| j != i).map(|(j, v)| (dot(me, v) + co(j), j)).collect();
+    for &(j, _) in cooc {
+        let j = j as usize;
+        if j != i && j < vectors.len() && !scored.iter().any(|s| s.1 == j) {
+            scored.push((dot(me, &vectors[j]) + co(j), j));
+        }
+    }
+    let order = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    // Only the best k are kept: select them in linear time, then order just those.
+    if k > 0 && scored.len() > k {
+        scored.select_nth_unstable_by(k - 1, order);
+        scored.truncate(k);
+    }
+    scored.sort_by(order);
+    scored.into_iter().take(k).map(|(_, j)| j as u32).collect()
+}
+
+/// Dot product with eight independent sums, so the compiler can use SIMD lanes (a single running
+/// float sum must be added in order and cannot be vectorized).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// Per item, items bought in the same order (same shopper, same UTC day), ranked by lift

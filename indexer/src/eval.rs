@@ -66,7 +66,16 @@ pub fn item_index(
     w: &Weights,
     lambda: f32,
 ) -> ItemIndex {
-    item_index_with_cells(products, content, train, w, lambda, None).0
+    item_index_with_cells(products, content, train, w, lambda, None).index
+}
+
+/// An item index, its IVF cells when partitioned, and how long each part took.
+#[derive(Debug)]
+pub struct IndexBuild {
+    pub index: ItemIndex,
+    pub cells: Option<Vec<u32>>,
+    /// `(part, seconds)` in the order they ran.
+    pub timings: Vec<(&'static str, f64)>,
 }
 
 /// [`item_index`], and each item's IVF cell (k-means over the recommendation vectors) when `cells`
@@ -79,12 +88,21 @@ pub fn item_index_with_cells(
     w: &Weights,
     lambda: f32,
     cells: Option<usize>,
-) -> (ItemIndex, Option<Vec<u32>>) {
+) -> IndexBuild {
+    let mut timings = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |name: &'static str| {
+        timings.push((name, clock.elapsed().as_secs_f64()));
+        clock = std::time::Instant::now();
+    };
     let pos: HashMap<&str, usize> = products.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect();
     let users = user_items(train, &pos, w);
     let cooc = Cooc::new(products.len(), &users);
+    lap("co-occurrence");
     let neighbours = cooc.neighbours();
+    drop(cooc);
     let hybrid = smooth(content, &neighbours, lambda);
+    lap("neighbours and smoothing");
     let dim = content.first().map_or(1, Vec::len);
     let mut vectors = Vectors::new(dim);
     hybrid.iter().for_each(|v| vectors.push(v));
@@ -102,19 +120,32 @@ pub fn item_index_with_cells(
     } else {
         0
     });
+    lap("cards, signals, quantizing");
     let cells = (k > 0 && n > 0).then(|| crate::ivf::assign(&hybrid, k));
+    lap("k-means cells");
     let similar = crate::cf::similar(
         &hybrid,
         &neighbours,
         cells.as_deref().unwrap_or(&[]),
         ranking::index::MAX_RELATED,
     );
+    lap("similar items");
     let bought_together =
         crate::cf::bought_together(train, &pos, products.len(), ranking::index::MAX_RELATED);
-    (
-        ItemIndex { cards, vectors, content: content_vectors, neighbours, signals, similar, bought_together },
+    lap("bought together");
+    IndexBuild {
+        index: ItemIndex {
+            cards,
+            vectors,
+            content: content_vectors,
+            neighbours,
+            signals,
+            similar,
+            bought_together,
+        },
         cells,
-    )
+        timings,
+    }
 }
 
 /// Scores one ranked list against the targets.

@@ -60,7 +60,15 @@ pub fn assign(vectors: &[Vec<f32>], k: usize) -> Vec<u32> {
             bar.inc(1);
             let mut scored: Vec<(f32, usize)> =
                 centroids.iter().enumerate().map(|(c, m)| (dot(m, v), c)).collect();
-            scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let order = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+            // Nearly always one of the few nearest cells has room: order those, and the rest only
+            // when all of them are full.
+            let head = scored.len().min(8);
+            scored.select_nth_unstable_by(head - 1, order);
+            scored[..head].sort_by(order);
+            if scored[..head].iter().all(|s| sizes[s.1] >= cap) {
+                scored.sort_by(order);
+            }
             let c = scored.iter().map(|s| s.1).find(|&c| sizes[c] < cap).unwrap_or(scored[0].1);
             sizes[c] += 1;
             c as u32

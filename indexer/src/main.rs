@@ -18,6 +18,22 @@ struct Cli {
     command: Command,
 }
 
+/// Optional inputs of `build`: experiments, partitioning and localisation.
+#[derive(clap::Args)]
+struct BuildExtras {
+    /// Experiment variants as JSON: `{"name": {weights…}, …}` (default: one variant, `default`).
+    #[arg(long)]
+    variants: Option<PathBuf>,
+    /// IVF cells to partition the item index into (0 = one `items` value); default: one cell per
+    /// ~1,000 items above 20,000 items, else none.
+    #[arg(long)]
+    cells: Option<usize>,
+    /// Currencies, FX rates and delivery regions as JSON (docs/FORMATS.md); default: the sample
+    /// in indexer/data/locale.json.
+    #[arg(long)]
+    locale: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Convert another catalog format into the project's own (catalog.jsonl + interactions.csv).
@@ -41,17 +57,8 @@ enum Command {
         version: Option<String>,
         #[command(flatten)]
         embed: EmbedArgs,
-        /// Experiment variants as JSON: `{"name": {weights…}, …}` (default: one variant, `default`).
-        #[arg(long)]
-        variants: Option<PathBuf>,
-        /// IVF cells to partition the item index into (0 = one `items` value); default: one cell per
-        /// ~1,000 items above 20,000 items, else none.
-        #[arg(long)]
-        cells: Option<usize>,
-        /// Currencies, FX rates and delivery regions as JSON (docs/FORMATS.md); default: the sample
-        /// in indexer/data/locale.json.
-        #[arg(long)]
-        locale: Option<PathBuf>,
+        #[command(flatten)]
+        extras: BuildExtras,
     },
     /// Measure how much of the model's similarity each reduced dimension keeps (top-10 neighbour
     /// overlap with the full model), to choose --dim.
@@ -181,16 +188,9 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Build { catalog, interactions, out, version, embed, variants, cells, locale } => build_cmd(
-            &catalog,
-            interactions.as_deref(),
-            &out,
-            version.as_deref(),
-            &embed,
-            variants.as_deref(),
-            cells,
-            locale.as_deref(),
-        ),
+        Command::Build { catalog, interactions, out, version, embed, extras } => {
+            build_cmd(&catalog, interactions.as_deref(), &out, version.as_deref(), &embed, &extras)
+        }
         Command::Dims { catalog, model, sample } => dims_cmd(&catalog, &model, sample),
         Command::Eval { catalog, interactions, k, json, report, embed } => {
             eval_cmd(&catalog, &interactions, k, json, report.as_deref(), &embed)
@@ -277,13 +277,12 @@ fn build_cmd(
     out: &Path,
     version: Option<&str>,
     embed: &EmbedArgs,
-    variants: Option<&Path>,
-    cells: Option<usize>,
-    locale: Option<&Path>,
+    extras: &BuildExtras,
 ) -> Result<()> {
     let total = Instant::now();
-    let variants = read_variants(variants)?;
-    let locale = read_locale(locale)?;
+    let variants = read_variants(extras.variants.as_deref())?;
+    let locale = read_locale(extras.locale.as_deref())?;
+    let cells = extras.cells;
     println!("building index from {}", catalog.display());
     let (products, rejects) = step("reading catalog", || read::catalog(catalog))?;
     print!("{rejects}");
@@ -299,9 +298,13 @@ fn build_cmd(
     let built_at = jiff::Timestamp::now().as_second();
     let (embedder, content) = content_vectors(&products, embed)?;
     let weights = embed.weights()?;
-    let (items, cells) = step("item index (co-occurrence)", || {
+    let built = step("item index (co-occurrence)", || {
         Ok(indexer::eval::item_index_with_cells(&products, &content, &rows, &weights, embed.lambda, cells))
     })?;
+    for (part, secs) in &built.timings {
+        eprintln!("    {part:<26} {:>8.1} ms", secs * 1000.0);
+    }
+    let (items, cells) = (built.index, built.cells);
     let vectors = match &embedder {
         Some(e) => {
             format!("{} vectors of {} dims (+ {} token rows)", content.len(), e.rows.dim, e.rows.len())

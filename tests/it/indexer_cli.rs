@@ -226,3 +226,34 @@ fn experiment_variants_are_validated_and_stored() {
     assert_eq!(v.0["more-personal"].personal, 0.5);
     assert_eq!(v.0["control"], ranking::weights::Weights::default());
 }
+
+#[test]
+fn a_bad_locale_file_stops_the_build_and_names_the_place() {
+    let dir = TempDir::new("locale");
+    let catalog = dir.file("catalog.jsonl", &format!("{GOOD}\n"));
+    let out = dir.0.join("out");
+    let run = |locale: &std::path::Path| {
+        indexer(&[
+            "build".as_ref(),
+            "--catalog".as_ref(),
+            catalog.as_os_str(),
+            "--locale".as_ref(),
+            locale.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ])
+    };
+    let syntax = dir.file("syntax.json", "{\n  \"base_currency\": \"USD\",\n  \"rates\": {,}\n}\n");
+    let (ok, _, stderr) = run(&syntax);
+    assert!(!ok);
+    assert!(stderr.contains(&format!("{}:3:", syntax.display())), "{stderr}");
+    let shipped = include_str!("../../indexer/data/locale.json");
+    let negative = dir.file("negative.json", &shipped.replace("\"GBP\": 0.78", "\"GBP\": -0.78"));
+    let (ok, _, stderr) = run(&negative);
+    assert!(!ok);
+    assert!(stderr.contains("rates: GBP has rate -0.78"), "{stderr}");
+    assert!(!out.join("kv/current").exists(), "nothing written");
+    let (ok, stdout, stderr) = run(&dir.file("good.json", shipped));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("/locale"), "{stdout}");
+}

@@ -75,7 +75,10 @@ pub fn deploy(tools: &Tools, args: &DeployArgs) -> Result<()> {
     if args.dry_run {
         step("dry run: the KV upload would be (entries, then the `current` pointer)");
         for file in &uploads {
-            println!("  (cd edge && npx wrangler kv bulk put {} --namespace-id {ns} --remote)", file.display());
+            println!(
+                "  (cd edge && npx wrangler kv bulk put {} --namespace-id {ns} --remote)",
+                file.display()
+            );
         }
         return bundle(tools, &root.join(&args.outdir));
     }
