@@ -2,9 +2,12 @@
 //!
 //! [`api`] holds the handlers as plain functions over parsed input and decoded KV values (tested
 //! natively); [`problem`] is the one place HTTP errors are made; `shell` (wasm only) reads KV, caches
-//! decoded values per index version in isolate memory, and turns results into responses.
+//! decoded values per index version in isolate memory, and turns results into responses. `openapi.json`
+//! documents the API; the `openapi` tests keep it in sync with the router.
 
 pub mod api;
+#[cfg(test)]
+mod openapi;
 pub mod problem;
 pub mod seo;
 #[cfg(target_arch = "wasm32")]

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use ranking::embed::{Embedder, EmbedderData};
-use ranking::feed::{self, Seen};
+use ranking::feed::Seen;
 use ranking::index::ItemIndex;
 use ranking::ivf::{self, Cell, IvfHead, OpenCell, Router};
 use ranking::kv::{self, Blob, CardList, Manifest, ProductShard};
@@ -346,9 +346,9 @@ async fn partitioned(
             if !history.is_empty() {
                 // The shopper's vector, from the history items just loaded, picks the nearest cells.
                 let seen: Vec<Seen<'_>> = history.iter().map(|(id, e)| Seen { id, event: *e }).collect();
-                let (_, user) = {
+                let user = {
                     let refs: Vec<&OpenCell> = cells.iter().map(Rc::as_ref).collect();
-                    feed::user_vector(&ivf::merge(&refs).items, &seen, ctx.weights)
+                    ivf::user_vector(&refs, &seen, ctx.weights)
                 };
                 let probes: Vec<Option<usize>> = router
                     .probe(&user, false, ivf::VECTOR_PROBES)
@@ -359,7 +359,8 @@ async fn partitioned(
                 cells.extend(self::cells(store, v, &probes).await?);
             }
             let refs: Vec<&OpenCell> = cells.iter().map(Rc::as_ref).collect();
-            let view = ivf::merge(&refs);
+            let ids: Vec<&str> = history.iter().map(|(id, _)| id.as_str()).collect();
+            let view = ivf::merge(&refs, &ids);
             let cache = if history.is_empty() { "public, max-age=60" } else { "private, no-store" };
             Ok((body(&api::feed(&view.items, &history, limit, ctx))?, cache))
         }
@@ -371,7 +372,8 @@ async fn partitioned(
                 router.search_cells(&params.q, params.filters.category.as_deref(), embedder.as_deref());
             let all = cells(store, v, &wanted).await?;
             let refs: Vec<&OpenCell> = all.iter().map(Rc::as_ref).collect();
-            let view = ivf::merge(&refs);
+            let ids: Vec<&str> = params.history.iter().map(|(id, _)| id.as_str()).collect();
+            let view = ivf::merge(&refs, &ids);
             let cat = Catalog::view(&view, embedder.as_deref(), Some(&router));
             let mut found = api::search(cat, &params, ctx);
             found.approximate = true;
@@ -383,7 +385,7 @@ async fn partitioned(
             let wanted = router.search_cells(&q, None, embedder.as_deref());
             let all = cells(store, v, &wanted).await?;
             let refs: Vec<&OpenCell> = all.iter().map(Rc::as_ref).collect();
-            let view = ivf::merge(&refs);
+            let view = ivf::merge(&refs, &[]);
             let cat = Catalog::view(&view, embedder.as_deref(), Some(&router));
             Ok((body(&api::suggest(cat, &q, ctx))?, "public, max-age=60"))
         }
@@ -414,7 +416,7 @@ async fn related(
     }
     let all = cells(store, v, &wanted).await?;
     let refs: Vec<&OpenCell> = all.iter().map(Rc::as_ref).collect();
-    let view = ivf::merge(&refs);
+    let view = ivf::merge(&refs, &[id]);
     Ok((body(&api::related(&view.items, id, together, ctx)?)?, "public, max-age=300"))
 }
 

@@ -317,27 +317,75 @@ pub struct View<'a> {
 }
 
 /// Merges cells into a [`View`]. Cells whose vectors differ in dimension from the first are skipped.
-pub fn merge<'a>(cells: &[&'a OpenCell]) -> View<'a> {
+///
+/// Contract: only the rows of the ids in `lists_for` keep their neighbour, similar and
+/// bought-together lists (remapped to view positions); every other row's lists are empty. Ranking
+/// reads those lists only for history items (feeds, personal boost) and for the product a related
+/// list is asked about, and remapping every row's ~40 references would cost more than the ranking.
+pub fn merge<'a>(cells: &[&'a OpenCell], lists_for: &[&str]) -> View<'a> {
     let dim = cells.first().map_or(1, |c| c.items.vectors.dim as usize);
-    let mut position: HashMap<u32, u32> = HashMap::new();
+    // Global number -> view position. Cells hold consecutive numbers (one range each, found by a
+    // short scan); only the popular cell is scattered and goes into a small map. Hashing every row
+    // would cost more than the ranking that follows.
+    let mut ranges: Vec<(u32, u32, u32)> = Vec::new(); // (first global, count, first position)
+    let mut scattered: HashMap<u32, u32> = HashMap::new();
+    let find = |ranges: &[(u32, u32, u32)], scattered: &HashMap<u32, u32>, g: u32| -> Option<u32> {
+        ranges
+            .iter()
+            .find(|(start, len, _)| g >= *start && g - start < *len)
+            .map(|(start, _, pos)| pos + (g - start))
+            .or_else(|| scattered.get(&g).copied())
+    };
     let mut rows: Vec<(&OpenCell, usize)> = Vec::new();
     let mut parts = Vec::new();
     for &cell in cells {
         if cell.items.vectors.dim as usize != dim || cell.items.content.dim as usize != dim {
             continue;
         }
-        let mut docs = Vec::with_capacity(cell.globals.len());
-        for (r, &g) in cell.globals.iter().enumerate() {
-            let next = rows.len() as u32;
-            let p = *position.entry(g).or_insert_with(|| {
-                rows.push((cell, r));
-                next
-            });
-            docs.push(p);
+        let g = &cell.globals;
+        let consecutive = g.windows(2).all(|w| w[0].checked_add(1) == Some(w[1]));
+        let first = g.first().copied().unwrap_or(0);
+        let overlaps =
+            ranges.iter().any(|(s, l, _)| first < s + l && *s < first.saturating_add(g.len() as u32));
+        let mut docs = Vec::with_capacity(g.len());
+        if consecutive && !overlaps && !g.is_empty() {
+            let start = rows.len() as u32;
+            for (r, &gl) in g.iter().enumerate() {
+                // An item the popular cell already brought keeps that row.
+                match scattered.get(&gl) {
+                    Some(&p) => docs.push(p),
+                    None => {
+                        docs.push(rows.len() as u32);
+                        rows.push((cell, r));
+                    }
+                }
+            }
+            // Rows of this range that were already present are reached through `scattered` first.
+            ranges.push((first, g.len() as u32, start));
+            if docs.iter().enumerate().any(|(k, &p)| p != start + k as u32) {
+                // Positions are not start + offset when some rows were shared: fall back to the map.
+                ranges.pop();
+                for (k, &gl) in g.iter().enumerate() {
+                    scattered.entry(gl).or_insert(docs[k]);
+                }
+            }
+        } else {
+            for (r, &gl) in g.iter().enumerate() {
+                let p = match find(&ranges, &scattered, gl) {
+                    Some(p) => p,
+                    None => {
+                        let p = rows.len() as u32;
+                        rows.push((cell, r));
+                        scattered.insert(gl, p);
+                        p
+                    }
+                };
+                docs.push(p);
+            }
         }
         parts.push(Part { lexicon: &cell.lexicon, docs });
     }
-    let local = |g: u32| position.get(&g).copied();
+    let local = |g: u32| find(&ranges, &scattered, g);
     let mut items = ItemIndex {
         cards: Vec::with_capacity(rows.len()),
         vectors: Vectors::new(dim),
@@ -353,6 +401,12 @@ pub fn merge<'a>(cells: &[&'a OpenCell]) -> View<'a> {
         items.vectors.push_codes(src.vectors.codes(r), src.vectors.scale(r));
         items.content.push_codes(src.content.codes(r), src.content.scale(r));
         items.signals.push(src.signals[r].clone());
+        if !lists_for.contains(&src.cards[r].id.as_str()) {
+            items.neighbours.push(Vec::new());
+            items.similar.push(Vec::new());
+            items.bought_together.push(Vec::new());
+            continue;
+        }
         items.neighbours.push(src.neighbours[r].iter().filter_map(|&(g, w)| Some((local(g)?, w))).collect());
         items.similar.push(src.similar[r].iter().filter_map(|&g| local(g)).collect());
         items
@@ -360,6 +414,43 @@ pub fn merge<'a>(cells: &[&'a OpenCell]) -> View<'a> {
             .push(src.bought_together[r].iter().filter_map(|&(g, w)| Some((local(g)?, w))).collect());
     }
     View { items, parts }
+}
+
+/// The shopper's vector ([`crate::feed::user_vector`]) from the cells holding the history items,
+/// reading only those rows (no merge): it picks which further cells a feed reads.
+pub fn user_vector(
+    cells: &[&OpenCell],
+    history: &[crate::feed::Seen<'_>],
+    w: &crate::weights::Weights,
+) -> Vec<f32> {
+    let ids: Vec<&str> = history.iter().map(|s| s.id).collect();
+    let dim = cells.first().map_or(1, |c| c.items.vectors.dim as usize);
+    let mut rows = ItemIndex {
+        cards: Vec::new(),
+        vectors: Vectors::new(dim),
+        content: Vectors::new(dim),
+        signals: Vec::new(),
+        neighbours: Vec::new(),
+        similar: Vec::new(),
+        bought_together: Vec::new(),
+    };
+    let mut taken = std::collections::HashSet::new();
+    for cell in cells.iter().filter(|c| c.items.vectors.dim as usize == dim) {
+        for r in cell.items.lookup(&ids).into_iter().flatten() {
+            if !taken.insert(cell.globals.get(r).copied()) {
+                continue;
+            }
+            let src = &cell.items;
+            rows.cards.push(src.cards[r].clone());
+            rows.vectors.push_codes(src.vectors.codes(r), src.vectors.scale(r));
+            rows.content.push_codes(src.content.codes(r), src.content.scale(r));
+            rows.signals.push(src.signals[r].clone());
+            rows.neighbours.push(Vec::new());
+            rows.similar.push(Vec::new());
+            rows.bought_together.push(Vec::new());
+        }
+    }
+    crate::feed::user_vector(&rows, history, w).1
 }
 
 /// Global item numbers a cell's rows refer to in their similar and bought-together lists (to load the

@@ -375,3 +375,39 @@ describe("with the demo index partitioned into IVF cells", { skip: !process.env.
     assert.ok(value && (await getIvf("/api/feed")).status === 200);
   });
 });
+
+describe("the OpenAPI document", () => {
+  test("every endpoint's answer has the fields its documented schema requires", async () => {
+    const spec = JSON.parse(await (await import("node:fs/promises")).readFile("edge/openapi.json", "utf8"));
+    const schemas = spec.components.schemas;
+    const check = (value, schema, where) => {
+      if (schema.$ref) schema = schemas[schema.$ref.split("/").pop()];
+      if (schema.type === "object" || schema.required) {
+        for (const key of schema.required ?? []) assert.ok(key in value, `${where}: missing ${key}`);
+        for (const [key, sub] of Object.entries(schema.properties ?? {})) {
+          if (value[key] !== undefined && value[key] !== null) check(value[key], sub, `${where}.${key}`);
+        }
+      } else if (schema.type === "array") {
+        assert.ok(Array.isArray(value), `${where}: not an array`);
+        value.slice(0, 3).forEach((v, i) => check(v, schema.items, `${where}[${i}]`));
+      }
+    };
+    const id = encodeURIComponent(products[0].id);
+    const history = { headers: { "x-history": products[1].id } };
+    for (const [path, template, init] of [
+      ["/api/feed?country=DE", "/api/feed"], ["/api/feed", "/api/feed", history],
+      ["/api/search?q=chair&country=GB", "/api/search"], ["/api/suggest?q=cha", "/api/suggest"],
+      ["/api/categories", "/api/categories"], [`/api/products/${id}?country=FR`, "/api/products/{id}"],
+      [`/api/products/${id}/similar`, "/api/products/{id}/similar"],
+      [`/api/products/${id}/bought-together`, "/api/products/{id}/bought-together"],
+      ["/api/search?sort=cheapest", "/api/search"], ["/api/products/NOPE-1", "/api/products/{id}"],
+    ]) {
+      const { status, body, type } = await get(path, init);
+      const doc = spec.paths[template].get.responses[String(status)];
+      assert.ok(doc, `${path}: status ${status} is not documented`);
+      const [ctype, media] = Object.entries(doc.content)[0];
+      assert.equal(type, ctype, path);
+      check(body, media.schema, path);
+    }
+  });
+});

@@ -96,7 +96,7 @@ fn partitioned_build_answers_like_the_whole_index() {
         assert!(wanted.len() <= ivf::VECTOR_PROBES + ivf::KEYWORD_PROBES, "{q}: {wanted:?}");
         let cells: Vec<OpenCell> = wanted.iter().map(|&c| open(c)).collect();
         let refs: Vec<&OpenCell> = cells.iter().collect();
-        let view = ivf::merge(&refs);
+        let view = ivf::merge(&refs, &[]);
         let got = ids(Catalog::view(&view, Some(&embedder), Some(&router)));
         assert!(!got.is_empty(), "{q}: nothing found in cells {wanted:?}");
         overlap += expected.intersection(&got).count() as f64 / expected.len().max(1) as f64;
@@ -116,7 +116,7 @@ fn partitioned_build_answers_like_the_whole_index() {
         }
         wanted.dedup();
         let refs: Vec<&OpenCell> = wanted.iter().map(|c| &all[c.unwrap()]).collect();
-        let view = ivf::merge(&refs);
+        let view = ivf::merge(&refs, &[card.id.as_str()]);
         let j = view.items.position(&card.id).unwrap();
         let names = |idx: &ItemIndex, list: Vec<(usize, f32)>| -> Vec<String> {
             list.into_iter().map(|(k, _)| idx.cards[k].id.clone()).collect()
@@ -131,12 +131,15 @@ fn partitioned_build_answers_like_the_whole_index() {
     let mut wanted = vec![None];
     wanted.extend(router.history_cells(history.iter().copied(), ivf::HISTORY_CELLS).into_iter().map(Some));
     let first: Vec<OpenCell> = wanted.iter().map(|&c| open(c)).collect();
-    let (_, user) = feed::user_vector(&ivf::merge(&first.iter().collect::<Vec<_>>()).items, &seen, &w);
+    let user = ivf::user_vector(&first.iter().collect::<Vec<_>>(), &seen, &w);
+    // The same vector a full merge gives.
+    let merged = ivf::merge(&first.iter().collect::<Vec<_>>(), &[]);
+    assert_eq!(user, feed::user_vector(&merged.items, &seen, &w).1);
     let probes = router.probe(&user, false, ivf::VECTOR_PROBES);
     assert_eq!(probes.len(), ivf::VECTOR_PROBES);
     let mut cells = first;
     cells.extend(probes.iter().filter(|c| !wanted.contains(&Some(**c))).map(|&c| open(Some(c))));
-    let view = ivf::merge(&cells.iter().collect::<Vec<_>>());
+    let view = ivf::merge(&cells.iter().collect::<Vec<_>>(), &history);
     let sections = feed::home(&view.items, &seen, &w, 10);
     let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["for-you", "because", "trending"], "{sections:?}");

@@ -33,8 +33,15 @@ enum Cmd {
     /// Build the app and the worker (release) and index the demo catalog.
     Build,
     /// Benchmarks: ranking kernels natively (criterion) and in wasm under V8 (simd128 and scalar),
-    /// and per-endpoint latency of the built worker in workerd.
-    Bench,
+    /// per-endpoint latency of the built worker in workerd, and a load run (autocannon) per index.
+    Bench {
+        /// Also index synthetic catalogs of these sizes (e.g. `100000,1000000`) and load-test them.
+        #[arg(long, value_delimiter = ',')]
+        scale: Vec<usize>,
+        /// Seconds per load scenario.
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+    },
     /// Build, index, upload the KV build and `wrangler deploy` (`--dry-run`: bundle only, offline).
     Deploy(deploy::DeployArgs),
 }
@@ -46,7 +53,9 @@ fn main() {
         Cmd::Test => test(),
         Cmd::Setup => setup::all(setup::Need::Dev).map(|_| ()),
         Cmd::Build => setup::all(setup::Need::Dev).and_then(|tools| build::all(&tools).map(|_| ())),
-        Cmd::Bench => setup::all(setup::Need::Dev).and_then(|tools| bench(&tools)),
+        Cmd::Bench { scale, seconds } => {
+            setup::all(setup::Need::Dev).and_then(|tools| bench(&tools, &scale, seconds))
+        }
         Cmd::Deploy(args) => setup::all(setup::Need::Dev).and_then(|tools| deploy::deploy(&tools, &args)),
     };
     match result {
@@ -133,7 +142,7 @@ fn test() -> Result<()> {
     Ok(())
 }
 
-fn bench(tools: &setup::Tools) -> Result<()> {
+fn bench(tools: &setup::Tools, scale: &[usize], seconds: u32) -> Result<()> {
     let root = root();
     step("native benchmarks: cargo bench -p ranking (criterion)");
     run(Command::new("cargo").current_dir(&root).args([
@@ -186,5 +195,39 @@ fn bench(tools: &setup::Tools) -> Result<()> {
     run(tools.node().arg("xtask/wasm-bench.mjs").args(&dirs))?;
     let built = build::all(tools)?;
     step("edge latency: built worker in workerd (Miniflare), demo index");
-    run(tools.node().arg("xtask/edge-latency.mjs").arg(&built.kv_dir).arg("200"))
+    run(tools.node().arg("xtask/edge-latency.mjs").arg(&built.kv_dir).arg("200"))?;
+    let mut indexes = vec![built.kv_dir.clone()];
+    if !scale.is_empty() {
+        run(Command::new("cargo").current_dir(&root).args([
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "indexer",
+        ]))?;
+    }
+    for &n in scale {
+        let indexer = root.join("target/release/indexer");
+        let data = root.join(format!("target/scale/syn{n}"));
+        let out = root.join(format!("target/scale/build{n}"));
+        step(&format!("synthetic catalog of {n} products (benchmarks only) and its index"));
+        run(Command::new(&indexer).args(["import", "synthetic", "--n", &n.to_string(), "--out"]).arg(&data))?;
+        run(Command::new(&indexer)
+            .args(["build", "--catalog"])
+            .arg(data.join("catalog.jsonl"))
+            .arg("--interactions")
+            .arg(data.join("interactions.csv"))
+            .arg("--model")
+            .arg(setup::model_dir(&root))
+            .arg("--out")
+            .arg(&out))?;
+        indexes.push(out.join("kv"));
+    }
+    for kv in &indexes {
+        for cache in [&[][..], &["--no-cache"][..]] {
+            step(&format!("load: {} {}", kv.display(), cache.join(" ")));
+            run(tools.node().arg("xtask/load.mjs").arg(kv).arg(seconds.to_string()).arg("8").args(cache))?;
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,100 @@
+//! Load benchmark of the built worker (edge/build) in local workerd with a KV build: requests/s,
+//! p50/p99 latency, errors and workerd CPU ms per request for feed, search and a mixed workload.
+// Usage: node xtask/load.mjs <build>/kv [seconds=10] [connections=8] [--no-cache]
+//   --no-cache turns the Cache API off, so history-free answers are computed every time;
+//   LOAD_JSON=file also writes the results as JSON.
+import autocannon from "autocannon";
+import { Miniflare } from "miniflare";
+import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { seed } from "./kv.mjs";
+
+const args = process.argv.slice(2);
+const noCache = args.includes("--no-cache");
+const [kvDir, secondsArg, connectionsArg] = args.filter((a) => a !== "--no-cache");
+if (!kvDir) {
+  console.error("usage: node xtask/load.mjs <build>/kv [seconds] [connections]");
+  process.exit(2);
+}
+const duration = Number(secondsArg ?? 10);
+const connections = Number(connectionsArg ?? 8);
+const ticks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+
+/** CPU seconds (user + system) of every workerd process below this one. */
+function workerdCpu() {
+  const procs = [];
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      const name = stat.slice(stat.indexOf("(") + 1, close);
+      const f = stat.slice(close + 2).split(" ");
+      procs.push({ pid: Number(pid), name, ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / ticks });
+    } catch { /* the process ended while listing */ }
+  }
+  const mine = new Set([process.pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of procs) if (mine.has(p.ppid) && !mine.has(p.pid)) { mine.add(p.pid); grew = true; }
+  }
+  return procs.filter((p) => mine.has(p.pid) && p.name.includes("workerd")).reduce((s, p) => s + p.cpu, 0);
+}
+
+const mf = new Miniflare({
+  scriptPath: "edge/build/index.js",
+  modules: true,
+  modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+  compatibilityDate: "2026-04-20",
+  kvNamespaces: { SHOP: "load" },
+  port: 0,
+  cache: !noCache,
+});
+let failed = false;
+const results = [];
+try {
+  await seed(await mf.getKVNamespace("SHOP"), kvDir);
+  const base = (await mf.ready).toString().replace(/\/$/, "");
+  const cold = await (await fetch(`${base}/api/feed?limit=24`)).json();
+  const items = cold.sections.flatMap((s) => s.items);
+  const history = items.slice(0, 5).map((i) => i.id).join(",");
+  const words = [...new Set(items.flatMap((i) => i.title.toLowerCase().split(/[^a-z]+/)).filter((w) => w.length > 3))];
+  const queries = [...words.slice(0, 17), `${words[0]} ${words[1]}`, `${words[2]} ${words[3]}`,
+    words[0].slice(0, 2) + words[0][3] + words[0][2] + words[0].slice(4)];
+  const get = (path, headers = {}) => ({ method: "GET", path, headers });
+  const search = queries.map((q) => get(`/api/search?q=${encodeURIComponent(q)}&limit=24`));
+  const scenarios = [
+    ["feed, new shopper", [get("/api/feed?limit=24")]],
+    ["feed, 5-item history (X-History)", [get("/api/feed?limit=24", { "x-history": history })]],
+    [`search, ${queries.length} queries rotating`, search],
+    ["mixed: feed, search, suggest, product", [
+      get("/api/feed?limit=24"), search[0], get(`/api/suggest?q=${encodeURIComponent(words[1].slice(0, 3))}`),
+      get(`/api/products/${encodeURIComponent(items[0].id)}`), get("/api/feed?limit=24", { "x-history": history }),
+      search[5], get(`/api/products/${encodeURIComponent(items[1].id)}/similar`), search[18],
+    ]],
+  ];
+  console.log(`  ${kvDir}: ${duration} s per scenario, ${connections} connections, edge cache ${noCache ? "off" : "on"}`);
+  console.log(`  ${"scenario".padEnd(40)} ${"req/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"requests".padStart(9)} ${"errors".padStart(7)} ${"CPU ms/req".padStart(11)}`);
+  for (const [name, requests] of scenarios) {
+    // Warm-up: every request once, so isolate caches hold what the scenario reads.
+    for (const r of requests) await (await fetch(base + r.path, { headers: r.headers })).arrayBuffer();
+    const before = workerdCpu();
+    const r = await autocannon({ url: base, connections, duration, requests, pipelining: 1 });
+    const cpu = workerdCpu() - before;
+    const total = r.requests.total;
+    const errors = r.errors + r.timeouts + r.non2xx;
+    if (errors > 0 || r["5xx"] > 0) failed = true;
+    const row = {
+      scenario: name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: total, errors,
+      cpu_ms_per_request: total ? (cpu * 1000) / total : null,
+    };
+    results.push(row);
+    console.log(`  ${name.padEnd(40)} ${row.rps.toFixed(0).padStart(8)} ${String(row.p50).padStart(8)} ${String(row.p99).padStart(8)} ${String(total).padStart(9)} ${String(errors).padStart(7)} ${(row.cpu_ms_per_request ?? 0).toFixed(2).padStart(11)}`);
+  }
+} finally {
+  await mf.dispose();
+}
+if (process.env.LOAD_JSON) writeFileSync(process.env.LOAD_JSON, JSON.stringify({ kvDir, duration, connections, cache: !noCache, results }, null, 2));
+if (failed) {
+  console.error("load: some requests failed (errors, timeouts or non-2xx)");
+  process.exit(1);
+}
