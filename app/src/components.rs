@@ -61,6 +61,10 @@ pub fn ProductCard(card: Card) -> impl IntoView {
             </A>
             <span class="card-meta">
                 <span class="price">{format_price(&card.price)}</span>
+                {card.list_price.map(|l| {
+                    let was = Price { amount: l, currency: card.price.currency.clone() };
+                    view! { <s class="list-price" aria-label="regular price">{format_price(&was)}</s> }
+                })}
                 <span class="category">{category}</span>
             </span>
         </li>

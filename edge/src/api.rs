@@ -319,8 +319,11 @@ impl Ctx<'_> {
     /// A card with its price localized, the original price if converted, and the delivery days.
     fn card(&self, card: &Card, signals: Option<&Signals>) -> (Card, Option<Price>, Option<u16>) {
         let (price, base) = self.price(&card.price);
+        let list_price = card
+            .list_price
+            .map(|l| self.price(&Price { amount: l, currency: card.price.currency.clone() }).0.amount);
         let days = self.delivery(signals.and_then(|s| s.in_stock.as_deref())).map(|d| d.days);
-        (Card { price, ..card.clone() }, base, days)
+        (Card { price, list_price, ..card.clone() }, base, days)
     }
 }
 

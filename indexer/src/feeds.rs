@@ -133,6 +133,8 @@ pub fn shopify(path: &Path, currency: &str, country: Option<&str>) -> Result<(Ve
         };
         let description = html_text(field(&cols, rec, "body (html)"));
         let vendor = field(&cols, rec, "vendor");
+        // "Compare-at" is Shopify's regular price of a variant on sale.
+        let compare_at = field(&cols, rec, "variant compare at price").parse::<f64>().ok();
         order.push(handle.to_owned());
         acc.insert(
             handle.to_owned(),
@@ -142,6 +144,7 @@ pub fn shopify(path: &Path, currency: &str, country: Option<&str>) -> Result<(Ve
                     description: (!description.is_empty()).then_some(description),
                     brand: (!vendor.is_empty()).then(|| vendor.to_owned()),
                     image: (!image.is_empty()).then(|| image.to_owned()),
+                    list_price: compare_at.filter(|c| *c > amount),
                     ..Product::new(
                         handle,
                         field(&cols, rec, "title"),
@@ -185,6 +188,8 @@ pub fn merchant(path: &Path, country: Option<&str>) -> Result<(Vec<Product>, Rej
             continue;
         }
         let sale = field(&cols, rec, "sale_price");
+        // With a sale price, the regular `price` is the list price (when in the same currency).
+        let regular = parse_money(field(&cols, rec, "price")).ok();
         let price = match parse_money(if sale.is_empty() { field(&cols, rec, "price") } else { sale }) {
             Ok(p) => p,
             Err(e) => {
@@ -210,6 +215,9 @@ pub fn merchant(path: &Path, country: Option<&str>) -> Result<(Vec<Product>, Rej
             brand: text("brand"),
             image: text("image_link"),
             stock,
+            list_price: regular
+                .filter(|r| !sale.is_empty() && r.currency == price.currency && r.amount > price.amount)
+                .map(|r| r.amount),
             ..Product::new(
                 id,
                 field(&cols, rec, "title"),

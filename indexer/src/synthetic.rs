@@ -95,12 +95,16 @@ pub fn generate(n: usize, out: &Path) -> Result<(usize, usize)> {
                 stock.insert((*c).to_owned(), rng.below(50).into());
             }
         }
+        // One product in five is on sale, 10 to 50% off its list price.
+        let list_price =
+            (rng.below(5) == 0).then(|| ((price * (1.1 + 0.4 * rng.unit())) * 100.0).round() / 100.0);
         let line = serde_json::json!({
             "id": format!("syn-{i}"),
             "title": title,
             "category": [top, sub],
             "brand": "Synthetic",
             "price": {"amount": price, "currency": "USD"},
+            "list_price": list_price,
             "rating": {"average": ((1.0 + 4.0 * rng.unit()) * 10.0).round() / 10.0, "count": rng.below(2000)},
             "return_rate": (rng.unit() * 0.2 * 1000.0).round() / 1000.0,
             "seller": {"id": format!("syn-seller-{}", rng.below(1000)), "trust": (rng.unit() * 100.0).round() / 100.0},

@@ -37,6 +37,7 @@ pub fn index(n: usize) -> ItemIndex {
                 category: vec![format!("c{}", i % 50)],
                 image: String::new(),
                 purchases: (i % 97) as u32,
+                list_price: None,
             })
             .collect(),
         content: vs.clone(),

@@ -24,6 +24,10 @@ pub struct Product {
     #[serde(default)]
     pub brand: Option<String>,
     pub price: Price,
+    /// The regular price before a discount, in `price.currency`; above `price.amount` the product is
+    /// on sale (the feed's Deals).
+    #[serde(default)]
+    pub list_price: Option<f64>,
     #[serde(default)]
     pub image: Option<String>,
     #[serde(default)]
@@ -100,6 +104,7 @@ impl Product {
             category,
             brand: None,
             price,
+            list_price: None,
             image: None,
             rating: None,
             return_rate: None,
@@ -145,6 +150,15 @@ impl Product {
                 got: format!("{cur:?}"),
             });
         }
+        if let Some(l) = self.list_price
+            && !(l.is_finite() && l >= 0.0)
+        {
+            return Err(Invalid::OutOfRange {
+                field: "list_price",
+                expected: "a finite number >= 0",
+                got: l.to_string(),
+            });
+        }
         if let Some(r) = &self.rating {
             unit_range("rating.average", r.average, 5.0)?;
         }
@@ -170,7 +184,13 @@ impl Product {
             category: self.category.clone(),
             image: self.image_url(),
             purchases,
+            list_price: self.list_price.filter(|l| *l > self.price.amount),
         }
+    }
+
+    /// Share of the list price taken off (0 when not on sale).
+    pub fn discount(&self) -> f32 {
+        self.card(0).discount()
     }
 
     /// The product's image, or a light placeholder for its top-level category (the app ships one SVG
@@ -245,6 +265,22 @@ pub struct Card {
     pub image: String,
     /// Units purchased in the interaction log (popularity signal).
     pub purchases: u32,
+    /// The regular price when the product is on sale (above `price.amount`), else null. (No
+    /// `skip_serializing_if`: cards are also stored with postcard, which needs every field.)
+    #[serde(default)]
+    pub list_price: Option<f64>,
+}
+
+impl Card {
+    /// Share of the list price taken off, 0..=1 (0 when not on sale or the data is odd).
+    pub fn discount(&self) -> f32 {
+        match self.list_price {
+            Some(l) if l > 0.0 && l.is_finite() && self.price.amount.is_finite() => {
+                ((1.0 - self.price.amount / l) as f32).clamp(0.0, 1.0)
+            }
+            _ => 0.0,
+        }
+    }
 }
 
 /// What a shopper did with an item.

@@ -39,6 +39,9 @@ pub struct Why {
     pub similarity: f32,
     pub co_occurrence: f32,
     pub popularity: f32,
+    /// Share of the list price taken off (Deals only).
+    #[serde(default)]
+    pub discount: f32,
     /// The history item that contributed most, if any.
     pub because: Option<String>,
 }
@@ -106,7 +109,13 @@ fn rank(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, limit: usize) -> V
             Scored {
                 index: i,
                 score: sim + cooc + pop,
-                why: Why { similarity: sim, co_occurrence: cooc, popularity: pop, because: None },
+                why: Why {
+                    similarity: sim,
+                    co_occurrence: cooc,
+                    popularity: pop,
+                    discount: 0.0,
+                    because: None,
+                },
             }
         })
         .collect();
@@ -185,8 +194,9 @@ pub struct Section {
 ///
 /// Contract: `For you` is [`recommend`]; `Because you viewed` lists the precomputed similar items of
 /// the most recent known history item, minus the history; `Trending` is [`recommend`] with an empty
-/// history, minus items already shown. Each section has at most `per_section` items; empty sections
-/// are left out. An empty or unknown history gives `Trending` alone (cold start).
+/// history, minus items already shown; `Deals` lists items on sale (see [`deals`]). Each section has
+/// at most `per_section` items; empty sections are left out. An empty or unknown history gives
+/// `Trending` (and `Deals` when anything is on sale) alone: the cold start.
 pub fn home(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, per_section: usize) -> Vec<Section> {
     let mut sections = Vec::new();
     let (known, _) = user_vector(index, history, w);
@@ -229,6 +239,7 @@ pub fn home(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, per_section: u
         .filter(|s| !shown.contains(&s.index))
         .take(per_section)
         .collect();
+    shown.extend(trending.iter().map(|s| s.index));
     if !trending.is_empty() {
         sections.push(Section {
             id: "trending".into(),
@@ -237,7 +248,53 @@ pub fn home(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, per_section: u
             items: trending,
         });
     }
+    let deals = deals(index, history, w, per_section, &shown);
+    if !deals.is_empty() {
+        sections.push(Section { id: "deals".into(), title: "Deals".into(), because: None, items: deals });
+    }
     sections
+}
+
+/// Smallest discount that makes a Deal: a few cents off is not one.
+pub const MIN_DEAL: f32 = 0.05;
+
+/// The Deals section: items at least [`MIN_DEAL`] below their list price, not shown above, scored by
+/// `discount + popularity + similarity` to the shopper (the latter two weighted as in [`recommend`]),
+/// at most `max_per_category` per category.
+fn deals(
+    index: &ItemIndex,
+    history: &[Seen<'_>],
+    w: &Weights,
+    limit: usize,
+    shown: &std::collections::HashSet<usize>,
+) -> Vec<Scored> {
+    let (known, user) = user_vector(index, history, w);
+    let query = crate::vector::Query::new(&user);
+    let max_pop = index.cards.iter().map(|c| c.purchases).max().unwrap_or(0);
+    let pop_norm = ((max_pop as f32) + 1.0).ln().max(f32::MIN_POSITIVE);
+    let (ws, wp) = (finite_or_zero(w.similarity), finite_or_zero(w.popularity));
+    let mut scored: Vec<Scored> = index
+        .cards
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| c.discount() >= MIN_DEAL && !shown.contains(i))
+        .map(|(i, c)| {
+            let discount = finite_or_zero(c.discount());
+            let pop = finite_or_zero(wp * ((c.purchases as f32) + 1.0).ln() / pop_norm);
+            let sim = if known.is_empty() {
+                0.0
+            } else {
+                finite_or_zero(ws * index.vectors.dot(i, &query.codes, query.scale))
+            };
+            Scored {
+                index: i,
+                score: discount + pop + sim,
+                why: Why { similarity: sim, popularity: pop, discount, ..Why::default() },
+            }
+        })
+        .collect();
+    scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+    diversify(index, &scored, w.max_per_category as usize, limit.min(MAX_LIMIT))
 }
 
 /// The history item most similar to item `i` (by vector), for "because you viewed".
@@ -317,6 +374,7 @@ mod tests {
                 category: vec!["Office".into(), cat.into()],
                 image: String::new(),
                 purchases: n,
+                list_price: None,
             });
         }
         let neighbours = vec![vec![(1, 0.8)], vec![(0, 0.8)], vec![(3, 0.5)], vec![(2, 0.5)], vec![], vec![]];
@@ -421,6 +479,34 @@ mod tests {
         let unique: std::collections::HashSet<_> = all.iter().collect();
         assert_eq!(unique.len(), all.len(), "no item twice");
         assert!(!all.contains(&0), "the viewed item is not recommended back");
+    }
+
+    #[test]
+    fn deals_are_discounted_items_not_shown_above_best_discount_first() {
+        let mut idx = index();
+        // paper-d 40% off, lamp-e 20% off, chair-b 2% off (not a deal).
+        for (id, list) in [("paper-d", 1.0 / 0.6), ("lamp-e", 1.25), ("chair-b", 1.0 / 0.98)] {
+            let i = idx.position(id).unwrap();
+            idx.cards[i].list_price = Some(list);
+        }
+        let w = Weights { popularity: 0.0, ..Weights::default() };
+        let cold = home(&idx, &[], &w, 2);
+        assert_eq!(cold.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["trending", "deals"]);
+        let deals = &cold[1];
+        let shown: Vec<usize> = cold[0].items.iter().map(|s| s.index).collect();
+        assert!(deals.items.iter().all(|d| !shown.contains(&d.index)), "nothing twice");
+        assert!(deals.items.iter().all(|d| d.why.discount >= MIN_DEAL));
+        assert!(!ids(&idx, &deals.items).contains(&"chair-b".to_owned()), "2% off is not a deal");
+        let expected: Vec<String> = ["paper-d", "lamp-e"]
+            .into_iter()
+            .filter(|id| !shown.contains(&idx.position(id).unwrap()))
+            .map(String::from)
+            .collect();
+        assert_eq!(ids(&idx, &deals.items), expected);
+        let d = &deals.items[0];
+        assert!((d.score - (d.why.discount + d.why.popularity + d.why.similarity)).abs() < 1e-6);
+        // No item on sale: no Deals section.
+        assert!(home(&index(), &[], &w, 2).iter().all(|s| s.id != "deals"));
     }
 
     #[test]

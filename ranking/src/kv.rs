@@ -12,7 +12,7 @@ use crate::catalog::{Card, Product};
 /// First bytes of every framed value: "ShopFront KV".
 pub const MAGIC: [u8; 4] = *b"SFKV";
 /// Bumped whenever a stored type changes shape. Readers reject other versions.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 const HEADER: usize = 7;
 
 /// The pointer key: its value is the live version id as UTF-8 text.
@@ -218,6 +218,7 @@ mod tests {
             category: vec!["Furniture".into()],
             image: "/img/category/furniture.svg".into(),
             purchases: 3,
+            list_price: Some(2.0),
         }
     }
 

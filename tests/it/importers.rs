@@ -3,7 +3,7 @@
 use crate::{TempDir, indexer};
 
 const SHOPIFY: &str = "Handle,Title,Body (HTML),Vendor,Product Category,Type,Tags,Published,Option1 Name,Option1 Value,Variant SKU,Variant Inventory Qty,Variant Price,Variant Compare At Price,Image Src,Status
-oak-desk,Oak Desk,\"<p>Solid <b>oak</b> &amp; steel.</p>\",Nordic,Furniture > Office Furniture > Desks,Desk,,true,Size,Small,D-S,4,349.00,,https://cdn.example/oak.jpg,active
+oak-desk,Oak Desk,\"<p>Solid <b>oak</b> &amp; steel.</p>\",Nordic,Furniture > Office Furniture > Desks,Desk,,true,Size,Small,D-S,4,349.00,399.00,https://cdn.example/oak.jpg,active
 oak-desk,,,,,,,,Size,Large,D-L,2,299.00,,,
 draft-lamp,Draft Lamp,,Lumo,,Lighting,,false,,,L-1,1,20.00,,,draft
 bad-price,Broken,,X,,Misc,,true,,,B-1,1,free,,,active
@@ -63,6 +63,8 @@ fn shopify_groups_variants_and_reports_bad_rows() {
     assert_eq!(desk["category"], serde_json::json!(["Furniture", "Office Furniture", "Desks"]));
     assert_eq!(desk["brand"], "Nordic");
     assert_eq!(desk["stock"], serde_json::json!({"DE": 6}));
+    assert_eq!(desk["list_price"], 399.0, "compare-at price is the list price");
+    assert_eq!(ps[1]["list_price"].as_f64(), None);
     assert_eq!(ps[1]["category"], serde_json::json!(["Paper"]), "Type when there is no taxonomy");
 }
 
@@ -93,6 +95,8 @@ fn merchant_feed_prices_categories_and_availability() {
     assert_eq!(ps[0]["description"], "LED, dimmable");
     assert_eq!(ps[0]["stock"], serde_json::json!({"FR": 1}));
     assert_eq!(ps[1]["stock"], serde_json::json!({"FR": 0}));
+    assert_eq!(ps[0]["list_price"], 39.9, "with a sale price, the regular price is the list price");
+    assert_eq!(ps[1]["list_price"].as_f64(), None);
     assert_eq!(ps[1]["category"], serde_json::json!(["Furniture"]));
 }
 
