@@ -45,7 +45,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         req.headers().get("x-client-id").ok().flatten().as_deref(),
     );
     let query = url.query().unwrap_or("");
-    let country = req.headers().get("cf-ipcountry").ok().flatten();
+    let country = ip_country(&req);
     let answer = match (
         api::route_with_history(&method, url.path(), query, history.as_deref()),
         api::shopper_country(query, country.as_deref()),
@@ -86,7 +86,7 @@ async fn product_page(req: &Request, env: &Env, id: &str, url: &worker::Url) -> 
     let mut shell_resp =
         env.assets("ASSETS")?.fetch(format!("{}/", url.origin().ascii_serialization()), None).await?;
     let shell = shell_resp.text().await?;
-    let country = req.headers().get("cf-ipcountry").ok().flatten();
+    let country = ip_country(req);
     let query = url.query().unwrap_or("");
     let country = api::shopper_country(query, country.as_deref()).ok().flatten();
     let currency = api::shopper_currency(query).ok().flatten();
@@ -150,6 +150,11 @@ async fn product_meta(
     let (price, _) = ctx.price(&product.price);
     let in_stock = product.stock.as_ref().map(|s| s.values().any(|q| *q > 0));
     Ok((product, price, in_stock))
+}
+
+/// The country Cloudflare located the shopper in: the `CF-IPCountry` header, else `request.cf.country`.
+fn ip_country(req: &Request) -> Option<String> {
+    req.headers().get("cf-ipcountry").ok().flatten().or_else(|| req.cf().and_then(|cf| cf.country()))
 }
 
 fn json_response(body: Vec<u8>, status: u16, content_type: &str) -> worker::Result<Response> {
