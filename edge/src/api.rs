@@ -11,6 +11,7 @@ use ranking::feed::Seen;
 use ranking::index::{CategoryNode, ItemIndex};
 use ranking::kv::{CardList, ProductShard};
 use ranking::locale::{Delivery, Locale};
+use ranking::rules::Rules;
 use ranking::search::{self, Catalog, Filters, MAX_QUERY, SearchRequest, Sort};
 use ranking::signals::Signals;
 use ranking::weights::Weights;
@@ -280,6 +281,8 @@ pub struct Ctx<'a> {
     pub currency: Option<&'a str>,
     /// Currencies, rates and delivery regions of this build; without them prices stay as indexed.
     pub locale: Option<&'a Locale>,
+    /// The build's merchandising rules, if any.
+    pub rules: Option<&'a Rules>,
 }
 
 impl Ctx<'_> {
@@ -470,6 +473,7 @@ pub fn search(cat: Catalog<'_>, p: &SearchParams, ctx: Ctx<'_>) -> SearchRespons
         country: ctx.country,
         offset: p.page.saturating_sub(1).saturating_mul(p.limit),
         limit: p.limit,
+        rules: ctx.rules,
     };
     let mut found = search::search(cat, &req, ctx.weights);
     for bucket in &mut found.facets.price {
@@ -625,7 +629,16 @@ mod tests {
     }
 
     fn ctx<'a>(w: &'a Weights, locale: Option<&'a Locale>, country: Option<&'a str>) -> Ctx<'a> {
-        Ctx { version: "v1", country, now: 0, variant: "default", weights: w, currency: None, locale }
+        Ctx {
+            version: "v1",
+            country,
+            now: 0,
+            variant: "default",
+            weights: w,
+            currency: None,
+            locale,
+            rules: None,
+        }
     }
 
     /// The localisation data the indexer ships by default.
@@ -697,6 +710,7 @@ mod tests {
             weights: &w,
             currency: None,
             locale: None,
+            rules: None,
         };
         let cold = feed(&items, &[], 2, ctx);
         assert_eq!(cold.variant, "default");

@@ -13,6 +13,7 @@ use ranking::ivf::{self, Cell, IvfHead, OpenCell, Router};
 use ranking::kv::{self, Blob, CardList, Manifest, ProductShard};
 use ranking::lexical::{LexicalData, Lexicon};
 use ranking::locale::Locale;
+use ranking::rules::Rules;
 use ranking::search::Catalog;
 use ranking::weights::{Variants, Weights};
 use serde::Serialize;
@@ -146,6 +147,7 @@ async fn product_meta(
         weights: &weights,
         currency,
         locale: locale.as_deref(),
+        rules: None,
     };
     let (price, _) = ctx.price(&product.price);
     let in_stock = product.stock.as_ref().map(|s| s.values().any(|q| *q > 0));
@@ -199,6 +201,8 @@ async fn answer(
     });
     // Without localisation data (an older build, or unreadable) prices stay in the catalog currency.
     let locale = load::<Locale>(&store, v, &kv::keys::locale(v)).await.ok();
+    // A build without rules (or unreadable ones) ranks unmerchandised; the indexer refuses bad rules.
+    let rules = load::<Rules>(&store, v, &kv::keys::rules(v)).await.ok();
     let fallback = Weights::default();
     let (variant, weights) = variants.pick(client).unwrap_or(("default", &fallback));
     let ctx = api::Ctx {
@@ -209,6 +213,7 @@ async fn answer(
         weights,
         currency,
         locale: locale.as_deref(),
+        rules: rules.as_deref(),
     };
     let feed_limit = match &route {
         Route::Feed { limit, .. } => Some(*limit),
@@ -373,8 +378,19 @@ async fn partitioned(
         Route::BoughtTogether { id } => related(store, &router, &id, true, ctx).await,
         Route::Search(params) => {
             let embedder = embedder(store, v).await;
-            let wanted =
+            let mut wanted =
                 router.search_cells(&params.q, params.filters.category.as_deref(), embedder.as_deref());
+            // Pinned products may live in cells the query would not route to.
+            for id in ctx
+                .rules
+                .map(|r| r.pinned(&params.q, params.filters.category.as_deref(), ctx.now))
+                .unwrap_or_default()
+            {
+                let c = router.cell_of(&id);
+                if c.is_some() && !wanted.contains(&c) {
+                    wanted.push(c);
+                }
+            }
             let all = cells(store, v, &wanted).await?;
             let refs: Vec<&OpenCell> = all.iter().map(Rc::as_ref).collect();
             let ids: Vec<&str> = params.history.iter().map(|(id, _)| id.as_str()).collect();
@@ -493,6 +509,7 @@ impl Checked for Manifest {}
 impl Checked for ProductShard {}
 impl Checked for Variants {}
 impl Checked for CardList {}
+impl Checked for Rules {}
 impl Checked for Locale {
     fn is_consistent(&self) -> bool {
         self.validate().is_ok()

@@ -33,6 +33,8 @@ pub struct Extra {
     pub cells: Option<Vec<u32>>,
     /// Currencies, FX rates and delivery regions.
     pub locale: Option<ranking::locale::Locale>,
+    /// Merchandising rules, validated.
+    pub rules: Option<ranking::rules::Rules>,
 }
 
 /// The keys of a partitioned item index, before the version is known.
@@ -94,6 +96,7 @@ pub fn build(
     let cell_count = partition.as_ref().map_or(0, |p| p.cells.len() as u32);
     let weights = kv::encode(&extra.variants);
     let locale = extra.locale.as_ref().map(kv::encode);
+    let rules = extra.rules.as_ref().map(kv::encode);
 
     let version = match version {
         Some(v) => kv::parse_version_id(v).map_err(anyhow::Error::from)?.to_owned(),
@@ -107,6 +110,7 @@ pub fn build(
                 .chain(cell_bytes.iter().map(|(_, b)| b))
                 .chain([&weights])
                 .chain(locale.iter())
+                .chain(rules.iter())
                 .fold(kv::FNV_OFFSET, |h, b| kv::fnv1a(h, b));
             format!("v{}-{hash:016x}", kv::FORMAT_VERSION)
         }
@@ -143,6 +147,9 @@ pub fn build(
     entries.push((kv::keys::weights(&version), weights));
     if let Some(bytes) = locale {
         entries.push((kv::keys::locale(&version), bytes));
+    }
+    if let Some(bytes) = rules {
+        entries.push((kv::keys::rules(&version), bytes));
     }
     Ok(Build { version, entries })
 }

@@ -10,5 +10,6 @@ pub mod ivf;
 pub mod progress;
 pub mod read;
 pub mod report;
+pub mod rules;
 pub mod superstore;
 pub mod synthetic;

@@ -32,6 +32,9 @@ struct BuildExtras {
     /// in indexer/data/locale.json.
     #[arg(long)]
     locale: Option<PathBuf>,
+    /// Merchandising rules as JSON (pin, boost, bury, hide; docs/FORMATS.md).
+    #[arg(long)]
+    rules: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -286,6 +289,10 @@ fn build_cmd(
     println!("building index from {}", catalog.display());
     let (products, rejects) = step("reading catalog", || read::catalog(catalog))?;
     print!("{rejects}");
+    let rules = match &extras.rules {
+        Some(path) => Some(step("reading rules", || indexer::rules::read(path, &products))?),
+        None => None,
+    };
     let rows = match interactions {
         Some(path) => {
             let known: HashSet<&str> = products.iter().map(|p| p.id.as_str()).collect();
@@ -312,7 +319,8 @@ fn build_cmd(
         None => "no vectors (no --model: keyword search and co-occurrence only)".to_owned(),
     };
     let variant_names = variants.0.keys().cloned().collect::<Vec<_>>().join(", ");
-    let extra = build::Extra { embedder, items: Some(items), variants, cells, locale: Some(locale) };
+    let rule_count = rules.as_ref().map_or(0, |r| r.rules.len());
+    let extra = build::Extra { embedder, items: Some(items), variants, cells, locale: Some(locale), rules };
     let b = step("building entries", || build::build(&products, &rows, version, built_at, extra))?;
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     step("writing kv/ and bulk files", || build::write(out, &b))?;
@@ -322,7 +330,7 @@ fn build_cmd(
         n => format!("{} IVF cells + popular", n - 1),
     };
     println!(
-        "build {}: {} products in {shards} shard(s), {cells}, {} interactions, {vectors}, variants [{variant_names}], {} keys",
+        "build {}: {} products in {shards} shard(s), {cells}, {} interactions, {vectors}, variants [{variant_names}], {rule_count} rule(s), {} keys",
         b.version,
         products.len(),
         rows.len(),

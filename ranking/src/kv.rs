@@ -12,7 +12,7 @@ use crate::catalog::{Card, Product};
 /// First bytes of every framed value: "ShopFront KV".
 pub const MAGIC: [u8; 4] = *b"SFKV";
 /// Bumped whenever a stored type changes shape. Readers reject other versions.
-pub const FORMAT_VERSION: u16 = 4;
+pub const FORMAT_VERSION: u16 = 5;
 const HEADER: usize = 7;
 
 /// The pointer key: its value is the live version id as UTF-8 text.
@@ -32,6 +32,7 @@ pub enum Kind {
     IvfHead = 9,
     Cell = 10,
     Locale = 11,
+    Rules = 12,
 }
 
 /// A value type that can be stored in KV.
@@ -119,6 +120,10 @@ pub mod keys {
     }
     pub fn weights(version: &str) -> String {
         format!("{version}/weights")
+    }
+    /// Merchandising rules.
+    pub fn rules(version: &str) -> String {
+        format!("{version}/rules")
     }
     /// Currencies, FX rates and delivery regions.
     pub fn locale(version: &str) -> String {

@@ -13,6 +13,7 @@ pub mod ivf;
 pub mod kv;
 pub mod lexical;
 pub mod locale;
+pub mod rules;
 pub mod search;
 pub mod signals;
 pub mod text;

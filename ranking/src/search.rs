@@ -10,6 +10,7 @@ use crate::feed::{Seen, user_vector};
 use crate::index::ItemIndex;
 use crate::ivf::{Part, Router, View};
 use crate::lexical::{LexHit, Lexicon, Match};
+use crate::rules::{Action, Context as RuleContext, Rules};
 use crate::text::slug;
 use crate::vector::Query;
 use crate::weights::{Weights, finite_or_zero};
@@ -52,6 +53,8 @@ pub struct SearchRequest<'a> {
     pub now: i64,
     pub offset: usize,
     pub limit: usize,
+    /// The shop's merchandising rules, applied after scoring.
+    pub rules: Option<&'a Rules>,
 }
 
 /// What a search reads: the item index, and when available the keyword index and query embedder.
@@ -134,6 +137,15 @@ pub struct SearchWhy {
     pub freshness: f32,
     pub popularity: f32,
     pub personal: f32,
+    /// Added (or, negative, taken) by merchandising rules.
+    #[serde(default)]
+    pub merchandising: f32,
+    /// Placed at its position by a rule: shown to shoppers as "Featured".
+    #[serde(default)]
+    pub featured: bool,
+    /// The rules that touched this hit, for the operator (not shown to shoppers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -165,6 +177,39 @@ pub struct SearchResults {
     pub facets: Facets,
     /// True when no product matched every query word and results match only some.
     pub partial: bool,
+}
+
+fn hidden(active: &[&crate::rules::Rule], items: &ItemIndex, i: usize, country: Option<&str>) -> bool {
+    active.iter().flat_map(|r| &r.actions).any(|a| match a {
+        Action::Hide { filter } => filter.matches(items, i, country),
+        _ => false,
+    })
+}
+
+/// Moves pinned products to their slots (adding those the query did not find), marked `featured`.
+/// A pin whose product fails `allowed` (filters, stock, hidden) is skipped.
+fn pin(
+    hits: &mut Vec<SearchHit>,
+    active: &[&crate::rules::Rule],
+    items: &ItemIndex,
+    allowed: impl Fn(usize) -> bool,
+) {
+    let mut slots = crate::rules::pin_slots(active, |id| items.position(id).filter(|&i| allowed(i)));
+    slots.sort_by_key(|(_, slot, _)| *slot);
+    let mut pinned = Vec::new();
+    for (i, _, rule) in &slots {
+        let mut hit = match hits.iter().position(|h| h.index == *i) {
+            Some(p) => hits.remove(p),
+            None => SearchHit { index: *i, score: 0.0, why: SearchWhy::default() },
+        };
+        hit.why.featured = true;
+        hit.why.rules.push(rule.clone());
+        pinned.push(hit);
+    }
+    for ((_, slot, _), hit) in slots.iter().zip(pinned) {
+        let at = (*slot).min(hits.len());
+        hits.insert(at, hit);
+    }
 }
 
 /// Category slug path of an item (`furniture/chairs`).
@@ -275,6 +320,7 @@ pub fn search(cat: Catalog<'_>, req: &SearchRequest<'_>, w: &Weights) -> SearchR
                 freshness: f(f(w.freshness) * fresh),
                 popularity: f(f(w.search_popularity) * pop),
                 personal: f(f(w.personal) * personal),
+                ..SearchWhy::default()
             };
             let score = why.relevance
                 + why.quality
@@ -288,6 +334,27 @@ pub fn search(cat: Catalog<'_>, req: &SearchRequest<'_>, w: &Weights) -> SearchR
         })
         .collect();
 
+    // Merchandising: hide, then boost or bury, before filters and facets (a hidden product is not
+    // counted anywhere).
+    let cx = RuleContext { query: &query, category: req.filters.category.as_deref(), now: req.now };
+    let active = req.rules.map(|r| r.active(&cx)).unwrap_or_default();
+    for rule in &active {
+        for action in &rule.actions {
+            match action {
+                Action::Hide { filter } => scored.retain(|h| !filter.matches(items, h.index, req.country)),
+                Action::Boost { filter, by } => {
+                    for h in scored.iter_mut().filter(|h| filter.matches(items, h.index, req.country)) {
+                        let by = finite_or_zero(*by);
+                        h.score += by;
+                        h.why.merchandising += by;
+                        h.why.rules.push(rule.id.clone());
+                    }
+                }
+                Action::Pin { .. } => {}
+            }
+        }
+    }
+
     // Filters and facets.
     let f = &req.filters;
     let price_ok = |i: usize| {
@@ -300,6 +367,12 @@ pub fn search(cat: Catalog<'_>, req: &SearchRequest<'_>, w: &Weights) -> SearchR
         scored.iter().map(|h| (h.index, category_path(&items.cards[h.index].category))).collect();
     let cat_ok =
         |i: usize| f.category.as_deref().is_none_or(|c| paths.get(&i).is_some_and(|p| in_category(p, c)));
+    // For pinned products that did not match the query (no precomputed path).
+    let cat_ok_any = |i: usize| {
+        f.category.as_deref().is_none_or(|c| {
+            items.cards.get(i).is_some_and(|card| in_category(&category_path(&card.category), c))
+        })
+    };
     let mut facets = Facets::default();
     let mut buckets = vec![0usize; PRICE_BUCKETS.len() + 1];
     for h in &scored {
@@ -326,8 +399,21 @@ pub fn search(cat: Catalog<'_>, req: &SearchRequest<'_>, w: &Weights) -> SearchR
     let by_score = |a: &SearchHit, b: &SearchHit| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index));
     let price = |h: &SearchHit| items.cards[h.index].price.amount;
     let created = |h: &SearchHit| items.signals.get(h.index).and_then(|s| s.created_at).unwrap_or(i64::MIN);
+    // Out of stock in the shopper's country ranks below everything in stock (relevance order).
+    let out_of_stock = |i: usize| items.signals.get(i).is_some_and(|s| s.stock_in(req.country) == 0.0);
     match req.sort {
-        Sort::Relevance => scored.sort_by(by_score),
+        Sort::Relevance => {
+            scored.sort_by(|a, b| {
+                out_of_stock(a.index).cmp(&out_of_stock(b.index)).then_with(|| by_score(a, b))
+            });
+            pin(&mut scored, &active, items, |i| {
+                price_ok(i)
+                    && stock_ok(i)
+                    && cat_ok_any(i)
+                    && !out_of_stock(i)
+                    && !hidden(&active, items, i, req.country)
+            });
+        }
         Sort::PriceAsc => scored.sort_by(|a, b| price(a).total_cmp(&price(b)).then_with(|| by_score(a, b))),
         Sort::PriceDesc => scored.sort_by(|a, b| price(b).total_cmp(&price(a)).then_with(|| by_score(a, b))),
         Sort::Newest => scored.sort_by(|a, b| created(b).cmp(&created(a)).then_with(|| by_score(a, b))),
@@ -408,6 +494,130 @@ mod tests {
         f(&mut req);
         let r = search(Catalog::new(&items, Some(&lex), None), &req, &Weights::default());
         (r.hits.iter().map(|h| items.cards[h.index].id.clone()).collect(), r)
+    }
+
+    fn with_rules(query: &str, country: Option<&str>, rules: &[crate::rules::Rule]) -> Vec<String> {
+        let ps = products();
+        let items = index(&ps);
+        let lex = Lexicon::new(LexicalData::build(&ps)).unwrap();
+        let rules = Rules { rules: rules.to_vec() };
+        let req = SearchRequest {
+            query,
+            country,
+            limit: 20,
+            now: 1_763_800_000,
+            rules: Some(&rules),
+            ..Default::default()
+        };
+        let r = search(Catalog::new(&items, Some(&lex), None), &req, &Weights::default());
+        r.hits
+            .iter()
+            .map(|h| {
+                let mark = if h.why.featured { " (featured)" } else { "" };
+                format!("{}{mark} {}", items.cards[h.index].id, h.why.rules.join(","))
+            })
+            .collect()
+    }
+
+    fn rule(
+        id: &str,
+        priority: i32,
+        when: crate::rules::Trigger,
+        actions: Vec<Action>,
+    ) -> crate::rules::Rule {
+        crate::rules::Rule { id: id.into(), priority, when, from: None, until: None, actions }
+    }
+
+    #[test]
+    fn merchandising_rules_pin_boost_bury_hide() {
+        use crate::rules::{Filter, Trigger};
+        let chair = || Trigger::QueryIs("chair".into());
+        let pin = |p: &str, position| Action::Pin { product: p.into(), position };
+        let brand = |b: &str| Filter { brand: Some(b.into()), ..Filter::default() };
+        let cat = |c: &str| Filter { category: Some(c.into()), ..Filter::default() };
+        let cases: Vec<(&str, Vec<crate::rules::Rule>)> = vec![
+            ("none", vec![]),
+            ("pin the bookcase first", vec![rule("r-pin", 0, chair(), vec![pin("b1", 1)])]),
+            ("pin at 2", vec![rule("r-pin2", 0, chair(), vec![pin("c3", 2)])]),
+            (
+                "boost tables",
+                vec![rule(
+                    "r-boost",
+                    0,
+                    chair(),
+                    vec![Action::Boost { filter: cat("furniture/tables"), by: 2.0 }],
+                )],
+            ),
+            (
+                "bury chairs",
+                vec![rule(
+                    "r-bury",
+                    0,
+                    chair(),
+                    vec![Action::Boost { filter: cat("furniture/chairs"), by: -2.0 }],
+                )],
+            ),
+            (
+                "hide the mat",
+                vec![rule(
+                    "r-hide",
+                    0,
+                    Trigger::Always,
+                    vec![Action::Hide { filter: cat("furniture/furnishings") }],
+                )],
+            ),
+            (
+                "other query: no effect",
+                vec![rule("r-pin", 0, Trigger::QueryIs("paper".into()), vec![pin("b1", 1)])],
+            ),
+            (
+                "contains",
+                vec![rule(
+                    "r-c",
+                    0,
+                    Trigger::QueryContains("chair".into()),
+                    vec![Action::Hide { filter: brand("bush") }, pin("b1", 1)],
+                )],
+            ),
+        ];
+        let out: Vec<(&str, Vec<String>)> =
+            cases.into_iter().map(|(name, rules)| (name, with_rules("chair", None, &rules))).collect();
+        insta::assert_debug_snapshot!(out);
+    }
+
+    #[test]
+    fn pins_conflict_by_priority_then_id_and_skip_out_of_stock() {
+        use crate::rules::Trigger;
+        let pin = |p: &str, position| Action::Pin { product: p.into(), position };
+        let low = rule("a-low", 1, Trigger::Always, vec![pin("t1", 1)]);
+        let high = rule("z-high", 5, Trigger::Always, vec![pin("c3", 1)]);
+        let got = with_rules("chair", None, &[low.clone(), high.clone()]);
+        assert!(got[0].starts_with("c3 (featured) z-high"), "{got:?}");
+        assert!(got[1].starts_with("t1 (featured) a-low"), "the loser takes the next slot: {got:?}");
+        // Same order whatever the file order.
+        assert_eq!(with_rules("chair", None, &[high, low]), got);
+        // Equal priority: the earlier id wins, deterministically.
+        let a = rule("a", 0, Trigger::Always, vec![pin("t1", 1)]);
+        let b = rule("b", 0, Trigger::Always, vec![pin("c3", 1)]);
+        assert!(with_rules("chair", None, &[b.clone(), a.clone()])[0].starts_with("t1"));
+        // c2 (the mat) has no stock in the US: never pinned there, and ranked below in-stock items.
+        let mat = rule("mat", 9, Trigger::Always, vec![pin("c2", 1)]);
+        let us = with_rules("chair", Some("US"), std::slice::from_ref(&mat));
+        assert!(!us.iter().any(|h| h.contains("featured")), "{us:?}");
+        assert!(us.last().is_some_and(|h| h.starts_with("c2")), "out of stock last: {us:?}");
+        let de = with_rules("chair", Some("DE"), &[mat]);
+        assert!(de[0].starts_with("c2 (featured)"), "{de:?}");
+    }
+
+    #[test]
+    fn rules_outside_their_date_window_do_nothing() {
+        use crate::rules::Trigger;
+        let mut r = rule("sale", 0, Trigger::Always, vec![Action::Pin { product: "x1".into(), position: 1 }]);
+        r.from = Some(1_763_900_000); // after the request's `now`
+        assert!(!with_rules("chair", None, std::slice::from_ref(&r))[0].starts_with("x1"));
+        r.from = Some(1_763_000_000);
+        r.until = Some(1_763_900_000);
+        assert!(with_rules("chair", None, &[r])[0].starts_with("x1 (featured)"));
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub struct Signals {
     pub in_stock: Option<Vec<String>>,
     /// Unix seconds of listing, if known.
     pub created_at: Option<i64>,
+    /// The brand, for merchandising rules that match on it.
+    #[serde(default)]
+    pub brand: Option<String>,
 }
 
 impl Signals {
@@ -43,6 +46,7 @@ impl Signals {
             conversion: p.conversion_rate.map_or(NEUTRAL, |c| finite01(c / FULL_CONVERSION)),
             in_stock,
             created_at,
+            brand: p.brand.clone(),
         }
     }
 

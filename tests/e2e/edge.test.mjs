@@ -411,3 +411,39 @@ describe("the OpenAPI document", () => {
     }
   });
 });
+
+describe("merchandising rules", () => {
+  test("a rule added by re-running the indexer changes search without redeploying the worker", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const before = (await get("/api/search?q=chair&limit=5")).body.items;
+    const promoted = products.find((p) => mentions(p, "binder"));
+    assert.ok(!before.some((i) => i.id === promoted.id));
+    const dir = mkdtempSync(join(tmpdir(), "rules-"));
+    const rules = join(dir, "rules.json");
+    writeFileSync(rules, JSON.stringify({ rules: [
+      { id: "binder-week", priority: 1, when: { query: "chair" }, pin: [{ product: promoted.id, position: 1 }] },
+      { id: "no-tables", when: { query: "chair" }, hide: [{ category: "furniture/tables" }] },
+    ] }));
+    execFileSync("target/debug/indexer", ["build", "--catalog", "target/xtask/demo/catalog.jsonl",
+      "--interactions", "target/xtask/demo/interactions.csv", "--model", "target/models/potion-base-8M",
+      "--rules", rules, "--out", join(dir, "out")], { stdio: "pipe" });
+    const { version: ruled } = await seed(kv, join(dir, "out", "kv"));
+    try {
+      const after = (await get("/api/search?q=chair&limit=24")).body;
+      assert.equal(after.index_version, ruled);
+      assert.equal(after.items[0].id, promoted.id);
+      assert.equal(after.items[0].why.featured, true);
+      assert.deepEqual(after.items[0].why.rules, ["binder-week"]);
+      assert.ok(!after.items.some((i) => i.category[1] === "Tables"), "hidden by the rule");
+      assert.ok(before.slice(0, 4).every((b) => after.items.some((a) => a.id === b.id) || b.category[1] === "Tables"));
+      // Other queries are untouched.
+      assert.notEqual((await get("/api/search?q=paper&limit=3")).body.items[0].id, promoted.id);
+    } finally {
+      await kv.put("current", version);
+    }
+    assert.equal((await get("/api/search?q=chair&limit=5")).body.items[0].id, before[0].id);
+  });
+});

@@ -257,3 +257,71 @@ fn a_bad_locale_file_stops_the_build_and_names_the_place() {
     assert!(ok, "{stderr}");
     assert!(stdout.contains("/locale"), "{stdout}");
 }
+
+#[test]
+fn rules_are_validated_with_their_line_and_stored() {
+    let dir = TempDir::new("rules");
+    let catalog = dir.file("catalog.jsonl", &format!("{GOOD}\n{GOOD2}\n"));
+    let out = dir.0.join("out");
+    let run = |rules: &std::path::Path| {
+        indexer(&[
+            "build".as_ref(),
+            "--catalog".as_ref(),
+            catalog.as_os_str(),
+            "--rules".as_ref(),
+            rules.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ])
+    };
+    let bad = dir.file(
+        "bad.json",
+        r#"{"rules": [
+  {"id": "ok", "when": {"query": "chair"}, "pin": [{"product": "c1", "position": 1}]},
+  {"id": "ghost", "when": {"query": "chair"}, "pin": [{"product": "nope", "position": 1}]},
+  {"id": "two-triggers", "when": {"always": true, "query": "x"}, "hide": [{"brand": "X"}]},
+  {"id": "empty-filter", "when": {"always": true}, "boost": [{"filter": {}, "by": 1}]},
+  {"id": "window", "when": {"always": true}, "from": "2026-12-01T00:00:00Z", "until": "2026-11-01T00:00:00Z", "hide": [{"brand": "X"}]},
+  {"id": "ok", "when": {"always": true}, "hide": [{"brand": "X"}]}
+]}"#,
+    );
+    let (ok, _, stderr) = run(&bad);
+    assert!(!ok);
+    let name = bad.display().to_string();
+    assert!(stderr.contains("5 invalid rule(s), nothing written"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{name}:3: rule \"ghost\": pin: no product with id \"nope\"")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{name}:4: rule \"two-triggers\": `when` needs exactly one")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{name}:5: rule \"empty-filter\": a filter needs at least one")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{name}:6: rule \"window\": `from` must be before `until`")),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("{name}:7: rule \"ok\": duplicate id")), "{stderr}");
+    assert!(!out.join("kv/current").exists(), "nothing written");
+    let syntax = dir.file("syntax.json", "{\"rules\": [\n  {\"id\": \"x\", \"when\": 3}\n]}");
+    let (ok, _, stderr) = run(&syntax);
+    assert!(!ok && stderr.contains(&format!("{}:2:", syntax.display())), "{stderr}");
+
+    let good = dir.file(
+        "good.json",
+        r#"{"rules": [{"id": "p", "priority": 2, "when": {"query": "chair"}, "pin": [{"product": "p1", "position": 1}]}]}"#,
+    );
+    let (ok, stdout, stderr) = run(&good);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("1 rule(s)"), "{stdout}");
+    let version = std::fs::read_to_string(out.join("kv/current")).unwrap();
+    let stored: ranking::rules::Rules =
+        ranking::kv::decode(&std::fs::read(out.join("kv").join(ranking::kv::keys::rules(&version))).unwrap())
+            .unwrap();
+    assert_eq!(stored.rules[0].id, "p");
+    assert_eq!(stored.rules[0].priority, 2);
+}
