@@ -49,13 +49,15 @@ pub fn format_price(p: &Price) -> String {
     }
 }
 
+/// A product in a grid; `featured` marks one a shop rule placed (shown as "Featured", never more).
 #[component]
-pub fn ProductCard(card: Card) -> impl IntoView {
+pub fn ProductCard(card: Card, #[prop(optional)] featured: bool) -> impl IntoView {
     let href = format!("/p/{}", String::from(js_sys::encode_uri_component(&card.id)));
     let category = card.category.last().cloned().unwrap_or_default();
     view! {
         <li class="card">
             <A href=href>
+                {featured.then(|| view! { <span class="badge">"Featured"</span> })}
                 <img src=card.image.clone() alt="" width="240" height="240" loading="lazy" decoding="async"/>
                 <span class="card-title">{card.title.clone()}</span>
             </A>
@@ -71,11 +73,18 @@ pub fn ProductCard(card: Card) -> impl IntoView {
     }
 }
 
+/// A grid of cards; ids in `featured` get the "Featured" badge.
 #[component]
-pub fn Grid(cards: Vec<Card>) -> impl IntoView {
+pub fn Grid(cards: Vec<Card>, #[prop(optional)] featured: Vec<String>) -> impl IntoView {
     view! {
         <ul class="grid" data-testid="product-grid">
-            {cards.into_iter().map(|card| view! { <ProductCard card/> }).collect_view()}
+            {cards
+                .into_iter()
+                .map(|card| {
+                    let featured = featured.contains(&card.id);
+                    view! { <ProductCard card featured/> }
+                })
+                .collect_view()}
         </ul>
     }
 }

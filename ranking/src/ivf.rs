@@ -333,7 +333,7 @@ pub fn merge<'a>(cells: &[&'a OpenCell], lists_for: &[&str]) -> View<'a> {
         ranges
             .iter()
             .find(|(start, len, _)| g >= *start && g - start < *len)
-            .map(|(start, _, pos)| pos + (g - start))
+            .map(|(start, _, pos)| pos.saturating_add(g - start))
             .or_else(|| scattered.get(&g).copied())
     };
     let mut rows: Vec<(&OpenCell, usize)> = Vec::new();
@@ -345,8 +345,9 @@ pub fn merge<'a>(cells: &[&'a OpenCell], lists_for: &[&str]) -> View<'a> {
         let g = &cell.globals;
         let consecutive = g.windows(2).all(|w| w[0].checked_add(1) == Some(w[1]));
         let first = g.first().copied().unwrap_or(0);
-        let overlaps =
-            ranges.iter().any(|(s, l, _)| first < s + l && *s < first.saturating_add(g.len() as u32));
+        let overlaps = ranges
+            .iter()
+            .any(|(s, l, _)| first < s.saturating_add(*l) && *s < first.saturating_add(g.len() as u32));
         let mut docs = Vec::with_capacity(g.len());
         if consecutive && !overlaps && !g.is_empty() {
             let start = rows.len() as u32;

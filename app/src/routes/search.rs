@@ -26,10 +26,13 @@ pub fn SearchPage() -> impl IntoView {
                         <p>"Check the spelling, or try a shorter or more general word such as “chair” or “paper”."</p>
                     </div>
                 }.into_any(),
-                Some(Ok(r)) => view! {
-                    <h1>{r.total} " results for “" {r.query} "”"</h1>
-                    <Grid cards=r.items.into_iter().map(|h| h.card).collect()/>
-                }.into_any(),
+                Some(Ok(r)) => {
+                    let featured = r.items.iter().filter(|h| h.why.featured).map(|h| h.card.id.clone()).collect();
+                    view! {
+                        <h1>{r.total} " results for “" {r.query} "”"</h1>
+                        <Grid cards=r.items.into_iter().map(|h| h.card).collect() featured/>
+                    }.into_any()
+                }
             }}
         </section>
     }
