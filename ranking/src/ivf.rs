@@ -462,3 +462,82 @@ pub fn related_globals(cell: &OpenCell, row: usize) -> Vec<u32> {
     out.extend(items.bought_together.get(row).into_iter().flatten().map(|(g, _)| *g));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Price, Product};
+
+    fn cell(ids: &[&str], globals: &[u32]) -> OpenCell {
+        let products: Vec<Product> = ids
+            .iter()
+            .map(|id| {
+                Product::new(
+                    *id,
+                    format!("Item {id}"),
+                    vec!["C".into()],
+                    Price { amount: 1.0, currency: "USD".into() },
+                )
+            })
+            .collect();
+        let mut items = ItemIndex::plain(&products, &[]);
+        // Every row points at every global number 0..6 (some outside any loaded cell).
+        items.similar = vec![(0..6).collect(); ids.len()];
+        OpenCell::new(Cell { globals: globals.to_vec(), items, lexical: LexicalData::build(&products) })
+            .unwrap()
+    }
+
+    #[test]
+    fn merge_keeps_each_item_once_and_remaps_references() {
+        let popular = cell(&["d", "a"], &[3, 0]);
+        let first = cell(&["a", "b"], &[0, 1]);
+        let second = cell(&["d", "e"], &[3, 4]);
+        let view = merge(&[&popular, &first, &second], &["b"]);
+        let ids: Vec<&str> = view.items.cards.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["d", "a", "b", "e"], "popular first, then new items only");
+        assert!(view.items.is_consistent());
+        // Only `b` keeps its list; references to 2 and 5 (not loaded) are dropped.
+        let b = view.items.position("b").unwrap();
+        let similar: Vec<&str> = view.items.similar[b].iter().map(|&j| ids[j as usize]).collect();
+        assert_eq!(similar, ["a", "b", "d", "e"]);
+        assert!(view.items.similar[view.items.position("a").unwrap()].is_empty());
+        // Each cell's keyword documents map to the merged rows.
+        assert_eq!(view.parts[1].docs, [1, 2]);
+        assert_eq!(view.parts[2].docs, [0, 3]);
+        // The same cell twice adds nothing.
+        assert_eq!(merge(&[&first, &first], &[]).items.len(), 2);
+    }
+
+    #[test]
+    fn a_corrupt_or_inconsistent_head_is_refused() {
+        let head = IvfHead {
+            dim: 2,
+            centroids: vec![1.0, 0.0, 0.0, 1.0],
+            content_centroids: vec![1.0, 0.0, 0.0, 1.0],
+            offsets: vec![0, 2, 4],
+            ids: fst::Map::from_iter([("a", 0u64), ("b", 3)]).unwrap().into_fst().into_inner(),
+            vocabulary: fst::Map::from_iter([("chair", 0u64)]).unwrap().into_fst().into_inner(),
+            term_routes: vec![(2, vec![1, 0])],
+            category_routes: vec![("c".into(), vec![1])],
+            categories: vec![],
+        };
+        let r = Router::new(head.clone()).unwrap();
+        assert_eq!((r.cell_of("a"), r.cell_of("b"), r.cell_of("zz")), (Some(0), Some(1), None));
+        assert_eq!(r.cell_of_global(4), None);
+        assert_eq!(r.route_query("chair", 4), [1, 0]);
+        assert_eq!(r.route_category("c", 4), [1]);
+        assert_eq!(r.probe(&[0.0, 1.0], false, 1), [1]);
+        // A NaN component scores every cell lowest instead of poisoning the order.
+        assert_eq!(r.probe(&[f32::NAN, 1.0], false, 2), [0, 1]);
+        let mut bad = head.clone();
+        bad.centroids.pop();
+        assert!(Router::new(bad).is_none());
+        let mut bad = head.clone();
+        let n = bad.ids.len();
+        bad.ids[n / 2] ^= 0xff;
+        assert!(Router::new(bad).is_none(), "checksum catches a flipped byte");
+        let mut bad = head;
+        bad.offsets = vec![0, 3, 2];
+        assert!(Router::new(bad).is_none());
+    }
+}
