@@ -234,6 +234,26 @@ describe("when the index is missing, corrupt or switched", () => {
     assert.equal((await get("/api/feed")).status, 200);
   });
 
+  test("switching `current` while requests run: every answer is whole, from one build or the other", async () => {
+    const { entries } = await readBuild(KV_DIR);
+    for (const { key, value } of entries) await kv.put(key.replace(version, "v-live"), value);
+    const paths = ["/api/feed?limit=5", "/api/search?q=chair&limit=5&page=3", "/api/categories", "/api/suggest?q=bin"];
+    const inflight = [];
+    for (let i = 0; i < 40; i++) {
+      const path = paths[i % paths.length];
+      inflight.push(get(`${path}${path.includes("?") ? "&" : "?"}n=${i}`));
+      if (i === 20) inflight.push(kv.put("current", "v-live").then(() => null));
+    }
+    const answers = (await Promise.all(inflight)).filter(Boolean);
+    assert.equal(answers.length, 40);
+    for (const a of answers) {
+      assert.equal(a.status, 200, JSON.stringify(a.body));
+      assert.ok([version, "v-live"].includes(a.body.index_version), a.body.index_version);
+    }
+    assert.equal((await get("/api/feed?limit=1")).body.index_version, "v-live");
+    await kv.put("current", version);
+  });
+
   test("switching `current` serves the new build on the next request", async () => {
     const { entries } = await readBuild(KV_DIR);
     for (const { key, value } of entries) await kv.put(key.replace(version, "v-next"), value);
