@@ -2,6 +2,7 @@
 
 mod build;
 mod deploy;
+mod fuzz;
 mod serve;
 mod setup;
 
@@ -44,6 +45,12 @@ enum Cmd {
     },
     /// Build, index, upload the KV build and `wrangler deploy` (`--dry-run`: bundle only, offline).
     Deploy(deploy::DeployArgs),
+    /// Fuzz every input parser (KV values, queries, requests, catalog files) for a fixed time each.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        seconds: u32,
+    },
 }
 
 fn main() {
@@ -56,6 +63,9 @@ fn main() {
         Cmd::Bench { scale, seconds } => {
             setup::all(setup::Need::Dev).and_then(|tools| bench(&tools, &scale, seconds))
         }
+        Cmd::Fuzz { seconds } => setup::all(setup::Need::Dev)
+            .and_then(|tools| build::all(&tools).and_then(|_| build::partitioned_demo(&tools)).map(|_| tools))
+            .and_then(|tools| fuzz::fuzz(&tools, seconds)),
         Cmd::Deploy(args) => setup::all(setup::Need::Dev).and_then(|tools| deploy::deploy(&tools, &args)),
     };
     match result {

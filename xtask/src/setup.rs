@@ -89,7 +89,7 @@ fn cargo_home() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".cargo"))
 }
 
-fn output(cmd: &mut Command) -> Option<String> {
+pub fn output(cmd: &mut Command) -> Option<String> {
     let out = cmd.output().ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -105,7 +105,7 @@ fn rust_target() -> Result<()> {
     run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
 }
 
-fn cargo_tool(cargo_bin: &Path, bin: &str, krate: &str, version: &str, locked: bool) -> Result<()> {
+pub fn cargo_tool(cargo_bin: &Path, bin: &str, krate: &str, version: &str, locked: bool) -> Result<()> {
     step(&format!("setup: {krate} {version}"));
     let found = output(Command::new(cargo_bin.join(bin)).arg("--version")).unwrap_or_default();
     // `wasm-bindgen 0.2.130`, `trunk 0.21.14`, `0.8.7`: the version is the last word.

@@ -1,0 +1,23 @@
+//! Fuzz target: any request line, query string and headers through the edge's parsers.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(s) = std::str::from_utf8(data) else { return };
+    // method \n path \n query \n x-history \n cookie
+    let mut parts = s.splitn(5, '\n');
+    let method = parts.next().unwrap_or("GET");
+    let path = parts.next().unwrap_or("/api/feed");
+    let query = parts.next().unwrap_or("");
+    let history = parts.next();
+    let cookie = parts.next();
+    let _ = edge::api::route_with_history(method, path, query, history);
+    let _ = edge::api::route("GET", path, query);
+    let _ = edge::api::shopper_country(query, history);
+    let _ = edge::api::shopper_currency(query);
+    let _ = edge::api::client_hash(cookie, history);
+    let _ = edge::seo::product_path_id(path);
+    let _ = edge::seo::escape(query);
+    let _ = edge::seo::shell_csp(s);
+});
