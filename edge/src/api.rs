@@ -511,7 +511,14 @@ pub fn product(shard: &ProductShard, id: &str, ctx: Ctx<'_>) -> Result<ProductRe
     Ok(ProductResponse {
         image: p.image_url(),
         delivery: ctx.delivery(in_stock.as_deref()),
-        product: Product { price, ..p.clone() },
+        // The list price follows the price into the shopper's currency, as on cards.
+        product: Product {
+            list_price: p
+                .list_price
+                .map(|l| ctx.price(&Price { amount: l, currency: p.price.currency.clone() }).0.amount),
+            price,
+            ..p.clone()
+        },
         base_price,
         index_version: ctx.version.to_owned(),
     })
@@ -664,6 +671,7 @@ mod tests {
         let mut p = product_of("a", "Chair");
         p.stock =
             Some([("US".to_owned(), 5), ("FR".to_owned(), 2), ("JP".to_owned(), 0)].into_iter().collect());
+        p.list_price = Some(p.price.amount * 2.0);
         let shard = ProductShard { products: vec![p.clone()] };
         let (w, locale) = (Weights::default(), shipped_locale());
         let r = product(&shard, "a", ctx(&w, Some(&locale), Some("DE"))).unwrap();
@@ -673,6 +681,8 @@ mod tests {
                 < 1e-9
         );
         assert_eq!(r.base_price.as_ref(), Some(&p.price));
+        let list = (p.price.amount * 2.0 * locale.rates["EUR"] * 100.0).round() / 100.0;
+        assert_eq!(r.product.list_price, Some(list), "the list price is converted too");
         assert_eq!(r.delivery, Some(Delivery { days: locale.same_region_days, from: "FR".into() }));
         let us = product(&shard, "a", ctx(&w, Some(&locale), Some("US"))).unwrap();
         assert_eq!((us.product.price, us.base_price), (p.price.clone(), None));
