@@ -81,10 +81,12 @@ try {
     const r = await autocannon({ url: base, connections, duration, requests, pipelining: 1 });
     const cpu = workerdCpu() - before;
     const total = r.requests.total;
-    const errors = r.errors + r.timeouts + r.non2xx;
+    // autocannon's `errors` already includes `timeouts` (a timeout is counted as both).
+    const errors = r.errors + r.non2xx;
     if (errors > 0 || r["5xx"] > 0) failed = true;
     const row = {
       scenario: name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: total, errors,
+      timeouts: r.timeouts, non2xx: r.non2xx, status5xx: r["5xx"],
       cpu_ms_per_request: total ? (cpu * 1000) / total : null,
     };
     results.push(row);

@@ -31,6 +31,11 @@ const URL_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHAN
     .remove(b'(')
     .remove(b')');
 
+/// An absolute URL for an image path (`/img/…` on this origin) or the URL itself when it is absolute.
+pub fn absolute(origin: &str, url: &str) -> String {
+    if url.starts_with('/') { format!("{origin}{url}") } else { url.to_owned() }
+}
+
 /// The canonical URL of a product page.
 pub fn product_url(origin: &str, id: &str) -> String {
     format!("{origin}/p/{}", percent_encoding::utf8_percent_encode(id, URL_COMPONENT))
@@ -167,7 +172,7 @@ pub fn shell_csp(shell: &str) -> String {
         })
         .collect();
     format!(
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {}; style-src 'self'; img-src 'self' data:; \
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {}; style-src 'self'; img-src 'self' data: https:; \
          connect-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; \
          frame-ancestors 'none'; form-action 'self'",
         hashes.join(" ")
@@ -282,6 +287,8 @@ mod tests {
         assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp}");
         assert!(csp.contains("'wasm-unsafe-eval'") && !csp.contains("unsafe-inline"));
         assert!(csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"));
+        // Imported catalogs (Shopify, Merchant Center) link product images on their CDNs.
+        assert!(csp.contains("img-src 'self' data: https:"), "{csp}");
         assert_eq!(csp.matches("sha256-").count(), 1);
     }
 }

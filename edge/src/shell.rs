@@ -23,6 +23,10 @@ use crate::api::{self, Route};
 use crate::problem::{ApiError, PROBLEM_JSON};
 use crate::seo;
 
+/// Most IVF cells one request reads (search reads at most 12 by routing; related items and pins
+/// stop here).
+const MAX_CELLS_PER_REQUEST: usize = 13;
+
 /// Most IVF cells kept decoded per isolate (~1 MB each).
 const MAX_CACHED_CELLS: usize = 32;
 
@@ -53,7 +57,14 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         api::shopper_currency(query),
     ) {
         (Ok(route), Ok(country), Ok(currency)) => {
-            let target = format!("{}?{}", url.path(), query);
+            // The cache key never carries a history, even one the header overrode.
+            let kept: Vec<(String, String)> = url
+                .query_pairs()
+                .filter(|(k, _)| k != "history")
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            let query_key = form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish();
+            let target = format!("{}?{}", url.path(), query_key);
             answer(&env, route, client, country.as_deref(), currency.as_deref(), &target).await
         }
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
@@ -95,7 +106,7 @@ async fn product_page(req: &Request, env: &Env, id: &str, url: &worker::Url) -> 
         Ok((product, price, in_stock)) => {
             let origin = url.origin().ascii_serialization();
             let canonical = seo::product_url(&origin, id);
-            let image = format!("{origin}{}", product.image_url());
+            let image = seo::absolute(&origin, &product.image_url());
             let meta = seo::ProductMeta {
                 product: &product,
                 price: &price,
@@ -380,14 +391,14 @@ async fn partitioned(
             let embedder = embedder(store, v).await;
             let mut wanted =
                 router.search_cells(&params.q, params.filters.category.as_deref(), embedder.as_deref());
-            // Pinned products may live in cells the query would not route to.
+            // Pinned products may live in cells the query would not route to (within the bound).
             for id in ctx
                 .rules
                 .map(|r| r.pinned(&params.q, params.filters.category.as_deref(), ctx.now))
                 .unwrap_or_default()
             {
                 let c = router.cell_of(&id);
-                if c.is_some() && !wanted.contains(&c) {
+                if c.is_some() && !wanted.contains(&c) && wanted.len() < MAX_CELLS_PER_REQUEST {
                     wanted.push(c);
                 }
             }
@@ -435,6 +446,8 @@ async fn related(
             }
         }
     }
+    // Bounded like every other request: related items in further cells are left out.
+    wanted.truncate(MAX_CELLS_PER_REQUEST);
     let all = cells(store, v, &wanted).await?;
     let refs: Vec<&OpenCell> = all.iter().map(Rc::as_ref).collect();
     let view = ivf::merge(&refs, &[id]);

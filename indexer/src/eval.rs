@@ -123,10 +123,17 @@ pub fn item_index_with_cells(
     lap("cards, signals, quantizing");
     let cells = (k > 0 && n > 0).then(|| crate::ivf::assign(&hybrid, k));
     lap("k-means cells");
+    // Above the flat-scan limit, similar items are searched within k-means groups even when the
+    // index is not partitioned (`--cells 0`).
+    let groups = match &cells {
+        Some(c) => Some(c.clone()),
+        None => (n > crate::ivf::PARTITION_ABOVE)
+            .then(|| crate::ivf::assign(&hybrid, n.div_ceil(crate::ivf::CELL_TARGET))),
+    };
     let similar = crate::cf::similar(
         &hybrid,
         &neighbours,
-        cells.as_deref().unwrap_or(&[]),
+        groups.as_deref().unwrap_or(&[]),
         ranking::index::MAX_RELATED,
     );
     lap("similar items");

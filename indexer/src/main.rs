@@ -286,9 +286,29 @@ fn build_cmd(
     let variants = read_variants(extras.variants.as_deref())?;
     let locale = read_locale(extras.locale.as_deref())?;
     let cells = extras.cells;
+    if let Some(c) = cells {
+        anyhow::ensure!(c <= usize::from(u16::MAX), "--cells must be at most {}, got {c}", u16::MAX);
+    }
     println!("building index from {}", catalog.display());
     let (products, rejects) = step("reading catalog", || read::catalog(catalog))?;
     print!("{rejects}");
+    // Price filters and facets convert between the shopper's currency and the locale's base, so the
+    // base must be the catalog's one currency.
+    let mut currencies: Vec<&str> = products.iter().map(|p| p.price.currency.as_str()).collect();
+    currencies.sort_unstable();
+    currencies.dedup();
+    let locale = match currencies.as_slice() {
+        [one] if *one != locale.base_currency => locale.rebased(one).with_context(|| {
+            format!(
+                "catalog prices are in {one}, which the localisation data has no rate for; add it to `rates`"
+            )
+        })?,
+        [_] | [] => locale,
+        many => anyhow::bail!(
+            "catalog prices mix currencies ({}); use one currency per catalog so filters and conversions agree",
+            many.join(", ")
+        ),
+    };
     let rules = match &extras.rules {
         Some(path) => Some(step("reading rules", || indexer::rules::read(path, &products))?),
         None => None,

@@ -108,9 +108,10 @@ impl Router {
     pub fn new(mut head: IvfHead) -> Option<Router> {
         let cells = head.offsets.len().checked_sub(1)?;
         let dim = head.dim as usize;
+        let size = cells.checked_mul(dim)?;
         let sound = head.dim <= crate::index::MAX_DIM
-            && head.centroids.len() == cells * dim
-            && head.content_centroids.len() == cells * dim
+            && head.centroids.len() == size
+            && head.content_centroids.len() == size
             && head.offsets.windows(2).all(|w| w[0] <= w[1])
             && cells <= usize::from(u16::MAX);
         if !sound {
@@ -193,8 +194,11 @@ impl Router {
         let docs = self.product_count().max(1) as f32;
         let mut votes: HashMap<usize, f32> = HashMap::new();
         for (k, word) in words.iter().enumerate() {
-            let mut terms: Vec<u64> = self.vocabulary.get(word).into_iter().collect();
-            if terms.is_empty() && typing && k + 1 == words.len() {
+            // Expand as the keyword index does: plural and singular forms, and completions of the
+            // word being typed.
+            let mut terms: Vec<u64> =
+                crate::lexical::forms(word).iter().filter_map(|f| self.vocabulary.get(f)).collect();
+            if typing && k + 1 == words.len() {
                 let mut stream = self.vocabulary.search(Str::new(word).starts_with()).into_stream();
                 while let Some((_, t)) = stream.next() {
                     terms.push(t);
@@ -203,9 +207,11 @@ impl Router {
                     }
                 }
             }
+            terms.sort_unstable();
+            terms.dedup();
             for t in terms {
                 let Some((df, cells)) = self.head.term_routes.get(t as usize) else { continue };
-                let idf = (1.0 + (docs - *df as f32 + 0.5) / (*df as f32 + 0.5)).ln();
+                let idf = crate::lexical::idf(docs, *df as f32);
                 for (rank, &c) in cells.iter().enumerate() {
                     *votes.entry(usize::from(c)).or_default() += idf / (rank as f32 + 1.0);
                 }

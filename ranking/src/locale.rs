@@ -99,6 +99,16 @@ impl Locale {
             .unwrap_or(&self.base_currency)
     }
 
+    /// The same data with `currency` as the base (the catalog's currency, so price filters compare
+    /// like with like); `None` when there is no rate for it.
+    pub fn rebased(&self, currency: &str) -> Option<Locale> {
+        let r = self.rate(currency)?;
+        let mut rates: BTreeMap<String, f64> = self.rates.iter().map(|(c, x)| (c.clone(), x / r)).collect();
+        rates.remove(currency);
+        rates.insert(self.base_currency.clone(), 1.0 / r);
+        Some(Locale { base_currency: currency.to_owned(), rates, ..self.clone() })
+    }
+
     fn rate(&self, currency: &str) -> Option<f64> {
         if currency == self.base_currency { Some(1.0) } else { self.rates.get(currency).copied() }
     }
@@ -186,6 +196,19 @@ mod tests {
         assert_eq!(l.convert(&usd, "GBP"), None);
         let nan = Price { amount: f64::NAN, currency: "USD".into() };
         assert_eq!(l.convert(&nan, "EUR"), None);
+    }
+
+    #[test]
+    fn rebasing_keeps_every_conversion() {
+        let l = locale();
+        let eur = l.rebased("EUR").unwrap();
+        assert_eq!(eur.base_currency, "EUR");
+        assert!(eur.validate().is_ok());
+        let p = Price { amount: 50.0, currency: "EUR".into() };
+        for to in ["USD", "JPY", "EUR"] {
+            assert_eq!(eur.convert(&p, to), l.convert(&p, to), "{to}");
+        }
+        assert!(l.rebased("GBP").is_none());
     }
 
     #[test]

@@ -325,3 +325,32 @@ fn rules_are_validated_with_their_line_and_stored() {
     assert_eq!(stored.rules[0].id, "p");
     assert_eq!(stored.rules[0].priority, 2);
 }
+
+#[test]
+fn the_locale_is_rebased_on_the_catalog_currency_and_mixed_currencies_are_refused() {
+    let dir = TempDir::new("currency");
+    let eur = GOOD.replace("\"USD\"", "\"EUR\"");
+    let out = dir.0.join("out");
+    let build = |catalog: &std::path::Path| {
+        indexer(&[
+            "build".as_ref(),
+            "--catalog".as_ref(),
+            catalog.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ])
+    };
+    let (ok, _, stderr) = build(&dir.file("eur.jsonl", &format!("{eur}\n")));
+    assert!(ok, "{stderr}");
+    let version = std::fs::read_to_string(out.join("kv/current")).unwrap();
+    let stored: ranking::locale::Locale = ranking::kv::decode(
+        &std::fs::read(out.join("kv").join(ranking::kv::keys::locale(&version))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(stored.base_currency, "EUR");
+    let p = ranking::Price { amount: 91.0, currency: "EUR".into() };
+    assert_eq!(stored.convert(&p, "USD").map(|p| p.amount), Some(100.0), "the shipped 0.91 EUR per USD");
+    let (ok, _, stderr) = build(&dir.file("mixed.jsonl", &format!("{eur}\n{GOOD2}\n")));
+    assert!(!ok);
+    assert!(stderr.contains("catalog prices mix currencies (EUR, USD)"), "{stderr}");
+}
