@@ -54,7 +54,11 @@ const results = [];
 try {
   await seed(await mf.getKVNamespace("SHOP"), kvDir);
   const base = (await mf.ready).toString().replace(/\/$/, "");
-  const cold = await (await fetch(`${base}/api/feed?limit=24`)).json();
+  const coldRes = await fetch(`${base}/api/feed?limit=24`);
+  if (coldRes.status !== 200) {
+    throw new Error(`cold feed: HTTP ${coldRes.status} (is ${kvDir} built in the format edge/build reads?): ${(await coldRes.text()).slice(0, 300)}`);
+  }
+  const cold = await coldRes.json();
   const items = cold.sections.flatMap((s) => s.items);
   const history = items.slice(0, 5).map((i) => i.id).join(",");
   const words = [...new Set(items.flatMap((i) => i.title.toLowerCase().split(/[^a-z]+/)).filter((w) => w.length > 3))];
