@@ -157,10 +157,39 @@ pub fn build(
 /// KV's limit on one value.
 pub const KV_VALUE_LIMIT: usize = 25 * 1024 * 1024;
 
+/// Largest `wrangler kv bulk put` file written: Cloudflare's bulk write takes at most 100 MB per
+/// request and wrangler 4.86 splits uploads by key count only, so big builds need several files.
+pub const BULK_FILE_LIMIT: usize = 90 * 1024 * 1024;
+
+/// The entries as `wrangler kv bulk put` JSON arrays (base64 values), each at most `limit` bytes
+/// unless one entry alone is larger, in entry order.
+pub fn bulk_parts(entries: &[(String, Vec<u8>)], limit: usize) -> Vec<Vec<u8>> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    let mut current: Vec<u8> = Vec::new();
+    for (k, v) in entries {
+        let item = serde_json::json!({"key": k, "value": b64.encode(v), "base64": true}).to_string();
+        // `[` + items joined by `,` + `]`.
+        if !current.is_empty() && current.len() + 1 + item.len() + 1 > limit {
+            current.push(b']');
+            parts.push(std::mem::take(&mut current));
+        }
+        current.push(if current.is_empty() { b'[' } else { b',' });
+        current.extend_from_slice(item.as_bytes());
+    }
+    if current.is_empty() {
+        current.push(b'[');
+    }
+    current.push(b']');
+    parts.push(current);
+    parts
+}
+
 /// Writes the build into `out`:
 /// - `kv/<key>`: one file per key (the key's `/` as directories), then `kv/current` last;
-/// - `bulk.json` (all entries) and `bulk-current.json` (the pointer), for `wrangler kv bulk put`
-///   against a real namespace, uploaded in that order so the pointer flips last.
+/// - `bulk.json` (then `bulk-2.json`, … for builds over [`BULK_FILE_LIMIT`]) with every entry, and
+///   `bulk-current.json` (the pointer), for `wrangler kv bulk put` against a real namespace, uploaded
+///   in that order so the pointer flips last.
 ///
 /// The previous `kv/` tree is replaced, so the folder always holds exactly one build.
 pub fn write(out: &Path, build: &Build) -> Result<Vec<PathBuf>> {
@@ -184,13 +213,17 @@ pub fn write(out: &Path, build: &Build) -> Result<Vec<PathBuf>> {
         fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
         written.push(path);
     }
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let bulk: Vec<_> = build
-        .entries
-        .iter()
-        .map(|(k, v)| serde_json::json!({"key": k, "value": b64.encode(v), "base64": true}))
-        .collect();
-    fs::write(out.join("bulk.json"), serde_json::to_vec(&bulk)?).context("cannot write bulk.json")?;
+    // Files of an earlier, larger build would be uploaded too: remove every numbered part first.
+    for entry in fs::read_dir(out).with_context(|| format!("cannot list {}", out.display()))?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("bulk-") && name != "bulk-current.json" && name.ends_with(".json") {
+            fs::remove_file(entry.path()).with_context(|| format!("cannot remove {name}"))?;
+        }
+    }
+    for (n, part) in bulk_parts(&build.entries, BULK_FILE_LIMIT).into_iter().enumerate() {
+        let name = if n == 0 { "bulk.json".to_owned() } else { format!("bulk-{}.json", n + 1) };
+        fs::write(out.join(&name), part).with_context(|| format!("cannot write {name}"))?;
+    }
     let current = serde_json::json!([{"key": kv::CURRENT, "value": build.version}]);
     fs::write(out.join("bulk-current.json"), serde_json::to_vec(&current)?)
         .context("cannot write bulk-current.json")?;
@@ -198,4 +231,26 @@ pub fn write(out: &Path, build: &Build) -> Result<Vec<PathBuf>> {
     fs::write(&pointer, &build.version).with_context(|| format!("cannot write {}", pointer.display()))?;
     written.push(pointer);
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_files_stay_under_the_limit_and_keep_every_entry_in_order() {
+        let entries: Vec<(String, Vec<u8>)> =
+            (0..10).map(|i| (format!("v/k{i}"), vec![i as u8; 300])).collect();
+        let parts = bulk_parts(&entries, 1200);
+        assert!(parts.len() > 1, "{} parts", parts.len());
+        let mut keys = Vec::new();
+        for p in &parts {
+            assert!(p.len() <= 1200, "{} bytes", p.len());
+            let v: Vec<serde_json::Value> = serde_json::from_slice(p).unwrap();
+            keys.extend(v.iter().map(|e| e["key"].as_str().unwrap().to_owned()));
+        }
+        assert_eq!(keys, entries.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>());
+        assert_eq!(bulk_parts(&entries, usize::MAX).len(), 1);
+        assert_eq!(bulk_parts(&[], 10), [b"[]".to_vec()]);
+    }
 }

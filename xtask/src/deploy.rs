@@ -58,7 +58,16 @@ pub fn deploy(tools: &Tools, args: &DeployArgs) -> Result<()> {
     }
     // `bulk put` of binary values is only broken against the local store (see docs/FORMATS.md); the
     // remote API stores base64 values as the bytes they encode.
-    let uploads = [build_dir.join("bulk.json"), build_dir.join("bulk-current.json")];
+    // `bulk.json`, `bulk-2.json`, … (big builds are split by size), then the pointer.
+    let mut uploads = vec![build_dir.join("bulk.json")];
+    for n in 2.. {
+        let part = build_dir.join(format!("bulk-{n}.json"));
+        if !part.is_file() {
+            break;
+        }
+        uploads.push(part);
+    }
+    uploads.push(build_dir.join("bulk-current.json"));
     for file in &uploads {
         anyhow::ensure!(file.is_file(), "{} is missing", file.display());
     }
