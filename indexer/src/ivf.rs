@@ -163,27 +163,10 @@ fn mean(vectors: &Vectors, rows: &[usize], dim: usize) -> Vec<f32> {
 
 /// The rows of `index` as a cell, references renumbered to global item numbers.
 fn subset(products: &[Product], index: &ItemIndex, rows: &[usize], global: &[u32]) -> Cell {
-    let dim = index.vectors.dim as usize;
-    let mut items = ItemIndex {
-        cards: Vec::with_capacity(rows.len()),
-        vectors: Vectors::new(dim),
-        content: Vectors::new(index.content.dim as usize),
-        signals: Vec::with_capacity(rows.len()),
-        neighbours: Vec::with_capacity(rows.len()),
-        similar: Vec::with_capacity(rows.len()),
-        bought_together: Vec::with_capacity(rows.len()),
-    };
+    let mut items = ItemIndex::empty(index.vectors.dim as usize, index.content.dim as usize);
     let g = |j: u32| global.get(j as usize).copied();
     for &i in rows {
-        items.cards.push(index.cards[i].clone());
-        items.vectors.push_codes(index.vectors.codes(i), index.vectors.scale(i));
-        items.content.push_codes(index.content.codes(i), index.content.scale(i));
-        items.signals.push(index.signals[i].clone());
-        items.neighbours.push(index.neighbours[i].iter().filter_map(|&(j, w)| Some((g(j)?, w))).collect());
-        items.similar.push(index.similar[i].iter().filter_map(|&j| g(j)).collect());
-        items
-            .bought_together
-            .push(index.bought_together[i].iter().filter_map(|&(j, w)| Some((g(j)?, w))).collect());
+        items.push_row(index, i, true, g);
     }
     let cell_products: Vec<Product> = rows.iter().map(|&i| products[i].clone()).collect();
     Cell {

@@ -69,6 +69,39 @@ impl ItemIndex {
         }
     }
 
+    /// An index with no rows, vectors of `dim` (`content_dim` for the content space).
+    pub fn empty(dim: usize, content_dim: usize) -> ItemIndex {
+        ItemIndex {
+            cards: Vec::new(),
+            vectors: Vectors::new(dim),
+            content: Vectors::new(content_dim),
+            signals: Vec::new(),
+            neighbours: Vec::new(),
+            similar: Vec::new(),
+            bought_together: Vec::new(),
+        }
+    }
+
+    /// Appends row `r` of `src` (which must be consistent, `r` in range). Its neighbour, similar and
+    /// bought-together references go through `map` (dropped where it says `None`); with `lists`
+    /// false they are left empty. The one copy routine of IVF cells, views and history rows.
+    pub fn push_row(&mut self, src: &ItemIndex, r: usize, lists: bool, map: impl Fn(u32) -> Option<u32>) {
+        self.cards.push(src.cards[r].clone());
+        self.vectors.push_codes(src.vectors.codes(r), src.vectors.scale(r));
+        self.content.push_codes(src.content.codes(r), src.content.scale(r));
+        self.signals.push(src.signals[r].clone());
+        if !lists {
+            self.neighbours.push(Vec::new());
+            self.similar.push(Vec::new());
+            self.bought_together.push(Vec::new());
+            return;
+        }
+        self.neighbours.push(src.neighbours[r].iter().filter_map(|&(j, w)| Some((map(j)?, w))).collect());
+        self.similar.push(src.similar[r].iter().filter_map(|&j| map(j)).collect());
+        self.bought_together
+            .push(src.bought_together[r].iter().filter_map(|&(j, w)| Some((map(j)?, w))).collect());
+    }
+
     pub fn len(&self) -> usize {
         self.cards.len()
     }

@@ -17,7 +17,6 @@ use crate::embed::Embedder;
 use crate::index::{CategoryNode, ItemIndex};
 use crate::kv::{Blob, Kind};
 use crate::lexical::{LexicalData, Lexicon};
-use crate::vector::Vectors;
 
 /// Cells probed by vector (nearest centroids to the shopper or query vector).
 pub const VECTOR_PROBES: usize = 4;
@@ -194,21 +193,7 @@ impl Router {
         let docs = self.product_count().max(1) as f32;
         let mut votes: HashMap<usize, f32> = HashMap::new();
         for (k, word) in words.iter().enumerate() {
-            // Expand as the keyword index does: plural and singular forms, and completions of the
-            // word being typed.
-            let mut terms: Vec<u64> =
-                crate::lexical::forms(word).iter().filter_map(|f| self.vocabulary.get(f)).collect();
-            if typing && k + 1 == words.len() {
-                let mut stream = self.vocabulary.search(Str::new(word).starts_with()).into_stream();
-                while let Some((_, t)) = stream.next() {
-                    terms.push(t);
-                    if terms.len() >= 16 {
-                        break;
-                    }
-                }
-            }
-            terms.sort_unstable();
-            terms.dedup();
+            let terms = self.expand(word, typing && k + 1 == words.len());
             for t in terms {
                 let Some((df, cells)) = self.head.term_routes.get(t as usize) else { continue };
                 let idf = crate::lexical::idf(docs, *df as f32);
@@ -220,10 +205,9 @@ impl Router {
         top_votes(votes, self.cells(), n)
     }
 
-    /// A query word's idf over the whole catalog: from the documents of its exact forms and, for the
-    /// word being typed, its first completions (as [`Lexicon::search`] expands it); `None` for a word
-    /// found only with a typo (the cell's own statistics then apply).
-    pub fn word_idf(&self, word: &str, last: bool) -> Option<f32> {
+    /// Vocabulary terms of a query word as the keyword index expands it: its plural and singular forms
+    /// and, for the word being typed (`last`), its first completions; sorted, without repeats.
+    fn expand(&self, word: &str, last: bool) -> Vec<u64> {
         let mut terms: Vec<u64> =
             crate::lexical::forms(word).iter().filter_map(|f| self.vocabulary.get(f)).collect();
         if last {
@@ -237,6 +221,14 @@ impl Router {
         }
         terms.sort_unstable();
         terms.dedup();
+        terms
+    }
+
+    /// A query word's idf over the whole catalog: from the documents of its exact forms and, for the
+    /// word being typed, its first completions (as [`Lexicon::search`] expands it); `None` for a word
+    /// found only with a typo (the cell's own statistics then apply).
+    pub fn word_idf(&self, word: &str, last: bool) -> Option<f32> {
+        let terms = self.expand(word, last);
         if terms.is_empty() {
             return None;
         }
@@ -393,32 +385,10 @@ pub fn merge<'a>(cells: &[&'a OpenCell], lists_for: &[&str]) -> View<'a> {
         parts.push(Part { lexicon: &cell.lexicon, docs });
     }
     let local = |g: u32| find(&ranges, &scattered, g);
-    let mut items = ItemIndex {
-        cards: Vec::with_capacity(rows.len()),
-        vectors: Vectors::new(dim),
-        content: Vectors::new(dim),
-        signals: Vec::with_capacity(rows.len()),
-        neighbours: Vec::with_capacity(rows.len()),
-        similar: Vec::with_capacity(rows.len()),
-        bought_together: Vec::with_capacity(rows.len()),
-    };
+    let mut items = ItemIndex::empty(dim, dim);
     for (cell, r) in rows {
-        let src = &cell.items;
-        items.cards.push(src.cards[r].clone());
-        items.vectors.push_codes(src.vectors.codes(r), src.vectors.scale(r));
-        items.content.push_codes(src.content.codes(r), src.content.scale(r));
-        items.signals.push(src.signals[r].clone());
-        if !lists_for.contains(&src.cards[r].id.as_str()) {
-            items.neighbours.push(Vec::new());
-            items.similar.push(Vec::new());
-            items.bought_together.push(Vec::new());
-            continue;
-        }
-        items.neighbours.push(src.neighbours[r].iter().filter_map(|&(g, w)| Some((local(g)?, w))).collect());
-        items.similar.push(src.similar[r].iter().filter_map(|&g| local(g)).collect());
-        items
-            .bought_together
-            .push(src.bought_together[r].iter().filter_map(|&(g, w)| Some((local(g)?, w))).collect());
+        let keep = lists_for.contains(&cell.items.cards[r].id.as_str());
+        items.push_row(&cell.items, r, keep, local);
     }
     View { items, parts }
 }
@@ -432,29 +402,13 @@ pub fn user_vector(
 ) -> Vec<f32> {
     let ids: Vec<&str> = history.iter().map(|s| s.id).collect();
     let dim = cells.first().map_or(1, |c| c.items.vectors.dim as usize);
-    let mut rows = ItemIndex {
-        cards: Vec::new(),
-        vectors: Vectors::new(dim),
-        content: Vectors::new(dim),
-        signals: Vec::new(),
-        neighbours: Vec::new(),
-        similar: Vec::new(),
-        bought_together: Vec::new(),
-    };
+    let mut rows = ItemIndex::empty(dim, dim);
     let mut taken = std::collections::HashSet::new();
     for cell in cells.iter().filter(|c| c.items.vectors.dim as usize == dim) {
         for r in cell.items.lookup(&ids).into_iter().flatten() {
-            if !taken.insert(cell.globals.get(r).copied()) {
-                continue;
+            if taken.insert(cell.globals.get(r).copied()) {
+                rows.push_row(&cell.items, r, false, |_| None);
             }
-            let src = &cell.items;
-            rows.cards.push(src.cards[r].clone());
-            rows.vectors.push_codes(src.vectors.codes(r), src.vectors.scale(r));
-            rows.content.push_codes(src.content.codes(r), src.content.scale(r));
-            rows.signals.push(src.signals[r].clone());
-            rows.neighbours.push(Vec::new());
-            rows.similar.push(Vec::new());
-            rows.bought_together.push(Vec::new());
         }
     }
     crate::feed::user_vector(&rows, history, w).1

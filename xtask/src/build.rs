@@ -64,7 +64,15 @@ pub fn all(tools: &Tools) -> Result<Built> {
         .arg("--out")
         .arg(&demo))?;
     let out = root.join("target/xtask/demo-build");
-    run(Command::new(&indexer)
+    index_demo(tools, &out, &[])?;
+    Ok(Built { kv_dir: out.join("kv") })
+}
+
+/// `indexer build` of the imported demo catalog (with the model) into `out`, plus `extra` arguments.
+fn index_demo(tools: &Tools, out: &Path, extra: &[&str]) -> Result<()> {
+    let root = &tools.root;
+    let demo = root.join("target/xtask/demo");
+    run(Command::new(root.join("target/debug/indexer"))
         .arg("build")
         .arg("--catalog")
         .arg(demo.join("catalog.jsonl"))
@@ -72,9 +80,9 @@ pub fn all(tools: &Tools) -> Result<Built> {
         .arg(demo.join("interactions.csv"))
         .arg("--model")
         .arg(setup::model_dir(root))
+        .args(extra)
         .arg("--out")
-        .arg(&out))?;
-    Ok(Built { kv_dir: out.join("kv") })
+        .arg(out))
 }
 
 /// Puts the shell's Content-Security-Policy (its inline loader allowed by hash) into the `/*` rule of
@@ -93,20 +101,8 @@ fn add_csp(dist: &Path) -> Result<()> {
 /// run the large-catalog code path in workerd on real data. Returns its `kv/` folder.
 pub fn partitioned_demo(tools: &Tools) -> Result<PathBuf> {
     step("index the demo catalog partitioned into 24 IVF cells (the large-catalog path)");
-    let root = &tools.root;
-    let demo = root.join("target/xtask/demo");
-    let out = root.join("target/xtask/demo-ivf-build");
-    run(Command::new(root.join("target/debug/indexer"))
-        .arg("build")
-        .arg("--catalog")
-        .arg(demo.join("catalog.jsonl"))
-        .arg("--interactions")
-        .arg(demo.join("interactions.csv"))
-        .arg("--model")
-        .arg(setup::model_dir(root))
-        .args(["--cells", "24"])
-        .arg("--out")
-        .arg(&out))?;
+    let out = tools.root.join("target/xtask/demo-ivf-build");
+    index_demo(tools, &out, &["--cells", "24"])?;
     Ok(out.join("kv"))
 }
 
