@@ -1,8 +1,18 @@
-//! Every network call the app makes: the storefront API, same origin. Pages call these and nothing else.
+//! Every network call the app makes: the storefront API, same origin. Pages call these and nothing
+//! else. History rides only in the `X-History` header (never in a URL, so never in a cache key or an
+//! access log), and only when the caller passes it, which [`crate::store::Store::history_header`]
+//! does only with personalization on.
 
-use gloo_net::http::{Request, RequestBuilder};
-use ranking::api::{FeedResponse, Problem, ProductResponse, SearchResponse};
+use gloo_net::http::{Request, RequestBuilder, Response};
+use leptos::prelude::{GetUntracked, Set};
+use ranking::api::{
+    CategoriesResponse, FeedResponse, Problem, ProductResponse, RelatedResponse, SearchResponse,
+    SuggestResponse,
+};
 use serde::de::DeserializeOwned;
+
+use crate::i18n::{Lang, Msg, t};
+use crate::store::Store;
 
 /// Why an API call failed, worded for the shopper by [`ApiError::message`].
 #[derive(Debug, Clone, PartialEq)]
@@ -10,48 +20,173 @@ pub enum ApiError {
     /// No answer at all (offline, server down).
     Network,
     /// The API answered with an error; `detail` comes from its problem+json body.
-    Status { status: u16, detail: String },
+    Status { status: u16, detail: String, fallback: Option<Box<FeedResponse>> },
     /// The answer could not be read.
     Decode,
 }
 
 impl ApiError {
-    pub fn message(&self) -> String {
+    pub fn message(&self, lang: Lang) -> String {
         match self {
-            ApiError::Network => "We couldn't reach the shop. Check your connection and try again.".into(),
-            ApiError::Status { status: 404, .. } => "We couldn't find that.".into(),
-            ApiError::Status { status, detail } if *status < 500 => format!("That didn't work: {detail}"),
-            ApiError::Status { .. } => {
-                "The shop is having trouble right now. Please try again shortly.".into()
+            ApiError::Network => t(lang, Msg::ErrNetwork).into(),
+            ApiError::Status { status: 404, .. } => t(lang, Msg::ErrNotFound).into(),
+            ApiError::Status { status, detail, .. } if *status < 500 => {
+                format!("{} {detail}", t(lang, Msg::ErrBadRequest))
             }
-            ApiError::Decode => "Something went wrong reading the shop's answer. Please try again.".into(),
+            ApiError::Status { .. } => t(lang, Msg::ErrServer).into(),
+            ApiError::Decode => t(lang, Msg::ErrDecode).into(),
         }
     }
 }
 
-async fn get_json<T: DeserializeOwned>(req: RequestBuilder) -> Result<T, ApiError> {
-    let resp = req.send().await.map_err(|_| ApiError::Network)?;
+/// How often the app checks whether the shop is back after a request failed for want of a network.
+const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+thread_local! {
+    static PROBE: std::cell::Cell<Option<leptos::prelude::IntervalHandle>> = const { std::cell::Cell::new(None) };
+}
+
+/// Notes that the shop could not be reached. Answers from the HTTP cache still arrive while offline,
+/// so only a request that bypasses every cache says the shop is back: it is retried every
+/// [`PROBE_EVERY`] until it gets through.
+fn went_offline(store: Store) {
+    if !store.online.get_untracked() {
+        return;
+    }
+    store.online.set(false);
+    let check = move || {
+        leptos::task::spawn_local(async move {
+            let req = Request::get("/api/categories").cache(web_sys::RequestCache::NoStore);
+            let back = matches!(req.send().await, Ok(r) if r.headers().get("x-offline").is_none());
+            if back {
+                store.online.set(true);
+                if let Some(h) = PROBE.take() {
+                    h.clear();
+                }
+            }
+        });
+    };
+    if let Ok(handle) = leptos::prelude::set_interval_with_handle(check, PROBE_EVERY) {
+        PROBE.set(Some(handle));
+    }
+}
+
+/// Sends a request with the shopper's country and currency; a network failure or the service
+/// worker's offline copy (`x-offline`) marks the app offline.
+async fn send(store: Store, req: RequestBuilder) -> Result<Response, ApiError> {
+    let req = req.query(store.locale_query());
+    let resp = match req.send().await {
+        Ok(r) => r,
+        Err(_) => {
+            went_offline(store);
+            return Err(ApiError::Network);
+        }
+    };
+    let offline = resp.headers().get("x-offline").is_some();
+    if offline {
+        went_offline(store);
+    }
     if !resp.ok() {
         let status = resp.status();
-        let detail = match resp.json::<Problem>().await {
-            Ok(p) => p.detail,
-            Err(_) => resp.status_text(),
-        };
-        return Err(ApiError::Status { status, detail });
+        // The service worker's "nothing cached" answer is a network failure to the shopper.
+        if offline {
+            return Err(ApiError::Network);
+        }
+        return Err(match resp.json::<Problem>().await {
+            Ok(p) => ApiError::Status { status, detail: p.detail, fallback: p.fallback.map(Box::new) },
+            Err(_) => ApiError::Status { status, detail: resp.status_text(), fallback: None },
+        });
     }
-    resp.json::<T>().await.map_err(|_| ApiError::Decode)
+    Ok(resp)
 }
 
-/// The home feed's sections (no history is sent yet: personalization on the device comes next).
-pub async fn feed(limit: usize) -> Result<FeedResponse, ApiError> {
-    get_json(Request::get("/api/feed").query([("limit", limit.to_string())])).await
+async fn get_json<T: DeserializeOwned>(store: Store, req: RequestBuilder) -> Result<T, ApiError> {
+    send(store, req).await?.json::<T>().await.map_err(|_| ApiError::Decode)
 }
 
-pub async fn search(q: &str, page: usize) -> Result<SearchResponse, ApiError> {
-    get_json(Request::get("/api/search").query([("q", q.to_owned()), ("page", page.to_string())])).await
+async fn get_bytes(store: Store, req: RequestBuilder) -> Result<Vec<u8>, ApiError> {
+    send(store, req).await?.binary().await.map_err(|_| ApiError::Decode)
 }
 
-pub async fn product(id: &str) -> Result<ProductResponse, ApiError> {
-    let id = String::from(js_sys::encode_uri_component(id));
-    get_json(Request::get(&format!("/api/products/{id}"))).await
+fn with_history(req: RequestBuilder, history: Option<&str>) -> RequestBuilder {
+    match history {
+        Some(h) => req.header("x-history", h),
+        None => req,
+    }
+}
+
+fn segment(id: &str) -> String {
+    String::from(js_sys::encode_uri_component(id))
+}
+
+/// The home feed's sections, personal when a history is given.
+pub async fn feed(store: Store, limit: usize, history: Option<String>) -> Result<FeedResponse, ApiError> {
+    let req = Request::get("/api/feed").query([("limit", limit.to_string())]);
+    get_json(store, with_history(req, history.as_deref())).await
+}
+
+/// Search parameters as the URL holds them (and the API takes them).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchQuery {
+    pub q: String,
+    pub category: Option<String>,
+    pub min_price: Option<String>,
+    pub max_price: Option<String>,
+    pub sort: Option<String>,
+    pub page: usize,
+}
+
+impl SearchQuery {
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut p = vec![("q", self.q.clone())];
+        let opt = [
+            ("category", &self.category),
+            ("min_price", &self.min_price),
+            ("max_price", &self.max_price),
+            ("sort", &self.sort),
+        ];
+        p.extend(opt.into_iter().filter_map(|(k, v)| v.clone().filter(|v| !v.is_empty()).map(|v| (k, v))));
+        if self.page > 1 {
+            p.push(("page", self.page.to_string()));
+        }
+        p
+    }
+}
+
+pub async fn search(
+    store: Store,
+    query: &SearchQuery,
+    history: Option<String>,
+) -> Result<SearchResponse, ApiError> {
+    let req = Request::get("/api/search").query(query.pairs());
+    get_json(store, with_history(req, history.as_deref())).await
+}
+
+pub async fn suggest(store: Store, q: &str) -> Result<SuggestResponse, ApiError> {
+    get_json(store, Request::get("/api/suggest").query([("q", q)])).await
+}
+
+pub async fn categories(store: Store) -> Result<CategoriesResponse, ApiError> {
+    get_json(store, Request::get("/api/categories")).await
+}
+
+pub async fn product(store: Store, id: &str) -> Result<ProductResponse, ApiError> {
+    get_json(store, Request::get(&format!("/api/products/{}", segment(id)))).await
+}
+
+/// Similar items, or with `bought_together` the items bought in the same orders.
+pub async fn related(store: Store, id: &str, bought_together: bool) -> Result<RelatedResponse, ApiError> {
+    let which = if bought_together { "bought-together" } else { "similar" };
+    get_json(store, Request::get(&format!("/api/products/{}/{which}", segment(id)))).await
+}
+
+/// The device pack (binary, decoded by [`crate::device`]).
+pub async fn pack(store: Store) -> Result<Vec<u8>, ApiError> {
+    get_bytes(store, Request::get("/api/pack")).await
+}
+
+/// The rows of one product and its related items (binary): asked one viewed product at a time, so
+/// no history rides along.
+pub async fn rows(store: Store, id: &str) -> Result<Vec<u8>, ApiError> {
+    get_bytes(store, Request::get("/api/rows").query([("ids", id), ("related", "true")])).await
 }

@@ -1,41 +1,117 @@
-//! Pieces shared by pages: header with search, product cards and grids, loading and error states.
+//! Pieces shared by pages: header with search as you type, product cards and grids, loading, error
+//! and offline states.
+
+use std::time::Duration;
 
 use leptos::prelude::*;
+use leptos_router::NavigateOptions;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::{use_location, use_navigate, use_query_map};
+use ranking::api::{FeedItem, SearchItem};
 use ranking::{Card, Price};
 
-use crate::api::ApiError;
+use crate::api::{self, ApiError};
+use crate::i18n::{Lang, Msg};
+use crate::store::Store;
+
+/// Wait after the last keystroke before searching.
+const DEBOUNCE: Duration = Duration::from_millis(250);
+
+pub fn encode(s: &str) -> String {
+    String::from(js_sys::encode_uri_component(s))
+}
 
 #[component]
 pub fn Header() -> impl IntoView {
+    let store = expect_context::<Store>();
     let query = use_query_map();
-    let q = move || query.read().get("q").unwrap_or_default();
-    let input = NodeRef::<leptos::html::Input>::new();
-    let navigate = use_navigate();
-    // Our own submit instead of the router's <Form>, which would also serialize the button.
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let text = input.get().map(|i| i.value()).unwrap_or_default();
-        let text = text.trim();
-        if !text.is_empty() {
-            navigate(
-                &format!("/search?q={}", String::from(js_sys::encode_uri_component(text))),
-                Default::default(),
-            );
+    let location = use_location();
+    let q = move || {
+        if location.pathname.get() == "/search" {
+            query.read().get("q").unwrap_or_default()
+        } else {
+            String::new()
         }
     };
+    let input = NodeRef::<leptos::html::Input>::new();
+    let navigate = use_navigate();
+    let terms = RwSignal::new(Vec::<String>::new());
+    let pending = StoredValue::new(None::<TimeoutHandle>);
+    let go = {
+        let navigate = navigate.clone();
+        move |text: &str, replace: bool| {
+            let text = text.trim();
+            if !text.is_empty() {
+                navigate(
+                    &format!("/search?q={}", encode(text)),
+                    NavigateOptions { replace, ..Default::default() },
+                );
+            }
+        }
+    };
+    // Our own submit instead of the router's <Form>, which would also serialize the button.
+    let submit = {
+        let go = go.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            if let Some(h) = pending.get_value() {
+                h.clear();
+            }
+            go(&input.get().map(|i| i.value()).unwrap_or_default(), false);
+        }
+    };
+    // Results as you type: after a pause, show them (replacing the URL, so Back skips keystrokes) and
+    // fetch completions of the word being typed.
+    let on_input = move |ev: leptos::ev::Event| {
+        let text = event_target_value(&ev);
+        if let Some(h) = pending.get_value() {
+            h.clear();
+        }
+        let go = go.clone();
+        let handle = set_timeout_with_handle(
+            move || {
+                let on_search = use_location_path() == "/search";
+                go(&text, on_search);
+                let text = text.clone();
+                leptos::task::spawn_local(async move {
+                    if let Ok(s) = api::suggest(store, text.trim()).await {
+                        terms.set(s.terms);
+                    }
+                });
+            },
+            DEBOUNCE,
+        )
+        .ok();
+        pending.set_value(handle);
+    };
+    let cart_count = move || store.cart.with(|c| c.iter().map(|l| l.qty).sum::<u32>());
     view! {
         <header class="site-header">
             <A href="/" attr:class="brand">"Shopfront"</A>
             <form class="search" role="search" action="/search" on:submit=submit>
-                <label for="q" class="visually-hidden">"Search products"</label>
-                <input id="q" node_ref=input type="search" name="q" placeholder="Search products"
-                    autocomplete="off" enterkeyhint="search" prop:value=q/>
-                <button type="submit">"Search"</button>
+                <label for="q" class="visually-hidden">{move || store.t(Msg::SearchLabel)}</label>
+                <input id="q" node_ref=input type="search" name="q" placeholder=move || store.t(Msg::SearchLabel)
+                    autocomplete="off" enterkeyhint="search" list="suggestions" prop:value=q on:input=on_input/>
+                <datalist id="suggestions">
+                    {move || terms.get().into_iter().map(|t| view! { <option value=t></option> }).collect_view()}
+                </datalist>
+                <button type="submit">{move || store.t(Msg::SearchButton)}</button>
             </form>
+            <nav class="site-nav" aria-label="Shop">
+                <A href="/c">{move || store.t(Msg::Categories)}</A>
+                <A href="/wishlist">{move || store.t(Msg::Wishlist)}</A>
+                <A href="/cart">{move || store.t(Msg::Cart)} " " <span class="count" data-testid="cart-count">{cart_count}</span></A>
+                <A href="/settings">{move || store.t(Msg::Settings)}</A>
+            </nav>
         </header>
+        <Show when=move || !store.online.get()>
+            <p class="offline" role="status" data-testid="offline">{move || store.t(Msg::Offline)}</p>
+        </Show>
     }
+}
+
+fn use_location_path() -> String {
+    web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default()
 }
 
 /// Formats a price for display: symbol for common currencies, code otherwise.
@@ -49,15 +125,63 @@ pub fn format_price(p: &Price) -> String {
     }
 }
 
-/// A product in a grid; `featured` marks one a shop rule placed (shown as "Featured", never more).
+/// One product in a grid, with what the ranking said about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tile {
+    pub card: Card,
+    /// The ranking score (kept in `data-score` so tests can compare device and edge).
+    pub score: Option<f32>,
+    /// A short reason ("Because you viewed X · popular · 3-day delivery").
+    pub note: Option<String>,
+    /// A shop rule placed it (shown as "Featured", never more).
+    pub featured: bool,
+}
+
+impl Tile {
+    pub fn plain(card: Card) -> Tile {
+        Tile { card, score: None, note: None, featured: false }
+    }
+
+    /// A feed item with its explanation; `title_of` names a history product.
+    pub fn feed(item: FeedItem, lang: Lang, title_of: &dyn Fn(&str) -> Option<String>) -> Tile {
+        let mut parts: Vec<String> = Vec::new();
+        let w = &item.why;
+        if let Some(title) = w.because.as_deref().and_then(title_of) {
+            parts.push(format!("{} {title}", crate::i18n::t(lang, Msg::BecauseYouViewed)));
+        }
+        if w.popularity > 0.0 && w.popularity >= w.similarity + w.co_occurrence {
+            parts.push(crate::i18n::t(lang, Msg::Popular).into());
+        }
+        if w.discount >= ranking::feed::MIN_DEAL {
+            parts.push(format!("{:.0}% {}", w.discount * 100.0, crate::i18n::t(lang, Msg::Off)));
+        }
+        if let Some(d) = item.delivery_days {
+            parts.push(format!("{d}{}", crate::i18n::t(lang, Msg::DayDelivery)));
+        }
+        Tile {
+            card: item.card,
+            score: Some(item.score),
+            note: (!parts.is_empty()).then(|| parts.join(" · ")),
+            featured: false,
+        }
+    }
+
+    pub fn search(item: SearchItem, lang: Lang) -> Tile {
+        let note = item.delivery_days.map(|d| format!("{d}{}", crate::i18n::t(lang, Msg::DayDelivery)));
+        Tile { featured: item.why.featured, score: Some(item.score), note, card: item.card }
+    }
+}
+
 #[component]
-pub fn ProductCard(card: Card, #[prop(optional)] featured: bool) -> impl IntoView {
-    let href = format!("/p/{}", String::from(js_sys::encode_uri_component(&card.id)));
+pub fn ProductCard(tile: Tile) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let Tile { card, score, note, featured } = tile;
+    let href = format!("/p/{}", encode(&card.id));
     let category = card.category.last().cloned().unwrap_or_default();
     view! {
-        <li class="card">
+        <li class="card" data-id=card.id.clone() data-score=score.map(|s| s.to_string())>
             <A href=href>
-                {featured.then(|| view! { <span class="badge">"Featured"</span> })}
+                {featured.then(|| view! { <span class="badge">{move || store.t(Msg::Featured)}</span> })}
                 <img src=card.image.clone() alt="" width="240" height="240" loading="lazy" decoding="async"/>
                 <span class="card-title">{card.title.clone()}</span>
             </A>
@@ -65,26 +189,21 @@ pub fn ProductCard(card: Card, #[prop(optional)] featured: bool) -> impl IntoVie
                 <span class="price">{format_price(&card.price)}</span>
                 {card.list_price.map(|l| {
                     let was = Price { amount: l, currency: card.price.currency.clone() };
-                    view! { <s class="list-price" aria-label="regular price">{format_price(&was)}</s> }
+                    view! { <s class="list-price" aria-label=move || store.t(Msg::RegularPrice)>{format_price(&was)}</s> }
                 })}
                 <span class="category">{category}</span>
             </span>
+            {note.map(|n| view! { <span class="why">{n}</span> })}
         </li>
     }
 }
 
-/// A grid of cards; ids in `featured` get the "Featured" badge.
+/// A grid of product cards.
 #[component]
-pub fn Grid(cards: Vec<Card>, #[prop(optional)] featured: Vec<String>) -> impl IntoView {
+pub fn Grid(tiles: Vec<Tile>) -> impl IntoView {
     view! {
         <ul class="grid" data-testid="product-grid">
-            {cards
-                .into_iter()
-                .map(|card| {
-                    let featured = featured.contains(&card.id);
-                    view! { <ProductCard card featured/> }
-                })
-                .collect_view()}
+            {tiles.into_iter().map(|tile| view! { <ProductCard tile/> }).collect_view()}
         </ul>
     }
 }
@@ -92,8 +211,9 @@ pub fn Grid(cards: Vec<Card>, #[prop(optional)] featured: Vec<String>) -> impl I
 /// Grey cards of the grid's shape while a list loads (no layout shift when it arrives).
 #[component]
 pub fn SkeletonGrid(#[prop(default = 8)] count: usize) -> impl IntoView {
+    let store = expect_context::<Store>();
     view! {
-        <ul class="grid skeleton" aria-busy="true" aria-label="Loading products">
+        <ul class="grid skeleton" aria-busy="true" aria-label=move || store.t(Msg::Loading)>
             {(0..count).map(|_| view! { <li class="card"><div class="ph-img"></div><div class="ph-line"></div></li> }).collect_view()}
         </ul>
     }
@@ -102,10 +222,11 @@ pub fn SkeletonGrid(#[prop(default = 8)] count: usize) -> impl IntoView {
 /// A friendly error with a retry button.
 #[component]
 pub fn ErrorView(error: ApiError, retry: Callback<()>) -> impl IntoView {
+    let store = expect_context::<Store>();
     view! {
         <div class="error" role="alert">
-            <p>{error.message()}</p>
-            <button on:click=move |_| retry.run(())>"Try again"</button>
+            <p>{move || error.message(store.lang())}</p>
+            <button on:click=move |_| retry.run(())>{move || store.t(Msg::TryAgain)}</button>
         </div>
     }
 }

@@ -2,20 +2,15 @@
 //! from decoded KV values. No I/O here, so every rule is tested natively.
 
 use ranking::Event;
-use ranking::api::{
-    CategoriesResponse, FeedItem, FeedResponse, FeedSection, ProductResponse, RelatedItem, RelatedResponse,
-    SearchItem, SearchResponse, SuggestResponse,
+// The answers themselves are built in `ranking`, so the app builds the same ones on the device.
+pub use ranking::answer::{
+    Ctx, SearchParams, categories, categories_of, fallback_feed, feed, search, suggest,
 };
-use ranking::catalog::{Card, Price, Product};
-use ranking::feed::Seen;
-use ranking::index::{CategoryNode, ItemIndex};
-use ranking::kv::{CardList, ProductShard};
-use ranking::locale::{Delivery, Locale};
-use ranking::rules::Rules;
-use ranking::search::{self, Catalog, Filters, MAX_QUERY, SearchRequest, Sort};
-use ranking::signals::Signals;
-use ranking::weights::Weights;
-use ranking::{catalog, feed};
+use ranking::api::{ProductResponse, RelatedResponse};
+use ranking::catalog::{self, Price, Product};
+use ranking::index::ItemIndex;
+use ranking::kv::ProductShard;
+use ranking::search::{Filters, MAX_QUERY, Sort};
 
 use crate::problem::ApiError;
 
@@ -41,6 +36,14 @@ pub enum Route {
     Product {
         id: String,
     },
+    /// The device pack ([`ranking::device::DevicePack`]), binary.
+    Pack,
+    /// Rows of these products (and with `related` of their similar and bought-together items) as a
+    /// binary IVF cell, for ranking on the device.
+    Rows {
+        ids: Vec<String>,
+        related: bool,
+    },
 }
 
 pub const DEFAULT_LIMIT: usize = 24;
@@ -64,7 +67,8 @@ pub fn route_with_history(
     history_header: Option<&str>,
 ) -> Result<Route, ApiError> {
     let path = path.trim_end_matches('/');
-    let known = ["/api/feed", "/api/search", "/api/suggest", "/api/categories"].contains(&path)
+    let known = ["/api/feed", "/api/search", "/api/suggest", "/api/categories", "/api/pack", "/api/rows"]
+        .contains(&path)
         || path.starts_with("/api/products/");
     if !known {
         return Err(ApiError::NoRoute(path.chars().take(200).collect()));
@@ -79,6 +83,11 @@ pub fn route_with_history(
             Ok(Route::Feed { limit: params.limit()?, history: parse_history(raw)? })
         }
         "/api/categories" => Ok(Route::Categories),
+        "/api/pack" => Ok(Route::Pack),
+        "/api/rows" => Ok(Route::Rows {
+            ids: parse_ids(params.get("ids").unwrap_or_default())?,
+            related: params.flag("related")?,
+        }),
         "/api/suggest" => {
             let q = params.get("q").unwrap_or_default();
             let len = q.chars().count();
@@ -143,6 +152,21 @@ pub fn route_with_history(
     }
 }
 
+/// Product ids separated by commas: at most [`ranking::device::MAX_ROWS_IDS`], each 1 to
+/// [`catalog::MAX_ID`] characters. None is an empty list (an empty cell).
+pub fn parse_ids(raw: &str) -> Result<Vec<String>, ApiError> {
+    let ids: Vec<String> =
+        raw.split(',').map(str::trim).filter(|id| !id.is_empty()).map(str::to_owned).collect();
+    let max = ranking::device::MAX_ROWS_IDS;
+    if ids.len() > max {
+        return Err(bad("ids", format!("ids has {} entries, at most {max} are allowed", ids.len())));
+    }
+    if ids.iter().any(|id| id.chars().count() > catalog::MAX_ID) {
+        return Err(bad("ids", format!("ids must be 1 to {} characters each", catalog::MAX_ID)));
+    }
+    Ok(ids)
+}
+
 /// `id` or `id:event` entries separated by commas, most recent first (event: view, cart, purchase).
 pub fn parse_history(raw: &str) -> Result<Vec<(String, Event)>, ApiError> {
     let mut out = Vec::new();
@@ -194,7 +218,7 @@ impl Params {
     }
 
     fn limit(&self) -> Result<usize, ApiError> {
-        self.number("limit", DEFAULT_LIMIT, 1, feed::MAX_LIMIT)
+        self.number("limit", DEFAULT_LIMIT, 1, ranking::feed::MAX_LIMIT)
     }
 
     fn price(&self, name: &'static str) -> Result<Option<f64>, ApiError> {
@@ -251,83 +275,8 @@ impl Params {
     }
 }
 
-/// Search parameters after validation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SearchParams {
-    pub q: String,
-    pub page: usize,
-    pub limit: usize,
-    pub filters: Filters,
-    pub sort: Sort,
-    /// The shopper's history (most recent first), for the personal boost; empty = none.
-    pub history: Vec<(String, Event)>,
-}
-
 fn truncate(s: &str) -> String {
     s.chars().take(40).collect()
-}
-
-/// What every handler answers under: the index version, the request time and the experiment variant.
-#[derive(Debug, Clone, Copy)]
-pub struct Ctx<'a> {
-    pub version: &'a str,
-    /// The shopper's country (ISO 3166 alpha-2, upper case), for stock and the in-stock filter.
-    pub country: Option<&'a str>,
-    /// Unix seconds.
-    pub now: i64,
-    pub variant: &'a str,
-    pub weights: &'a Weights,
-    /// The shopper's explicit currency choice (`?currency=`), if any.
-    pub currency: Option<&'a str>,
-    /// Currencies, rates and delivery regions of this build; without them prices stay as indexed.
-    pub locale: Option<&'a Locale>,
-    /// The build's merchandising rules, if any.
-    pub rules: Option<&'a Rules>,
-}
-
-impl Ctx<'_> {
-    /// `price` in the shopper's currency, and the original when it was converted.
-    pub fn price(&self, price: &Price) -> (Price, Option<Price>) {
-        let Some(locale) = self.locale else { return (price.clone(), None) };
-        match locale.convert(price, locale.currency_for(self.country, self.currency)) {
-            Some(local) if local.currency != price.currency => (local, Some(price.clone())),
-            _ => (price.clone(), None),
-        }
-    }
-
-    /// The shopper's currency, when prices are shown converted.
-    fn shown_currency(&self) -> Option<(&Locale, &str)> {
-        let l = self.locale?;
-        let c = l.currency_for(self.country, self.currency);
-        (c != l.base_currency).then_some((l, c))
-    }
-
-    /// An amount in the shopper's currency, in the catalog's base currency.
-    fn catalog_amount(&self, amount: f64) -> f64 {
-        let Some((l, c)) = self.shown_currency() else { return amount };
-        l.convert(&Price { amount, currency: c.to_owned() }, &l.base_currency).map_or(amount, |p| p.amount)
-    }
-
-    /// An amount in the catalog's base currency, in the shopper's.
-    fn shown_amount(&self, amount: f64) -> f64 {
-        let Some((l, c)) = self.shown_currency() else { return amount };
-        l.convert(&Price { amount, currency: l.base_currency.clone() }, c).map_or(amount, |p| p.amount)
-    }
-
-    /// Delivery to the shopper's country from the locations with stock.
-    pub fn delivery(&self, in_stock: Option<&[String]>) -> Option<Delivery> {
-        self.locale?.delivery(in_stock?, self.country?)
-    }
-
-    /// A card with its price localized, the original price if converted, and the delivery days.
-    fn card(&self, card: &Card, signals: Option<&Signals>) -> (Card, Option<Price>, Option<u16>) {
-        let (price, base) = self.price(&card.price);
-        let list_price = card
-            .list_price
-            .map(|l| self.price(&Price { amount: l, currency: card.price.currency.clone() }).0.amount);
-        let days = self.delivery(signals.and_then(|s| s.in_stock.as_deref())).map(|d| d.days);
-        (Card { price, list_price, ..card.clone() }, base, days)
-    }
 }
 
 /// The shopper's explicit currency (`?currency=`, three letters), upper-cased; a malformed one is a
@@ -377,67 +326,6 @@ pub fn client_hash(cookie: Option<&str>, header: Option<&str>) -> u64 {
     id.map_or(0, |id| ranking::kv::fnv1a(ranking::kv::FNV_OFFSET, id.as_bytes()))
 }
 
-/// `GET /api/feed`: the home feed's sections for a history (cold start: "Trending" alone).
-pub fn feed(items: &ItemIndex, history: &[(String, Event)], limit: usize, ctx: Ctx<'_>) -> FeedResponse {
-    let seen: Vec<Seen<'_>> = history.iter().map(|(id, event)| Seen { id, event: *event }).collect();
-    let sections = feed::home(items, &seen, ctx.weights, limit)
-        .into_iter()
-        .map(|s| FeedSection {
-            id: s.id,
-            title: s.title,
-            because: s.because,
-            items: s
-                .items
-                .into_iter()
-                .filter_map(|i| {
-                    let (card, base_price, delivery_days) =
-                        ctx.card(items.cards.get(i.index)?, items.signals.get(i.index));
-                    Some(FeedItem { card, score: i.score, why: i.why, base_price, delivery_days })
-                })
-                .collect(),
-        })
-        .collect();
-    FeedResponse { sections, variant: ctx.variant.to_owned(), index_version: ctx.version.to_owned() }
-}
-
-/// The feed when the item index is unreadable: the build's most popular products as "Trending",
-/// first `limit`, not personal (served with a 503 problem).
-pub fn fallback_feed(popular: &CardList, limit: usize, ctx: Ctx<'_>) -> FeedResponse {
-    let items: Vec<FeedItem> = popular
-        .cards
-        .iter()
-        .take(limit)
-        .map(|c| {
-            let (card, base_price, _) = ctx.card(c, None);
-            FeedItem { card, score: 0.0, why: Default::default(), base_price, delivery_days: None }
-        })
-        .collect();
-    let sections = if items.is_empty() {
-        Vec::new()
-    } else {
-        vec![FeedSection { id: "trending".into(), title: "Trending".into(), because: None, items }]
-    };
-    FeedResponse { sections, variant: ctx.variant.to_owned(), index_version: ctx.version.to_owned() }
-}
-
-/// `GET /api/suggest`: up to 8 completions of the word being typed and the 5 best products.
-pub fn suggest(cat: Catalog<'_>, q: &str, ctx: Ctx<'_>) -> SuggestResponse {
-    let s = search::suggest(cat, q, ctx.weights, ctx.now, 8, 5);
-    let products =
-        s.hits.iter().filter_map(|h| Some(ctx.card(cat.items.cards.get(h.index)?, None).0)).collect();
-    SuggestResponse { query: q.to_owned(), terms: s.terms, products, index_version: ctx.version.to_owned() }
-}
-
-/// `GET /api/categories`
-pub fn categories(items: &ItemIndex, version: &str) -> CategoriesResponse {
-    categories_of(items.categories(), version)
-}
-
-/// `GET /api/categories` of a partitioned build, whose tree is stored in the routing head.
-pub fn categories_of(tree: Vec<CategoryNode>, version: &str) -> CategoriesResponse {
-    CategoriesResponse { categories: tree, index_version: version.to_owned() }
-}
-
 /// `GET /api/products/{id}/similar` or `/bought-together`.
 pub fn related(
     items: &ItemIndex,
@@ -445,61 +333,8 @@ pub fn related(
     bought_together: bool,
     ctx: Ctx<'_>,
 ) -> Result<RelatedResponse, ApiError> {
-    let i = items.position(id).ok_or_else(|| ApiError::UnknownProduct(id.to_owned()))?;
-    let list = if bought_together { items.bought_with(i) } else { items.similar_to(i) };
-    let out = list
-        .into_iter()
-        .filter_map(|(j, score)| {
-            let (card, base_price, delivery_days) = ctx.card(items.cards.get(j)?, items.signals.get(j));
-            Some(RelatedItem { card, score, base_price, delivery_days })
-        })
-        .collect();
-    Ok(RelatedResponse { items: out, index_version: ctx.version.to_owned() })
-}
-
-/// `GET /api/search`: hybrid search with filters, sort and facets, paged.
-pub fn search(cat: Catalog<'_>, p: &SearchParams, ctx: Ctx<'_>) -> SearchResponse {
-    let seen: Vec<Seen<'_>> = p.history.iter().map(|(id, event)| Seen { id, event: *event }).collect();
-    // Price bounds arrive in the shopper's currency; ranking compares catalog prices.
-    let mut filters = p.filters.clone();
-    filters.min_price = filters.min_price.map(|a| ctx.catalog_amount(a));
-    filters.max_price = filters.max_price.map(|a| ctx.catalog_amount(a));
-    let req = SearchRequest {
-        query: &p.q,
-        history: &seen,
-        filters,
-        sort: p.sort,
-        now: ctx.now,
-        country: ctx.country,
-        offset: p.page.saturating_sub(1).saturating_mul(p.limit),
-        limit: p.limit,
-        rules: ctx.rules,
-    };
-    let mut found = search::search(cat, &req, ctx.weights);
-    for bucket in &mut found.facets.price {
-        bucket.min = ctx.shown_amount(bucket.min);
-        bucket.max = bucket.max.map(|m| ctx.shown_amount(m));
-    }
-    SearchResponse {
-        query: p.q.clone(),
-        total: found.total,
-        page: p.page,
-        limit: p.limit,
-        partial: found.partial,
-        approximate: false,
-        items: found
-            .hits
-            .into_iter()
-            .filter_map(|h| {
-                let (card, base_price, delivery_days) =
-                    ctx.card(cat.items.cards.get(h.index)?, cat.items.signals.get(h.index));
-                Some(SearchItem { card, score: h.score, why: h.why, base_price, delivery_days })
-            })
-            .collect(),
-        facets: found.facets,
-        variant: ctx.variant.to_owned(),
-        index_version: ctx.version.to_owned(),
-    }
+    ranking::answer::related(items, id, bought_together, ctx)
+        .ok_or_else(|| ApiError::UnknownProduct(id.to_owned()))
 }
 
 /// `GET /api/products/{id}` from the shard that holds `id`.
@@ -528,6 +363,9 @@ pub fn product(shard: &ProductShard, id: &str, ctx: Ctx<'_>) -> Result<ProductRe
 mod tests {
     use super::*;
     use ranking::Product;
+    use ranking::locale::{Delivery, Locale};
+    use ranking::search::Catalog;
+    use ranking::weights::Weights;
 
     fn product_of(id: &str, title: &str) -> Product {
         serde_json::from_value(serde_json::json!({

@@ -92,6 +92,8 @@ fn documented_path(r: &Route) -> &'static str {
         Route::Product { .. } => "/api/products/{id}",
         Route::Similar { .. } => "/api/products/{id}/similar",
         Route::BoughtTogether { .. } => "/api/products/{id}/bought-together",
+        Route::Pack => "/api/pack",
+        Route::Rows { .. } => "/api/rows",
     }
 }
 
@@ -109,6 +111,8 @@ fn every_route() -> Vec<Route> {
         Route::Product { id: "a".into() },
         Route::Similar { id: "a".into() },
         Route::BoughtTogether { id: "a".into() },
+        Route::Pack,
+        Route::Rows { ids: vec!["a".into()], related: true },
     ]
 }
 
@@ -150,11 +154,15 @@ fn malformed(name: &str) -> Option<String> {
         "history" => (0..=MAX_HISTORY).map(|i| format!("p{i}")).collect::<Vec<_>>().join(","),
         "country" => "Germany".into(),
         "currency" => "euro".into(),
+        "ids" => (0..=ranking::device::MAX_ROWS_IDS).map(|i| format!("p{i}")).collect::<Vec<_>>().join(","),
+        "related" => "maybe".into(),
         _ => return None,
     })
 }
 
-const KNOWN_QUERY: [&str; 11] = [
+const KNOWN_QUERY: [&str; 13] = [
+    "ids",
+    "related",
     "q",
     "category",
     "min_price",
@@ -329,7 +337,11 @@ fn errors_are_documented_as_problem_json() {
                 assert_eq!(types, [PROBLEM_JSON], "{path} {status}");
                 assert_eq!(content[PROBLEM_JSON]["schema"]["$ref"], "#/components/schemas/Problem");
             } else {
-                assert_eq!(types, ["application/json"], "{path} {status}");
+                // The device's ranking data is binary (KV format); everything else is JSON.
+                let binary =
+                    matches!(api::route("GET", &concrete(&path), ""), Ok(Route::Pack | Route::Rows { .. }));
+                let expected = if binary { "application/octet-stream" } else { "application/json" };
+                assert_eq!(types, [expected], "{path} {status}");
             }
         }
     }

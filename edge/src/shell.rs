@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use ranking::device::{self, DevicePack, Source};
 use ranking::embed::{Embedder, EmbedderData};
 use ranking::feed::Seen;
 use ranking::index::ItemIndex;
@@ -51,12 +52,16 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     );
     let query = url.query().unwrap_or("");
     let country = ip_country(&req);
+    let mut content_type = "application/json";
     let answer = match (
         api::route_with_history(&method, url.path(), query, history.as_deref()),
         api::shopper_country(query, country.as_deref()),
         api::shopper_currency(query),
     ) {
         (Ok(route), Ok(country), Ok(currency)) => {
+            if matches!(route, Route::Pack | Route::Rows { .. }) {
+                content_type = "application/octet-stream";
+            }
             // The cache key never carries a history, even one the header overrode.
             let kept: Vec<(String, String)> = url
                 .query_pairs()
@@ -71,7 +76,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     };
     match answer {
         Ok((body, cache, edge_cache)) => {
-            let resp = with_headers(json_response(body, 200, "application/json")?, cache);
+            let resp = with_headers(json_response(body, 200, content_type)?, cache);
             if let Some(state) = edge_cache {
                 resp.headers().set("x-edge-cache", state)?;
             }
@@ -292,6 +297,9 @@ async fn respond(
         let products = load::<ProductShard>(store, v, &kv::keys::products(v, shard)).await?;
         return Ok((body(&api::product(&products, id, ctx)?)?, "public, max-age=300"));
     }
+    if let Route::Pack = route {
+        return Ok((device_pack(store, ctx).await?, "public, max-age=300"));
+    }
     if manifest.cells > 0 {
         return partitioned(store, route, ctx).await;
     }
@@ -331,8 +339,39 @@ async fn respond(
             let cache = if params.history.is_empty() { "public, max-age=60" } else { "private, no-store" };
             Ok((body(&api::search(cat, &params, ctx))?, cache))
         }
-        Route::Product { .. } => Err(ApiError::Unavailable("product route fell through".into())),
+        Route::Rows { ids, related } => {
+            let items = load::<ItemIndex>(store, v, &kv::keys::items(v)).await?;
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let cell = device::rows_cell(&[Source { items: &items, globals: None }], &ids, related);
+            Ok((kv::encode(&cell), "public, max-age=300"))
+        }
+        Route::Product { .. } | Route::Pack => {
+            Err(ApiError::Unavailable("product or pack route fell through".into()))
+        }
     }
+}
+
+/// The device pack: the stored `pack` cell as it is, with this shopper's variant, weights, country,
+/// currency, locale and rules around it.
+async fn device_pack(store: &KvStore, ctx: api::Ctx<'_>) -> Result<Vec<u8>, ApiError> {
+    let key = kv::keys::pack(ctx.version);
+    let cell = store
+        .get(&key)
+        .bytes()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("cannot read KV key {key}: {e}")))?
+        .ok_or_else(|| ApiError::Unavailable(format!("KV key {key} is missing")))?;
+    let pack = DevicePack {
+        index_version: ctx.version.to_owned(),
+        variant: ctx.variant.to_owned(),
+        weights: ctx.weights.clone(),
+        country: ctx.country.map(str::to_owned),
+        currency: ctx.currency.map(str::to_owned),
+        locale: ctx.locale.cloned(),
+        rules: ctx.rules.cloned(),
+        cell,
+    };
+    Ok(kv::encode(&pack))
 }
 
 /// The query embedder; without it (indexed without a model, or unreadable) search is keyword-only.
@@ -412,6 +451,33 @@ async fn partitioned(
             let cache = if params.history.is_empty() { "public, max-age=60" } else { "private, no-store" };
             Ok((body(&found)?, cache))
         }
+        Route::Rows { ids, related } => {
+            let mut wanted: Vec<Option<usize>> = Vec::new();
+            for id in &ids {
+                let c = router.cell_of(id);
+                if c.is_some() && !wanted.contains(&c) && wanted.len() < MAX_CELLS_PER_REQUEST {
+                    wanted.push(c);
+                }
+            }
+            if related {
+                for cell in cells(store, v, &wanted.clone()).await? {
+                    for id in &ids {
+                        let Some(row) = cell.items.position(id) else { continue };
+                        for g in ivf::related_globals(&cell, row) {
+                            let c = router.cell_of_global(g);
+                            if c.is_some() && !wanted.contains(&c) && wanted.len() < MAX_CELLS_PER_REQUEST {
+                                wanted.push(c);
+                            }
+                        }
+                    }
+                }
+            }
+            let all = cells(store, v, &wanted).await?;
+            let sources: Vec<Source<'_>> =
+                all.iter().map(|c| Source { items: &c.items, globals: Some(&c.globals) }).collect();
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            Ok((kv::encode(&device::rows_cell(&sources, &ids, related)), "public, max-age=300"))
+        }
         Route::Suggest { q } => {
             let embedder = embedder(store, v).await;
             let wanted = router.search_cells(&q, None, embedder.as_deref());
@@ -421,7 +487,9 @@ async fn partitioned(
             let cat = Catalog::view(&view, embedder.as_deref(), Some(&router));
             Ok((body(&api::suggest(cat, &q, ctx))?, "public, max-age=60"))
         }
-        Route::Product { .. } => Err(ApiError::Unavailable("product route fell through".into())),
+        Route::Product { .. } | Route::Pack => {
+            Err(ApiError::Unavailable("product or pack route fell through".into()))
+        }
     }
 }
 

@@ -94,6 +94,15 @@ pub fn build(
         })
         .unwrap_or_default();
     let cell_count = partition.as_ref().map_or(0, |p| p.cells.len() as u32);
+    // The app's device pack: from the partition (global numbers) or the whole index (row numbers).
+    let pack = match (&partition, &extra.items) {
+        (Some(p), _) => Some(kv::encode(&p.pack)),
+        (None, Some(index)) => {
+            let identity: Vec<u32> = (0..index.len() as u32).collect();
+            Some(kv::encode(&ranking::device::pack_cell(products, index, &identity)))
+        }
+        (None, None) => None,
+    };
     let weights = kv::encode(&extra.variants);
     let locale = extra.locale.as_ref().map(kv::encode);
     let rules = extra.rules.as_ref().map(kv::encode);
@@ -107,6 +116,7 @@ pub fn build(
                 .chain(search.iter())
                 .chain(embedder.iter())
                 .chain(items.iter())
+                .chain(pack.iter())
                 .chain(cell_bytes.iter().map(|(_, b)| b))
                 .chain([&weights])
                 .chain(locale.iter())
@@ -135,6 +145,9 @@ pub fn build(
     }
     if let Some(bytes) = items {
         entries.push((kv::keys::items(&version), bytes));
+    }
+    if let Some(bytes) = pack {
+        entries.push((kv::keys::pack(&version), bytes));
     }
     for (key, bytes) in cell_bytes {
         let key = match key {

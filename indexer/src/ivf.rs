@@ -8,7 +8,6 @@ use fst::{MapBuilder, Streamer};
 use ranking::Product;
 use ranking::index::ItemIndex;
 use ranking::ivf::{Cell, IvfHead, ROUTES_PER_KEY};
-use ranking::lexical::LexicalData;
 use ranking::vector::{Vectors, normalize};
 
 /// Catalogs above this many items are partitioned; below it one flat scan is cheaper than routing
@@ -96,6 +95,8 @@ pub struct Partition {
     pub head: IvfHead,
     pub cells: Vec<Cell>,
     pub popular: Cell,
+    /// The device pack's cell ([`ranking::device::pack_cell`]), in global numbers.
+    pub pack: Cell,
 }
 
 /// Splits `index` (rows in `products` order) into the cells of `assignment`.
@@ -147,7 +148,8 @@ pub fn partition(products: &[Product], index: &ItemIndex, assignment: &[u32]) ->
         category_routes: category_routes(index, assignment),
         categories: index.categories(),
     };
-    let mut p = Partition { head, cells, popular };
+    let pack = ranking::device::pack_cell(products, index, &global);
+    let mut p = Partition { head, cells, popular, pack };
     term_routes(&mut p);
     p
 }
@@ -163,17 +165,7 @@ fn mean(vectors: &Vectors, rows: &[usize], dim: usize) -> Vec<f32> {
 
 /// The rows of `index` as a cell, references renumbered to global item numbers.
 fn subset(products: &[Product], index: &ItemIndex, rows: &[usize], global: &[u32]) -> Cell {
-    let mut items = ItemIndex::empty(index.vectors.dim as usize, index.content.dim as usize);
-    let g = |j: u32| global.get(j as usize).copied();
-    for &i in rows {
-        items.push_row(index, i, true, g);
-    }
-    let cell_products: Vec<Product> = rows.iter().map(|&i| products[i].clone()).collect();
-    Cell {
-        globals: rows.iter().map(|&i| global[i]).collect(),
-        items,
-        lexical: LexicalData::build(&cell_products),
-    }
+    Cell::of_rows(products, index, rows, global)
 }
 
 fn id_map(products: &[Product], global: &[u32]) -> Vec<u8> {

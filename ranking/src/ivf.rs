@@ -69,6 +69,32 @@ impl Blob for Cell {
 }
 
 impl Cell {
+    /// Rows `rows` of `index` (rows in `products` order) as a cell: references renumbered through
+    /// `global` (row → global item number, dropped when out of range), keywords over the products.
+    pub fn of_rows(
+        products: &[crate::catalog::Product],
+        index: &ItemIndex,
+        rows: &[usize],
+        global: &[u32],
+    ) -> Cell {
+        let rows: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|&i| i < index.len() && i < products.len() && i < global.len())
+            .collect();
+        let mut items = ItemIndex::empty(index.vectors.dim as usize, index.content.dim as usize);
+        let g = |j: u32| global.get(j as usize).copied();
+        for &i in &rows {
+            items.push_row(index, i, true, g);
+        }
+        let cell_products: Vec<crate::catalog::Product> = rows.iter().map(|&i| products[i].clone()).collect();
+        Cell {
+            globals: rows.iter().map(|&i| global[i]).collect(),
+            items,
+            lexical: LexicalData::build(&cell_products),
+        }
+    }
+
     pub fn is_consistent(&self) -> bool {
         self.items.is_consistent()
             && self.globals.len() == self.items.len()

@@ -33,6 +33,7 @@ pub enum Kind {
     Cell = 10,
     Locale = 11,
     Rules = 12,
+    DevicePack = 13,
 }
 
 /// A value type that can be stored in KV.
@@ -136,6 +137,10 @@ pub mod keys {
     /// One cell of a partitioned build.
     pub fn cell(version: &str, cell: usize) -> String {
         format!("{version}/cells/{cell}")
+    }
+    /// The cell of the most popular items the app downloads to rank on the device (every build).
+    pub fn pack(version: &str) -> String {
+        format!("{version}/pack")
     }
     /// The cell of most popular items of a partitioned build.
     pub fn popular_cell(version: &str) -> String {

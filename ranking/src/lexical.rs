@@ -65,12 +65,27 @@ fn field_text(p: &Product, f: Field) -> String {
 impl LexicalData {
     /// Indexes products; document `i` is `products[i]`.
     pub fn build(products: &[Product]) -> LexicalData {
+        Self::build_with(products.len(), |d, f| field_text(&products[d], f))
+    }
+
+    /// Indexes cards by title and category (cards carry no brand or description): the keyword index
+    /// of rows sent to the device, which has only cards.
+    pub fn build_cards(cards: &[crate::catalog::Card]) -> LexicalData {
+        Self::build_with(cards.len(), |d, f| match f {
+            Field::Title => cards[d].title.clone(),
+            Field::Category => cards[d].category.join(" "),
+            Field::Brand | Field::Description => String::new(),
+        })
+    }
+
+    /// Indexes `count` documents whose field texts `field_of(doc, field)` gives.
+    fn build_with(count: usize, field_of: impl Fn(usize, Field) -> String) -> LexicalData {
         let mut terms: std::collections::BTreeMap<String, HashMap<u32, f32>> = Default::default();
-        let mut doc_len = Vec::with_capacity(products.len());
-        for (d, p) in products.iter().enumerate() {
+        let mut doc_len = Vec::with_capacity(count);
+        for d in 0..count {
             let mut len = 0.0;
             for (field, w) in FIELD_WEIGHTS {
-                for word in text::words(&field_text(p, field)) {
+                for word in text::words(&field_of(d, field)) {
                     *terms.entry(word).or_default().entry(d as u32).or_insert(0.0) += w;
                     len += w;
                 }

@@ -4,8 +4,10 @@
 //! read the same data and rank identically. It does no I/O and never panics on data: every function
 //! takes already-loaded values and returns a result, however odd the input (NaN, empty, unknown ids).
 
+pub mod answer;
 pub mod api;
 pub mod catalog;
+pub mod device;
 pub mod embed;
 pub mod feed;
 pub mod index;

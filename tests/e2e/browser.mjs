@@ -8,14 +8,19 @@ export const BASE_URL = process.env.BASE_URL ?? "http://127.0.0.1:8787";
 export const ARTIFACTS = process.env.ARTIFACTS ?? "tests/artifacts";
 mkdirSync(ARTIFACTS, { recursive: true });
 
-/** A fresh browser context (own profile) with a page that records page errors. */
-export async function launch() {
+/**
+ * A fresh browser context (own profile) with a page that records page errors. Service workers are
+ * blocked unless asked for: a worker answers the page's requests itself, out of reach of
+ * `page.route`, and only the offline test is about it.
+ */
+export async function launch({ serviceWorkers = "block" } = {}) {
   const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "shop-chromium-")), {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
       "--disable-component-update", "--disable-sync"],
     viewport: { width: 390, height: 844 },
+    serviceWorkers,
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const errors = [];
@@ -32,4 +37,37 @@ export async function api(path) {
   const res = await fetch(BASE_URL + path);
   if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
   return res.json();
+}
+
+/**
+ * A pass-through HTTP proxy to `target` on its own port: closing it is the server going away for
+ * the browser (connections refused), without stopping the server the other tests use.
+ */
+export async function proxy(target) {
+  const http = await import("node:http");
+  const t = new URL(target);
+  const sockets = new Set();
+  const server = http.createServer((req, res) => {
+    const up = http.request(
+      { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, host: t.host } },
+      (r) => {
+        res.writeHead(r.statusCode, r.headers);
+        r.pipe(res);
+      },
+    );
+    up.on("error", () => res.destroy());
+    req.pipe(up);
+  });
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((done) => {
+      for (const s of sockets) s.destroy();
+      server.close(done);
+    }),
+  };
 }

@@ -2,7 +2,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ARTIFACTS, BASE_URL, api, launch } from "./browser.mjs";
+import { ARTIFACTS, BASE_URL, api, launch, proxy } from "./browser.mjs";
 import { mentions } from "./demo.mjs";
 
 let browser;
@@ -13,16 +13,23 @@ after(async () => {
 });
 
 const cards = (page) => page.locator("[data-testid=product-grid] li");
+/** The home feed as the edge answered it (the device's own ranking may show first). */
+const edgeFeed = (page) => page.locator("section[data-source=edge]").first().waitFor();
 
 test("home shows the feed's sections", async () => {
   const { page } = browser;
-  const feed = await api("/api/feed?limit=24");
+  const feed = await api("/api/feed?limit=12");
+  const started = Date.now();
   await page.goto(BASE_URL + "/");
   await cards(page).first().waitFor();
+  const firstGrid = Date.now() - started;
+  await edgeFeed(page);
   const items = feed.sections.flatMap((s) => s.items);
-  assert.equal(await cards(page).count(), items.length);
-  assert.equal((await cards(page).first().locator(".card-title").textContent()).trim(), items[0].title);
-  assert.deepEqual(await page.locator("main h2").allTextContents(), feed.sections.map((s) => s.title));
+  const edge = page.locator("section[data-source=edge] [data-testid=product-grid] li");
+  assert.equal(await edge.count(), items.length);
+  assert.equal((await edge.first().locator(".card-title").textContent()).trim(), items[0].title);
+  assert.deepEqual(await page.locator("section[data-source] h2").allTextContents(), feed.sections.map((s) => s.title));
+  console.log(`# first product grid after ${firstGrid} ms (navigation start to first card, phone viewport)`);
   // Images have explicit dimensions (no layout shift) and lazy loading.
   const img = cards(page).first().locator("img");
   assert.equal(await img.getAttribute("width"), "240");
@@ -51,8 +58,9 @@ test("clicking a product opens its page without a reload", async () => {
 
 test("searching 'chair' shows chairs", async () => {
   const { page } = browser;
-  await page.goto(BASE_URL + "/");
-  await page.getByRole("searchbox", { name: "Search products" }).fill("chair");
+  // No history: the expected order is the edge's history-free answer.
+  await freshDevice(page);
+  await page.getByLabel("Search products").fill("chair");
   await page.keyboard.press("Enter");
   await page.waitForURL(/\/search\?q=chair$/);
   await cards(page).first().waitFor();
@@ -109,4 +117,233 @@ test("product pages carry SEO tags and a CSP that still lets the app run", async
   const missing = await fetch(`${BASE_URL}/p/NOPE-404`);
   assert.equal(missing.status, 404);
   assert.match(await missing.text(), /<title>Shopfront<\/title>/);
+});
+
+// ---- On the device: history, personalization, cart, wishlist, settings, offline ----
+
+/** Starts from an empty device (no history, cart, wishlist or settings). */
+async function freshDevice(page) {
+  await page.goto(BASE_URL + "/settings");
+  await page.evaluate(() => localStorage.clear());
+  await page.goto(BASE_URL + "/");
+  await cards(page).first().waitFor();
+}
+
+/** Records every API request the page makes (URL and whether it carried a history). */
+function recordRequests(page) {
+  const seen = [];
+  const onRequest = (r) => {
+    if (!r.url().includes("/api/")) return;
+    const url = new URL(r.url());
+    seen.push({ path: url.pathname, history: r.headers()["x-history"] ?? url.searchParams.get("history") });
+  };
+  page.on("request", onRequest);
+  return { seen, stop: () => page.off("request", onRequest) };
+}
+
+test("after a product view the home feed re-ranks on the device, with the edge's scores", async () => {
+  const { page } = browser;
+  await freshDevice(page);
+  await edgeFeed(page);
+  const second = (await cards(page).nth(1).locator(".card-title").textContent()).trim();
+  const rows = page.waitForResponse((r) => r.url().includes("/api/rows"));
+  await cards(page).nth(1).locator("a").click();
+  await page.locator("article.product h1").waitFor();
+  await rows;
+  // No network for the feed: whatever the home shows now was ranked in this tab.
+  await page.route("**/api/feed*", (route) => route.abort());
+  await page.locator("a.brand").click();
+  const because = page.locator("section[data-section=because][data-source=device] h2");
+  await because.waitFor();
+  assert.equal((await because.textContent()).trim(), `Because you viewed ${second}`);
+  assert.ok(await page.locator("section[data-section=for-you][data-source=device] li").count() > 0);
+  await page.unroute("**/api/feed*");
+
+  // The same history and candidates at the edge give the same scores.
+  const history = JSON.parse(await page.evaluate(() => localStorage.getItem("sf.history")));
+  assert.equal(history[0][0], (await api("/api/feed?limit=12")).sections[0].items[1].id);
+  const header = history.map(([id, e]) => `${id}:${e}`).join(",");
+  const device = JSON.parse(await page.evaluate(() => window.shopfrontDeviceFeed(12)));
+  const res = await fetch(`${BASE_URL}/api/feed?limit=12`, { headers: { "x-history": header } });
+  const edge = await res.json();
+  const edgeScores = new Map(edge.sections.flatMap((s) => s.items.map((i) => [`${s.id}/${i.id}`, i.score])));
+  let compared = 0;
+  for (const s of device.sections) {
+    for (const i of s.items) {
+      const score = edgeScores.get(`${s.id}/${i.id}`);
+      if (score !== undefined) {
+        assert.equal(i.score, score, `${s.id}/${i.id}: device ${i.score}, edge ${score}`);
+        compared++;
+      }
+    }
+  }
+  assert.ok(compared >= 10, `only ${compared} items in common`);
+  const because_ = (f) => f.sections.find((s) => s.id === "because")?.items.map((i) => i.id);
+  assert.deepEqual(because_(device), because_(edge));
+  console.log(`# device vs edge: ${compared} feed items with equal scores`);
+});
+
+test("with personalization off no history leaves the device", async () => {
+  const { page } = browser;
+  await freshDevice(page);
+  const on = recordRequests(page);
+  await cards(page).first().locator("a").click();
+  await page.locator("article.product h1").waitFor();
+  await page.locator("a.brand").click();
+  await edgeFeed(page);
+  on.stop();
+  assert.ok(on.seen.some((r) => r.path === "/api/feed" && r.history), "on: the feed carries the history");
+
+  await page.goto(BASE_URL + "/settings");
+  await page.getByTestId("personalize").uncheck();
+  const off = recordRequests(page);
+  await page.locator("a.brand").click();
+  await edgeFeed(page);
+  await cards(page).nth(2).locator("a").click();
+  await page.locator("article.product h1").waitFor();
+  await page.locator("a.brand").click();
+  await edgeFeed(page);
+  await page.locator("#q").fill("table");
+  await page.keyboard.press("Enter");
+  await page.getByTestId("result-count").waitFor();
+  off.stop();
+  assert.ok(off.seen.length >= 4, JSON.stringify(off.seen));
+  assert.deepEqual(off.seen.filter((r) => r.history), [], "no request carries a history");
+  assert.deepEqual(off.seen.filter((r) => r.path === "/api/rows"), [], "no rows of viewed products are fetched");
+  assert.equal(await page.locator("section[data-section=for-you]").count(), 0);
+  // The history stays on the device, and can be cleared.
+  await page.goto(BASE_URL + "/settings");
+  assert.ok(JSON.parse(await page.evaluate(() => localStorage.getItem("sf.history"))).length >= 2);
+  await page.getByTestId("clear-history").click();
+  await page.getByRole("status").waitFor();
+  assert.deepEqual(JSON.parse(await page.evaluate(() => localStorage.getItem("sf.history"))), []);
+  await page.getByTestId("personalize").check();
+});
+
+test("search: a typo finds chairs, facets and sort change results and URL, a deep link reproduces them", async () => {
+  const { page } = browser;
+  await page.goto(BASE_URL + "/");
+  await page.locator("#q").fill("chiar");
+  // Results as you type: no Enter needed.
+  await page.waitForURL(/\/search\?q=chiar$/);
+  await page.locator("[data-source=edge] [data-testid=result-count]").waitFor();
+  const titles = (await cards(page).locator(".card-title").allTextContents()).map((t) => t.trim().toLowerCase());
+  assert.ok(titles.slice(0, 5).every((t) => t.includes("chair")), titles.slice(0, 5).join(" | "));
+
+  const facet = page.locator("[data-facet=category]").first();
+  const label = (await facet.textContent()).trim();
+  const count = Number(label.match(/\((\d+)\)$/)[1]);
+  await facet.click();
+  await page.waitForURL(/category=/);
+  await page.locator(`[data-testid=result-count]:text-matches("^${count} ")`).waitFor();
+
+  await page.getByTestId("sort").selectOption("price_asc");
+  await page.waitForURL(/sort=price_asc/);
+  await page.waitForFunction(() => {
+    const prices = [...document.querySelectorAll("[data-testid=product-grid] .price")].map((e) => Number(e.textContent.replace(/[^0-9.]/g, "")));
+    return prices.length > 1 && prices.every((p, i) => i === 0 || prices[i - 1] <= p);
+  });
+  const url = page.url();
+  const shown = await cards(page).locator(".card-title").allTextContents();
+  await page.goto(url);
+  await page.locator("[data-source=edge] [data-testid=result-count]").waitFor();
+  assert.deepEqual(await cards(page).locator(".card-title").allTextContents(), shown, "a deep link shows the same results");
+});
+
+test("cart and wishlist persist across a reload; prices follow ?country=", async () => {
+  const { page } = browser;
+  await freshDevice(page);
+  await page.goto(BASE_URL + "/?country=DE");
+  await edgeFeed(page);
+  assert.match(await cards(page).first().locator(".price").textContent(), /^€/);
+  await cards(page).first().locator("a").click();
+  const title = (await page.locator("article.product h1").textContent()).trim();
+  const price = Number((await page.getByTestId("price").textContent()).replace(/[^0-9.]/g, ""));
+  assert.match(await page.getByTestId("price").textContent(), /^€/);
+  await page.getByTestId("add-to-cart").click();
+  await page.getByTestId("add-to-cart").click();
+  await page.getByTestId("wishlist").click();
+  assert.equal(await page.getByTestId("wishlist").getAttribute("aria-pressed"), "true");
+  await page.reload();
+  await page.locator("article.product h1").waitFor();
+  assert.equal(await page.getByTestId("cart-count").textContent(), "2");
+  await page.getByRole("link", { name: /Cart/ }).click();
+  assert.equal(await page.getByTestId("qty").textContent(), "2");
+  assert.equal(await page.getByTestId("subtotal").textContent(), `€${(2 * price).toFixed(2)}`);
+  await page.screenshot({ path: join(ARTIFACTS, "cart-phone.png") });
+  await page.getByRole("button", { name: "One less" }).click();
+  assert.equal(await page.getByTestId("qty").textContent(), "1");
+  await page.getByRole("link", { name: "Wishlist" }).click();
+  assert.equal((await cards(page).first().locator(".card-title").textContent()).trim(), title);
+});
+
+test("the interface speaks German when asked, and the choice persists", async () => {
+  const { page } = browser;
+  await page.goto(BASE_URL + "/settings");
+  await page.getByTestId("lang").selectOption("de");
+  await page.getByRole("link", { name: "Warenkorb" }).waitFor();
+  await page.reload();
+  assert.equal(await page.locator("#q").getAttribute("placeholder"), "Produkte suchen");
+  assert.equal(await page.evaluate(() => document.documentElement.lang), "de");
+  await page.getByTestId("lang").selectOption("en");
+  await page.getByRole("link", { name: "Cart" }).waitFor();
+});
+
+test("offline after one visit: shell, feed, a viewed product and search on the device", async () => {
+  // Its own origin through a proxy, so "the server is gone" is real (connections refused) while the
+  // server itself keeps running for the other tests.
+  const server = await proxy(BASE_URL);
+  const base = server.url;
+  const offlineBrowser = await launch({ serviceWorkers: "allow" });
+  const { page, context } = offlineBrowser;
+  try {
+    await page.goto(base + "/");
+    await cards(page).first().waitFor();
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    // Controlled by the worker from here on, so what the shopper sees is cached as they go.
+    await page.reload();
+    await edgeFeed(page);
+    assert.ok(await page.evaluate(() => !!navigator.serviceWorker.controller));
+    await cards(page).first().locator("a").click();
+    const title = (await page.locator("article.product h1").textContent()).trim();
+    const productUrl = page.url();
+    await page.waitForResponse((r) => r.url().includes("/api/rows"));
+    await page.locator("a.brand").click();
+    await edgeFeed(page);
+
+    await server.close();
+    await page.reload();
+    await page.getByTestId("offline").waitFor();
+    await page.locator("section[data-section=because][data-source=device]").waitFor();
+    assert.ok(await cards(page).count() > 0, "the feed is ranked on the device");
+    await page.screenshot({ path: join(ARTIFACTS, "offline-phone.png") });
+
+    await page.goto(productUrl);
+    assert.equal((await page.locator("article.product h1").textContent()).trim(), title);
+
+    await page.goto(base + "/search?q=paper");
+    await page.locator("[data-source=device] [data-testid=result-count]").waitFor();
+    const found = (await cards(page).locator(".card-title").allTextContents()).map((t) => t.toLowerCase());
+    assert.ok(found.length > 0 && found.some((t) => t.includes("paper")), found.join(" | "));
+  } finally {
+    await context.close();
+    await server.close();
+  }
+  // Requests refused while offline are expected; anything else in the console is a bug.
+  assert.deepEqual(offlineBrowser.errors, [], "no errors in the page console");
+});
+
+test("screenshots at phone and desktop sizes", async () => {
+  const { page } = browser;
+  const shots = [["home", "/"], ["search", "/search?q=chair"], ["category", "/c/furniture"], ["settings", "/settings"]];
+  for (const [size, viewport] of [["phone", { width: 390, height: 844 }], ["desktop", { width: 1280, height: 800 }]]) {
+    await page.setViewportSize(viewport);
+    for (const [name, path] of shots) {
+      await page.goto(BASE_URL + path);
+      await page.locator("main h1, main h2").first().waitFor();
+      if (path !== "/settings") await cards(page).first().waitFor();
+      await page.screenshot({ path: join(ARTIFACTS, `${name}-${size}.png`) });
+    }
+  }
+  await page.setViewportSize({ width: 390, height: 844 });
 });

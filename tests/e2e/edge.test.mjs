@@ -197,6 +197,47 @@ describe("with the demo index", () => {
   });
 });
 
+describe("data for ranking on the device", () => {
+  const bytes = async (fetcher, path) => {
+    const res = await fetcher(`http://shop.test${path}`);
+    return { res, status: res.status, body: Buffer.from(await res.arrayBuffer()) };
+  };
+  const dispatch = (url) => mf.dispatchFetch(url);
+  // KV frame: "SFKV", format version (u16 LE), kind (u8).
+  const kind = (b) => (b.subarray(0, 4).toString() === "SFKV" ? b[6] : -1);
+
+  test("the pack is a KV value of kind 13 with the build's most popular products, cached at the edge", async () => {
+    const first = await bytes(dispatch, "/api/pack?country=DE");
+    assert.equal(first.status, 200);
+    assert.equal(first.res.headers.get("content-type"), "application/octet-stream");
+    assert.equal(kind(first.body), 13);
+    const top = [...purchases.entries()].sort((a, b) => b[1] - a[1])[0][0];
+    assert.ok(first.body.includes(Buffer.from(top)), "the most purchased product is in the pack");
+    assert.ok(first.body.includes(Buffer.from("EUR")), "the locale rides along");
+    assert.ok(first.body.length < 400_000, `pack is ${first.body.length} bytes`);
+    const again = await bytes(dispatch, "/api/pack?country=DE");
+    assert.equal(again.res.headers.get("x-edge-cache"), "hit");
+    assert.deepEqual(again.body, first.body);
+  });
+
+  test("rows of a product carry its related items; too many ids is a 400 naming `ids`", async () => {
+    const p = products.find((x) => mentions(x, "bookcase"));
+    const alone = await bytes(dispatch, `/api/rows?ids=${encodeURIComponent(p.id)}`);
+    const related = await bytes(dispatch, `/api/rows?ids=${encodeURIComponent(p.id)}&related=true`);
+    assert.equal(related.status, 200);
+    assert.equal(kind(related.body), 10);
+    assert.ok(alone.body.includes(Buffer.from(p.title)));
+    const similar = (await get(`/api/products/${encodeURIComponent(p.id)}/similar`)).body.items;
+    assert.ok(similar.length > 0);
+    for (const s of similar) assert.ok(related.body.includes(Buffer.from(s.id)), `${s.id} rides along`);
+    assert.ok(related.body.length > alone.body.length);
+    const ids = Array.from({ length: 49 }, (_, i) => `X-${i}`).join(",");
+    const { status, body } = await get(`/api/rows?ids=${ids}`);
+    assert.equal(status, 400);
+    assert.equal(body.param, "ids");
+  });
+});
+
 describe("when the index is missing, corrupt or switched", () => {
   test("no `current` key: 503 problem, not a crash", async () => {
     await kv.delete("current");
@@ -332,6 +373,20 @@ describe("with the demo index partitioned into IVF cells", { skip: !process.env.
     const text = await res.text();
     return { res, status: res.status, body: text ? JSON.parse(text) : null };
   };
+
+  test("rows of a product come from its cell and the cells of its related items", async () => {
+    const p = products.find((x) => mentions(x, "bookcase"));
+    const res = await ivf.dispatchFetch(`http://shop.test/api/rows?ids=${encodeURIComponent(p.id)}&related=true`);
+    assert.equal(res.status, 200);
+    const body = Buffer.from(await res.arrayBuffer());
+    assert.equal(body[6], 10);
+    const similar = (await getIvf(`/api/products/${encodeURIComponent(p.id)}/similar`)).body.items;
+    assert.ok(similar.length > 0);
+    for (const s of similar) assert.ok(body.includes(Buffer.from(s.id)), `${s.id} rides along`);
+    const pack = await ivf.dispatchFetch("http://shop.test/api/pack");
+    assert.equal(pack.status, 200);
+    assert.equal(Buffer.from(await pack.arrayBuffer())[6], 13);
+  });
 
   test("feeds come from the routed cells: cold start and personal", async () => {
     const cold = await getIvf("/api/feed?limit=12");

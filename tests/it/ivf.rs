@@ -5,6 +5,8 @@
 use std::collections::HashSet;
 use std::path::Path;
 
+use ranking::answer::{self, Ctx};
+use ranking::device::{self, Source};
 use ranking::embed::{Embedder, EmbedderData};
 use ranking::feed::{self, Seen};
 use ranking::index::ItemIndex;
@@ -148,4 +150,63 @@ fn partitioned_build_answers_like_the_whole_index() {
         sections.iter().flat_map(|s| s.items.iter().map(|i| view.items.cards[i.index].id.as_str())).collect();
     assert_eq!(shown.iter().collect::<HashSet<_>>().len(), shown.len(), "no item twice");
     assert!(shown.iter().all(|id| !history.contains(id)));
+
+    // The device: the pack plus the rows of each viewed product, ranked by the edge's own answer
+    // function, scores every item it shows exactly as the edge does over the whole catalog.
+    for (dir, v, sources) in [
+        (&flat_dir, &flat_v, vec![Source { items: &whole, globals: None }]),
+        (
+            &ivf_dir,
+            &ivf_v,
+            all.iter().map(|c| Source { items: &c.items, globals: Some(&c.globals[..]) }).collect(),
+        ),
+    ] {
+        let pack = OpenCell::new(read::<Cell>(dir, &kv::keys::pack(v))).unwrap();
+        assert_eq!(pack.items.len(), ranking::device::PACK_ITEMS.min(whole.len()));
+        let rows: Vec<OpenCell> = history
+            .iter()
+            .map(|id| OpenCell::new(device::rows_cell(&sources, &[id], true)).unwrap())
+            .collect();
+        let mut refs: Vec<&OpenCell> = rows.iter().collect();
+        refs.push(&pack);
+        let view = ivf::merge(&refs, &history);
+        let owned: Vec<(String, ranking::Event)> =
+            history.iter().map(|id| (id.to_string(), ranking::Event::View)).collect();
+        let ctx = Ctx {
+            version: v,
+            country: None,
+            now: 0,
+            variant: "default",
+            weights: &w,
+            currency: None,
+            locale: None,
+            rules: None,
+        };
+        let on_device = answer::feed(&view.items, &owned, 12, ctx);
+        let at_edge = answer::feed(&whole, &owned, 12, ctx);
+        let edge_scores: std::collections::HashMap<(&str, &str), f32> = at_edge
+            .sections
+            .iter()
+            .flat_map(|s| s.items.iter().map(move |i| ((s.id.as_str(), i.card.id.as_str()), i.score)))
+            .collect();
+        let mut compared = 0;
+        for s in &on_device.sections {
+            for i in &s.items {
+                if let Some(&score) = edge_scores.get(&(s.id.as_str(), i.card.id.as_str())) {
+                    assert_eq!(i.score, score, "{} in {}", i.card.id, s.id);
+                    compared += 1;
+                }
+            }
+        }
+        let because = |f: &ranking::api::FeedResponse| -> Vec<String> {
+            f.sections
+                .iter()
+                .filter(|s| s.id == "because")
+                .flat_map(|s| s.items.iter().map(|i| i.card.id.clone()))
+                .collect()
+        };
+        assert_eq!(because(&on_device), because(&at_edge), "the same \"because you viewed\" list");
+        println!("device vs edge ({v}): {compared} items with equal scores");
+        assert!(compared >= 12, "only {compared} items in common");
+    }
 }

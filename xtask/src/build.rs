@@ -41,7 +41,8 @@ pub fn all(tools: &Tools) -> Result<Built> {
         "app/dist/index.html",
         || {
             run(tools.command("trunk").current_dir(root.join("app")).args(["build", "--release"]))?;
-            add_csp(&root.join("app/dist"))
+            add_csp(&root.join("app/dist"))?;
+            service_worker(&root.join("app/dist"))
         },
     )?;
     build_if_changed(
@@ -83,6 +84,45 @@ fn index_demo(tools: &Tools, out: &Path, extra: &[&str]) -> Result<()> {
         .args(extra)
         .arg("--out")
         .arg(out))
+}
+
+/// Writes the build's file list and a version (hash of that list and the files) into `dist/sw.js`,
+/// so the service worker precaches exactly this build's shell and assets and drops older ones.
+fn service_worker(dist: &Path) -> Result<()> {
+    let mut files = Vec::new();
+    collect(dist, &mut files)?;
+    files.sort();
+    let mut urls = vec!["/".to_owned()];
+    let mut hash = std::hash::DefaultHasher::new();
+    for f in &files {
+        let rel = f.strip_prefix(dist)?.to_string_lossy().replace('\\', "/");
+        if ["_headers", "sw.js", "index.html"].contains(&rel.as_str()) {
+            continue;
+        }
+        std::hash::Hash::hash(
+            &std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?,
+            &mut hash,
+        );
+        urls.push(format!("/{rel}"));
+    }
+    std::hash::Hash::hash(
+        &std::fs::read(dist.join("index.html")).context("cannot read dist/index.html")?,
+        &mut hash,
+    );
+    let hash = std::hash::Hasher::finish(&hash);
+    let path = dist.join("sw.js");
+    let sw = std::fs::read_to_string(&path).context("cannot read dist/sw.js")?;
+    // File names are plain ASCII; Debug quoting is valid JavaScript for them.
+    let list = format!("[{}]", urls.iter().map(|u| format!("{u:?}")).collect::<Vec<_>>().join(", "));
+    let (version, precache) = ("const VERSION = \"dev\";", "const PRECACHE = [\"/\"];");
+    anyhow::ensure!(
+        sw.contains(version) && sw.contains(precache),
+        "dist/sw.js lacks the VERSION/PRECACHE lines"
+    );
+    let sw = sw
+        .replace(version, &format!("const VERSION = \"{hash:016x}\";"))
+        .replace(precache, &format!("const PRECACHE = {list};"));
+    std::fs::write(&path, sw).context("cannot write dist/sw.js")
 }
 
 /// Puts the shell's Content-Security-Policy (its inline loader allowed by hash) into the `/*` rule of

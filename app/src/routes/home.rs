@@ -1,34 +1,95 @@
-//! Home: the feed's sections ("Trending" for a new shopper).
+//! Home: the feed's sections ("For you", "Because you viewed …", "Trending", "Deals") and recently
+//! viewed products. Ranked on the device at once (after a product view, no round trip), then replaced
+//! by the edge's answer over the whole catalog when it arrives.
 
 use leptos::prelude::*;
+use ranking::api::FeedResponse;
 
-use crate::api;
-use crate::components::{ErrorView, Grid, SkeletonGrid};
+use crate::api::{self, ApiError};
+use crate::components::{ErrorView, Grid, SkeletonGrid, Tile};
+use crate::device::{self, DeviceGen};
+use crate::i18n::Msg;
+use crate::store::Store;
+
+/// Items per feed section.
+pub const PER_SECTION: usize = 12;
 
 #[component]
 pub fn Home() -> impl IntoView {
-    let feed = LocalResource::new(|| api::feed(24));
-    let retry = Callback::new(move |_| feed.refetch());
+    let store = expect_context::<Store>();
+    let DeviceGen(generation) = expect_context::<DeviceGen>();
+    let edge = LocalResource::new(move || {
+        let history = store.history_header();
+        async move { api::feed(store, PER_SECTION, history).await }
+    });
+    let retry = Callback::new(move |_| edge.refetch());
+    let on_device = move || {
+        generation.track();
+        device::feed(&store.ranking_history(), PER_SECTION)
+    };
     view! {
         <h1 class="visually-hidden">"Shopfront"</h1>
-        {move || match feed.get() {
-            None => view! { <SkeletonGrid/> }.into_any(),
-            Some(Err(error)) => view! { <ErrorView error retry/> }.into_any(),
-            Some(Ok(f)) => f
-                .sections
-                .into_iter()
-                .map(|s| {
-                    let heading = format!("section-{}", s.id);
-                    let labelled_by = heading.clone();
-                    view! {
-                        <section aria-labelledby=labelled_by>
-                            <h2 id=heading>{s.title}</h2>
-                            <Grid cards=s.items.into_iter().map(|i| i.card).collect()/>
-                        </section>
-                    }
-                })
-                .collect_view()
-                .into_any(),
+        {move || match edge.get() {
+            Some(Ok(feed)) => sections(store, feed, "edge").into_any(),
+            other => match (on_device(), other) {
+                (Some(feed), _) if !feed.sections.is_empty() => sections(store, feed, "device").into_any(),
+                (_, None) => view! { <SkeletonGrid/> }.into_any(),
+                (_, Some(Err(ApiError::Status { fallback: Some(feed), .. }))) => {
+                    sections(store, *feed, "fallback").into_any()
+                }
+                (_, Some(Err(error))) => view! { <ErrorView error retry/> }.into_any(),
+                (_, Some(Ok(_))) => ().into_any(),
+            },
         }}
+        <RecentlyViewed/>
+    }
+}
+
+fn sections(store: Store, feed: FeedResponse, source: &'static str) -> impl IntoView {
+    let lang = store.lang();
+    let viewed = store.viewed.get();
+    let title_of = move |id: &str| viewed.iter().find(|c| c.id == id).map(|c| c.title.clone());
+    feed.sections
+        .into_iter()
+        .map(|s| {
+            let title = match s.id.as_str() {
+                "for-you" => store.t(Msg::ForYou).to_owned(),
+                "trending" => store.t(Msg::Trending).to_owned(),
+                "deals" => store.t(Msg::Deals).to_owned(),
+                "because" => match s.because.as_deref().and_then(&title_of) {
+                    Some(t) => format!("{} {t}", store.t(Msg::BecauseYouViewed)),
+                    None => s.title.clone(),
+                },
+                _ => s.title.clone(),
+            };
+            let heading = format!("section-{}", s.id);
+            let labelled_by = heading.clone();
+            let tiles: Vec<Tile> = s.items.into_iter().map(|i| Tile::feed(i, lang, &title_of)).collect();
+            view! {
+                <section aria-labelledby=labelled_by data-section=s.id data-source=source>
+                    <h2 id=heading>{title}</h2>
+                    {(source == "device").then(|| view! { <p class="source-note">{store.t(Msg::OnDevice)}</p> })}
+                    <Grid tiles/>
+                </section>
+            }
+        })
+        .collect_view()
+}
+
+/// The products viewed last, straight from the device.
+#[component]
+fn RecentlyViewed() -> impl IntoView {
+    let store = expect_context::<Store>();
+    move || {
+        let cards = store.viewed.get();
+        (!cards.is_empty()).then(|| {
+            let tiles: Vec<Tile> = cards.into_iter().take(8).map(Tile::plain).collect();
+            view! {
+                <section aria-labelledby="section-viewed" data-section="viewed">
+                    <h2 id="section-viewed"><a href="/viewed">{store.t(Msg::RecentlyViewed)}</a></h2>
+                    <Grid tiles/>
+                </section>
+            }
+        })
     }
 }

@@ -3,12 +3,16 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::i18n::Msg;
+use crate::store::Store;
+
 #[component]
 pub fn NotFound() -> impl IntoView {
+    let store = expect_context::<Store>();
     view! {
         <div class="empty">
-            <h1>"Page not found"</h1>
-            <A href="/">"Go to the shop"</A>
+            <h1>{move || store.t(Msg::PageNotFound)}</h1>
+            <A href="/">{move || store.t(Msg::BackToShop)}</A>
         </div>
     }
 }

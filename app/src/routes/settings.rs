@@ -1,0 +1,46 @@
+//! Settings: language, currency, and whether the history on this device personalizes the shop.
+
+use leptos::prelude::*;
+
+use crate::i18n::{Lang, Msg};
+use crate::store::Store;
+
+/// Currencies offered in the picker (the build's locale converts them; others stay in the catalog's).
+const CURRENCIES: [&str; 6] = ["USD", "EUR", "GBP", "CAD", "AUD", "JPY"];
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let store = expect_context::<Store>();
+    let cleared = RwSignal::new(false);
+    let lang = move || store.settings.with(|s| s.lang.tag());
+    let currency = move || store.settings.with(|s| s.currency.clone().unwrap_or_default());
+    view! {
+        <h1>{move || store.t(Msg::Settings)}</h1>
+        <form class="settings" on:submit=|ev| ev.prevent_default()>
+            <label for="lang">{move || store.t(Msg::Language)}</label>
+            <select id="lang" data-testid="lang" prop:value=lang
+                on:change=move |ev| store.settings.update(|s| s.lang = Lang::from_tag(&event_target_value(&ev)))>
+                {Lang::ALL.into_iter().map(|l| view! { <option value=l.tag() selected=move || lang() == l.tag()>{l.name()}</option> }).collect_view()}
+            </select>
+            <label for="currency">{move || store.t(Msg::Currency)}</label>
+            <select id="currency" data-testid="currency" prop:value=currency
+                on:change=move |ev| {
+                    let c = event_target_value(&ev);
+                    store.settings.update(|s| s.currency = (!c.is_empty()).then_some(c));
+                }>
+                <option value="" selected=move || currency().is_empty()>{move || store.t(Msg::CurrencyAuto)}</option>
+                {CURRENCIES.into_iter().map(|c| view! { <option value=c selected=move || currency() == c>{c}</option> }).collect_view()}
+            </select>
+            <label class="check">
+                <input type="checkbox" data-testid="personalize" prop:checked=move || store.settings.with(|s| s.personalize)
+                    on:change=move |ev| store.settings.update(|s| s.personalize = event_target_checked(&ev))/>
+                {move || store.t(Msg::Personalize)}
+            </label>
+            <p class="help">{move || store.t(Msg::PersonalizeHelp)}</p>
+            <button type="button" data-testid="clear-history" on:click=move |_| { store.clear_history(); cleared.set(true); }>
+                {move || store.t(Msg::ClearHistory)}
+            </button>
+            <Show when=move || cleared.get()><p role="status">{move || store.t(Msg::HistoryCleared)}</p></Show>
+        </form>
+    }
+}

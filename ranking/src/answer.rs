@@ -1,0 +1,212 @@
+//! The API's answers built from ranking results: one function per endpoint, called by the edge over
+//! KV data and by the app over the candidates on the device, so both answer identically.
+
+use crate::Event;
+use crate::api::{
+    CategoriesResponse, FeedItem, FeedResponse, FeedSection, RelatedItem, RelatedResponse, SearchItem,
+    SearchResponse, SuggestResponse,
+};
+use crate::catalog::{Card, Price};
+use crate::feed::{self, Seen};
+use crate::index::{CategoryNode, ItemIndex};
+use crate::kv::CardList;
+use crate::locale::{Delivery, Locale};
+use crate::rules::Rules;
+use crate::search::{self, Catalog, Filters, SearchRequest, Sort};
+use crate::signals::Signals;
+use crate::weights::Weights;
+
+/// Search parameters after validation.
+/// Search parameters after validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchParams {
+    pub q: String,
+    pub page: usize,
+    pub limit: usize,
+    pub filters: Filters,
+    pub sort: Sort,
+    /// The shopper's history (most recent first), for the personal boost; empty = none.
+    pub history: Vec<(String, Event)>,
+}
+
+/// What every handler answers under: the index version, the request time and the experiment variant.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    pub version: &'a str,
+    /// The shopper's country (ISO 3166 alpha-2, upper case), for stock and the in-stock filter.
+    pub country: Option<&'a str>,
+    /// Unix seconds.
+    pub now: i64,
+    pub variant: &'a str,
+    pub weights: &'a Weights,
+    /// The shopper's explicit currency choice (`?currency=`), if any.
+    pub currency: Option<&'a str>,
+    /// Currencies, rates and delivery regions of this build; without them prices stay as indexed.
+    pub locale: Option<&'a Locale>,
+    /// The build's merchandising rules, if any.
+    pub rules: Option<&'a Rules>,
+}
+
+impl Ctx<'_> {
+    /// `price` in the shopper's currency, and the original when it was converted.
+    pub fn price(&self, price: &Price) -> (Price, Option<Price>) {
+        let Some(locale) = self.locale else { return (price.clone(), None) };
+        match locale.convert(price, locale.currency_for(self.country, self.currency)) {
+            Some(local) if local.currency != price.currency => (local, Some(price.clone())),
+            _ => (price.clone(), None),
+        }
+    }
+
+    /// The shopper's currency, when prices are shown converted.
+    fn shown_currency(&self) -> Option<(&Locale, &str)> {
+        let l = self.locale?;
+        let c = l.currency_for(self.country, self.currency);
+        (c != l.base_currency).then_some((l, c))
+    }
+
+    /// An amount in the shopper's currency, in the catalog's base currency.
+    fn catalog_amount(&self, amount: f64) -> f64 {
+        let Some((l, c)) = self.shown_currency() else { return amount };
+        l.convert(&Price { amount, currency: c.to_owned() }, &l.base_currency).map_or(amount, |p| p.amount)
+    }
+
+    /// An amount in the catalog's base currency, in the shopper's.
+    fn shown_amount(&self, amount: f64) -> f64 {
+        let Some((l, c)) = self.shown_currency() else { return amount };
+        l.convert(&Price { amount, currency: l.base_currency.clone() }, c).map_or(amount, |p| p.amount)
+    }
+
+    /// Delivery to the shopper's country from the locations with stock.
+    pub fn delivery(&self, in_stock: Option<&[String]>) -> Option<Delivery> {
+        self.locale?.delivery(in_stock?, self.country?)
+    }
+
+    /// A card with its price localized, the original price if converted, and the delivery days.
+    pub fn card(&self, card: &Card, signals: Option<&Signals>) -> (Card, Option<Price>, Option<u16>) {
+        let (price, base) = self.price(&card.price);
+        let list_price = card
+            .list_price
+            .map(|l| self.price(&Price { amount: l, currency: card.price.currency.clone() }).0.amount);
+        let days = self.delivery(signals.and_then(|s| s.in_stock.as_deref())).map(|d| d.days);
+        (Card { price, list_price, ..card.clone() }, base, days)
+    }
+}
+/// `GET /api/feed`: the home feed's sections for a history (cold start: "Trending" alone).
+pub fn feed(items: &ItemIndex, history: &[(String, Event)], limit: usize, ctx: Ctx<'_>) -> FeedResponse {
+    let seen: Vec<Seen<'_>> = history.iter().map(|(id, event)| Seen { id, event: *event }).collect();
+    let sections = feed::home(items, &seen, ctx.weights, limit)
+        .into_iter()
+        .map(|s| FeedSection {
+            id: s.id,
+            title: s.title,
+            because: s.because,
+            items: s
+                .items
+                .into_iter()
+                .filter_map(|i| {
+                    let (card, base_price, delivery_days) =
+                        ctx.card(items.cards.get(i.index)?, items.signals.get(i.index));
+                    Some(FeedItem { card, score: i.score, why: i.why, base_price, delivery_days })
+                })
+                .collect(),
+        })
+        .collect();
+    FeedResponse { sections, variant: ctx.variant.to_owned(), index_version: ctx.version.to_owned() }
+}
+
+/// The feed when the item index is unreadable: the build's most popular products as "Trending",
+/// first `limit`, not personal (served with a 503 problem).
+pub fn fallback_feed(popular: &CardList, limit: usize, ctx: Ctx<'_>) -> FeedResponse {
+    let items: Vec<FeedItem> = popular
+        .cards
+        .iter()
+        .take(limit)
+        .map(|c| {
+            let (card, base_price, _) = ctx.card(c, None);
+            FeedItem { card, score: 0.0, why: Default::default(), base_price, delivery_days: None }
+        })
+        .collect();
+    let sections = if items.is_empty() {
+        Vec::new()
+    } else {
+        vec![FeedSection { id: "trending".into(), title: "Trending".into(), because: None, items }]
+    };
+    FeedResponse { sections, variant: ctx.variant.to_owned(), index_version: ctx.version.to_owned() }
+}
+
+/// `GET /api/suggest`: up to 8 completions of the word being typed and the 5 best products.
+pub fn suggest(cat: Catalog<'_>, q: &str, ctx: Ctx<'_>) -> SuggestResponse {
+    let s = search::suggest(cat, q, ctx.weights, ctx.now, 8, 5);
+    let products =
+        s.hits.iter().filter_map(|h| Some(ctx.card(cat.items.cards.get(h.index)?, None).0)).collect();
+    SuggestResponse { query: q.to_owned(), terms: s.terms, products, index_version: ctx.version.to_owned() }
+}
+
+/// `GET /api/categories`
+pub fn categories(items: &ItemIndex, version: &str) -> CategoriesResponse {
+    categories_of(items.categories(), version)
+}
+
+/// `GET /api/categories` of a partitioned build, whose tree is stored in the routing head.
+pub fn categories_of(tree: Vec<CategoryNode>, version: &str) -> CategoriesResponse {
+    CategoriesResponse { categories: tree, index_version: version.to_owned() }
+}
+
+/// `GET /api/products/{id}/similar` or `/bought-together`; `None` when `id` is not in `items`.
+pub fn related(items: &ItemIndex, id: &str, bought_together: bool, ctx: Ctx<'_>) -> Option<RelatedResponse> {
+    let i = items.position(id)?;
+    let list = if bought_together { items.bought_with(i) } else { items.similar_to(i) };
+    let out = list
+        .into_iter()
+        .filter_map(|(j, score)| {
+            let (card, base_price, delivery_days) = ctx.card(items.cards.get(j)?, items.signals.get(j));
+            Some(RelatedItem { card, score, base_price, delivery_days })
+        })
+        .collect();
+    Some(RelatedResponse { items: out, index_version: ctx.version.to_owned() })
+}
+
+/// `GET /api/search`: hybrid search with filters, sort and facets, paged.
+pub fn search(cat: Catalog<'_>, p: &SearchParams, ctx: Ctx<'_>) -> SearchResponse {
+    let seen: Vec<Seen<'_>> = p.history.iter().map(|(id, event)| Seen { id, event: *event }).collect();
+    // Price bounds arrive in the shopper's currency; ranking compares catalog prices.
+    let mut filters = p.filters.clone();
+    filters.min_price = filters.min_price.map(|a| ctx.catalog_amount(a));
+    filters.max_price = filters.max_price.map(|a| ctx.catalog_amount(a));
+    let req = SearchRequest {
+        query: &p.q,
+        history: &seen,
+        filters,
+        sort: p.sort,
+        now: ctx.now,
+        country: ctx.country,
+        offset: p.page.saturating_sub(1).saturating_mul(p.limit),
+        limit: p.limit,
+        rules: ctx.rules,
+    };
+    let mut found = search::search(cat, &req, ctx.weights);
+    for bucket in &mut found.facets.price {
+        bucket.min = ctx.shown_amount(bucket.min);
+        bucket.max = bucket.max.map(|m| ctx.shown_amount(m));
+    }
+    SearchResponse {
+        query: p.q.clone(),
+        total: found.total,
+        page: p.page,
+        limit: p.limit,
+        partial: found.partial,
+        approximate: false,
+        items: found
+            .hits
+            .into_iter()
+            .filter_map(|h| {
+                let (card, base_price, delivery_days) =
+                    ctx.card(cat.items.cards.get(h.index)?, cat.items.signals.get(h.index));
+                Some(SearchItem { card, score: h.score, why: h.why, base_price, delivery_days })
+            })
+            .collect(),
+        facets: found.facets,
+        variant: ctx.variant.to_owned(),
+        index_version: ctx.version.to_owned(),
+    }
+}
