@@ -84,6 +84,13 @@ pub fn Header() -> impl IntoView {
         .ok();
         pending.set_value(handle);
     };
+    // Only the home page is prerendered: any other page (opened directly, or reached by a click on
+    // a prerendered card) drops it at once.
+    Effect::new(move |_| {
+        if location.pathname.get() != "/" {
+            drop_prerender();
+        }
+    });
     let cart_count = move || store.cart.with(|c| c.iter().map(|l| l.qty).sum::<u32>());
     view! {
         <header class="site-header">
@@ -114,14 +121,16 @@ fn use_location_path() -> String {
     web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default()
 }
 
-/// Formats a price for display: symbol for common currencies, code otherwise.
+/// Formats a price for display (one format with the edge's prerendered HTML).
 pub fn format_price(p: &Price) -> String {
-    let amount = if p.amount.is_finite() { p.amount } else { 0.0 };
-    match p.currency.as_str() {
-        "USD" => format!("${amount:.2}"),
-        "EUR" => format!("€{amount:.2}"),
-        "GBP" => format!("£{amount:.2}"),
-        code => format!("{amount:.2} {code}"),
+    p.label()
+}
+
+/// Removes the edge's prerendered home feed (`#prerender`, shown before the wasm loaded) once the
+/// app has its own content to show. Idempotent.
+pub fn drop_prerender() {
+    if let Some(el) = document().get_element_by_id("prerender") {
+        el.remove();
     }
 }
 

@@ -57,6 +57,35 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// The home page's shell with the history-free feed already in it as plain HTML, so the first
+/// product grid shows before the app's wasm has loaded (the app removes `#prerender` when it mounts).
+/// Every product string is escaped. A shell without `<body>` is returned unchanged.
+pub fn home_page(shell: &str, feed: &ranking::api::FeedResponse) -> String {
+    let Some(at) = shell.find("<body>").map(|i| i + "<body>".len()) else { return shell.to_owned() };
+    let mut html = String::from(
+        "<div id=\"prerender\"><header class=\"site-header\"><a class=\"brand\" href=\"/\">Shopfront</a></header><main>",
+    );
+    for s in &feed.sections {
+        html.push_str(&format!("<section><h2>{}</h2><ul class=\"grid\">", escape(&s.title)));
+        for i in &s.items {
+            let c = &i.card;
+            html.push_str(&format!(
+                "<li class=\"card\"><a href=\"/p/{}\"><img src=\"{}\" alt=\"\" width=\"240\" height=\"240\" \
+                 decoding=\"async\"><span class=\"card-title\">{}</span></a><span class=\"card-meta\">\
+                 <span class=\"price\">{}</span><span class=\"category\">{}</span></span></li>",
+                escape(&percent_encoding::utf8_percent_encode(&c.id, URL_COMPONENT).to_string()),
+                escape(&c.image),
+                escape(&c.title),
+                escape(&c.price.label()),
+                escape(c.category.last().map_or("", String::as_str)),
+            ));
+        }
+        html.push_str("</ul></section>");
+    }
+    html.push_str("</main></div>");
+    format!("{}{html}{}", &shell[..at], &shell[at..])
+}
+
 /// JSON safe inside a `<script>` element: no `<`, `>` or `&` can end the element or open a comment.
 fn script_json(value: &serde_json::Value) -> String {
     serde_json::to_string(value)
@@ -290,5 +319,43 @@ mod tests {
         // Imported catalogs (Shopify, Merchant Center) link product images on their CDNs.
         assert!(csp.contains("img-src 'self' data: https:"), "{csp}");
         assert_eq!(csp.matches("sha256-").count(), 1);
+    }
+
+    #[test]
+    fn the_home_page_carries_the_feed_escaped_and_leaves_the_shell_intact() {
+        let card: ranking::Card = serde_json::from_value(serde_json::json!({
+            "id": "A 1/<x>", "title": "<script>alert(1)</script>", "category": ["Furniture", "Chairs & Co"],
+            "price": {"amount": 12.5, "currency": "EUR"}, "image": "/img/a.svg\" onerror=\"x", "purchases": 3,
+            "list_price": null
+        }))
+        .unwrap();
+        let feed = ranking::api::FeedResponse {
+            sections: vec![ranking::api::FeedSection {
+                id: "trending".into(),
+                title: "Trending <now>".into(),
+                because: None,
+                items: vec![ranking::api::FeedItem {
+                    card,
+                    score: 1.0,
+                    why: Default::default(),
+                    base_price: None,
+                    delivery_days: None,
+                }],
+            }],
+            variant: "default".into(),
+            index_version: "v1".into(),
+        };
+        let html = home_page(SHELL, &feed);
+        assert!(html.starts_with(&SHELL[..SHELL.find("<body>").unwrap()]));
+        assert!(html.ends_with("</body></html>"));
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(!html.contains("<now>"));
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("href=\"/p/A%201%2F%3Cx%3E\""), "{html}");
+        assert!(html.contains("src=\"/img/a.svg&quot; onerror=&quot;x\""), "{html}");
+        assert!(html.contains("€12.50") && html.contains("Chairs &amp; Co"));
+        // The CSP hashes inline scripts: the prerender adds none.
+        assert_eq!(shell_csp(&html), shell_csp(SHELL));
+        assert_eq!(home_page("<html>no body tag</html>", &feed), "<html>no body tag</html>");
     }
 }

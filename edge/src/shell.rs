@@ -37,6 +37,9 @@ const KV_BINDING: &str = "SHOP";
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let url = req.url()?;
+    if url.path() == "/" {
+        return home_page(&req, &env, &url).await;
+    }
     if !url.path().starts_with("/api/") {
         if let Some(id) = seo::product_path_id(url.path()) {
             return product_page(&req, &env, &id, &url).await;
@@ -134,6 +137,50 @@ async fn product_page(req: &Request, env: &Env, id: &str, url: &worker::Url) -> 
     h.set("vary", "cf-ipcountry")?;
     h.set("x-content-type-options", "nosniff")?;
     h.set("referrer-policy", "strict-origin-when-cross-origin")?;
+    Ok(resp)
+}
+
+/// Items per section of the prerendered home feed (the app asks for as many).
+const PRERENDER_ITEMS: usize = 12;
+
+/// The home page: the shell with the history-free feed as plain HTML ([`seo::home_page`]), from
+/// the same cached answer as `/api/feed`, so the first grid needs no wasm; the plain shell when the
+/// feed cannot be read.
+async fn home_page(req: &Request, env: &Env, url: &worker::Url) -> worker::Result<Response> {
+    let mut shell_resp =
+        env.assets("ASSETS")?.fetch(format!("{}/", url.origin().ascii_serialization()), None).await?;
+    let shell = shell_resp.text().await?;
+    let query = url.query().unwrap_or("");
+    let country = api::shopper_country(query, ip_country(req).as_deref()).ok().flatten();
+    let currency = api::shopper_currency(query).ok().flatten();
+    let client = api::client_hash(
+        req.headers().get("cookie").ok().flatten().as_deref(),
+        req.headers().get("x-client-id").ok().flatten().as_deref(),
+    );
+    let route = Route::Feed { limit: PRERENDER_ITEMS, history: Vec::new() };
+    let target = format!("/api/feed?limit={PRERENDER_ITEMS}");
+    let html = match answer(env, route, client, country.as_deref(), currency.as_deref(), &target).await {
+        Ok((body, _, _)) => match serde_json::from_slice::<ranking::api::FeedResponse>(&body) {
+            Ok(feed) => seo::home_page(&shell, &feed),
+            Err(e) => {
+                worker::console_warn!("home page without its feed: {e}");
+                shell.clone()
+            }
+        },
+        Err(e) => {
+            worker::console_warn!("home page without its feed: {e}");
+            shell.clone()
+        }
+    };
+    let resp = Response::from_html(html)?;
+    let h = resp.headers();
+    h.set("content-security-policy", &seo::shell_csp(&shell))?;
+    // Prices follow the country and the experiment variant the cookie picks.
+    h.set("cache-control", "no-cache")?;
+    h.set("vary", "cf-ipcountry, cookie")?;
+    h.set("x-content-type-options", "nosniff")?;
+    h.set("referrer-policy", "strict-origin-when-cross-origin")?;
+    h.set("x-frame-options", "DENY")?;
     Ok(resp)
 }
 

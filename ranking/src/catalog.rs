@@ -57,6 +57,21 @@ pub struct Price {
     pub currency: String,
 }
 
+impl Price {
+    /// The price as a shopper reads it: symbol for common currencies (`$12.50`, `€9.99`), the code
+    /// otherwise (`12.50 CAD`); a non-finite amount shows as 0. One format for the app and the
+    /// edge's prerendered HTML.
+    pub fn label(&self) -> String {
+        let amount = if self.amount.is_finite() { self.amount } else { 0.0 };
+        match self.currency.as_str() {
+            "USD" => format!("${amount:.2}"),
+            "EUR" => format!("€{amount:.2}"),
+            "GBP" => format!("£{amount:.2}"),
+            code => format!("{amount:.2} {code}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rating {

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use ranking::api::FeedResponse;
 
 use crate::api::{self, ApiError};
-use crate::components::{ErrorView, Grid, SkeletonGrid, Tile};
+use crate::components::{self, ErrorView, Grid, SkeletonGrid, Tile};
 use crate::device::{self, DeviceGen};
 use crate::i18n::Msg;
 use crate::store::Store;
@@ -29,19 +29,40 @@ pub fn Home() -> impl IntoView {
     };
     view! {
         <h1 class="visually-hidden">"Shopfront"</h1>
-        {move || match edge.get() {
-            Some(Ok(feed)) => sections(store, feed, "edge").into_any(),
-            other => match (on_device(), other) {
-                (Some(feed), _) if !feed.sections.is_empty() => sections(store, feed, "device").into_any(),
-                (_, None) => view! { <SkeletonGrid/> }.into_any(),
-                (_, Some(Err(ApiError::Status { fallback: Some(feed), .. }))) => {
-                    sections(store, *feed, "fallback").into_any()
-                }
-                (_, Some(Err(error))) => view! { <ErrorView error retry/> }.into_any(),
-                (_, Some(Ok(_))) => ().into_any(),
-            },
+        {move || {
+            let view = home_view(edge.get(), on_device(), retry, store);
+            // The app's own grid replaces the edge's prerendered one once there is one to show.
+            if edge.with(Option::is_some) || view.1 {
+                request_animation_frame(components::drop_prerender);
+            }
+            view.0
         }}
         <RecentlyViewed/>
+    }
+}
+
+/// What the home shows, and whether it is real content (not the skeleton).
+fn home_view(
+    edge: Option<Result<FeedResponse, ApiError>>,
+    on_device: Option<FeedResponse>,
+    retry: Callback<()>,
+    store: Store,
+) -> (AnyView, bool) {
+    {
+        match edge {
+            Some(Ok(feed)) => (sections(store, feed, "edge").into_any(), true),
+            other => match (on_device, other) {
+                (Some(feed), _) if !feed.sections.is_empty() => {
+                    (sections(store, feed, "device").into_any(), true)
+                }
+                (_, None) => (view! { <SkeletonGrid/> }.into_any(), false),
+                (_, Some(Err(ApiError::Status { fallback: Some(feed), .. }))) => {
+                    (sections(store, *feed, "fallback").into_any(), true)
+                }
+                (_, Some(Err(error))) => (view! { <ErrorView error retry/> }.into_any(), true),
+                (_, Some(Ok(_))) => (().into_any(), true),
+            },
+        }
     }
 }
 
