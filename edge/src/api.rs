@@ -53,6 +53,12 @@ pub const MAX_OFFSET: usize = 10_000;
 /// Most history entries accepted; the shopper's device sends at most this many.
 pub const MAX_HISTORY: usize = 100;
 
+/// Longest query string read, in bytes.
+pub const MAX_QUERY_STRING: usize = 16 * 1024;
+/// Longest `X-History` header read, in bytes: room for [`MAX_HISTORY`] ids of the longest allowed
+/// length even in 4-byte characters.
+pub const MAX_HISTORY_HEADER: usize = 64 * 1024;
+
 /// Parses method, path, query string (without `?`) and the `X-History` header into a route.
 pub fn route(method: &str, path: &str, query: &str) -> Result<Route, ApiError> {
     route_with_history(method, path, query, None)
@@ -75,6 +81,18 @@ pub fn route_with_history(
     }
     if method != "GET" && method != "HEAD" {
         return Err(ApiError::Method { method: method.chars().take(20).collect(), allow: "GET, HEAD" });
+    }
+    // Bounded before anything is parsed (Cloudflare itself refuses URLs over 16 KB).
+    if query.len() > MAX_QUERY_STRING {
+        return Err(bad(
+            "query",
+            format!("the query string is {} bytes, at most {MAX_QUERY_STRING}", query.len()),
+        ));
+    }
+    if let Some(h) = history_header
+        && h.len() > MAX_HISTORY_HEADER
+    {
+        return Err(bad("history", format!("X-History is {} bytes, at most {MAX_HISTORY_HEADER}", h.len())));
     }
     let params = Params::parse(query);
     match path {
@@ -373,6 +391,22 @@ mod tests {
             "price": {"amount": 10.0, "currency": "USD"}
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn oversized_query_strings_and_history_headers_are_refused_before_parsing() {
+        let long = format!("q=chair&x={}", "a".repeat(MAX_QUERY_STRING));
+        assert!(matches!(route("GET", "/api/search", &long), Err(ApiError::BadParam { param: "query", .. })));
+        let header = "p,".repeat(MAX_HISTORY_HEADER / 2 + 1);
+        assert!(matches!(
+            route_with_history("GET", "/api/feed", "", Some(&header)),
+            Err(ApiError::BadParam { param: "history", .. })
+        ));
+        // The longest legitimate history fits: 100 ids of 128 four-byte characters, with events.
+        let id = "😀".repeat(ranking::catalog::MAX_ID);
+        let full = (0..MAX_HISTORY).map(|_| format!("{id}:purchase")).collect::<Vec<_>>().join(",");
+        assert!(full.len() <= MAX_HISTORY_HEADER, "{}", full.len());
+        assert!(route_with_history("GET", "/api/feed", "", Some(&full)).is_ok());
     }
 
     #[test]

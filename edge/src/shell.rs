@@ -86,8 +86,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             Ok(resp)
         }
         Err(e) => {
-            if e.status() >= 500 {
-                worker::console_error!("{e}");
+            // One line per failed request; never the request itself (it may carry a history).
+            match &e {
+                ApiError::Degraded(..) => worker::console_error!("{e} (answered with the fallback feed)"),
+                e if e.status() >= 500 => worker::console_error!("{e}"),
+                _ => {}
             }
             let problem = serde_json::to_vec(&e.problem()).unwrap_or_default();
             let resp = json_response(problem, e.status(), PROBLEM_JSON)?;
@@ -313,7 +316,7 @@ async fn answer(
         (Err(ApiError::Unavailable(why)), Some(limit)) => {
             match load::<CardList>(&store, v, &kv::keys::popular(v)).await {
                 Ok(popular) => {
-                    worker::console_error!("feed served from the fallback list: {why}");
+                    // Logged once, with the response (below in `fetch`).
                     Err(ApiError::Degraded(why, Box::new(api::fallback_feed(&popular, limit, ctx))))
                 }
                 Err(_) => Err(ApiError::Unavailable(why)),

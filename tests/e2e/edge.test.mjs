@@ -238,6 +238,88 @@ describe("data for ranking on the device", () => {
   });
 });
 
+describe("privacy and fault logging", () => {
+  let logged, mf2, kv2, v2;
+  before(async () => {
+    logged = [];
+    mf2 = new Miniflare({
+      scriptPath: "edge/build/index.js",
+      modules: true,
+      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+      compatibilityDate: "2026-04-20",
+      kvNamespaces: { SHOP: "edge-test-privacy" },
+      handleStructuredLogs: ({ level, message }) => {
+        logged.push(`${level}: ${message}`);
+      },
+    });
+    kv2 = await mf2.getKVNamespace("SHOP");
+    ({ version: v2 } = await seed(kv2, KV_DIR));
+  });
+  after(() => mf2?.dispose());
+  const marker = "HISTORY-MARKER-7f3a";
+
+  test("a shopper's history is never written to KV, the edge cache or the logs", async () => {
+    const real = products.find((p) => mentions(p, "bookcase")).id;
+    const history = `${marker},${encodeURIComponent(real)}:cart`;
+    const personal = [
+      ["/api/feed?limit=7", { headers: { "x-history": `${marker},${real}:cart` } }],
+      [`/api/feed?limit=7&history=${history}`],
+      ["/api/search?q=chair&limit=7", { headers: { "x-history": `${marker},${real}` } }],
+    ];
+    for (const [path, init] of personal) {
+      const res = await mf2.dispatchFetch(`http://shop.test${path}`, init);
+      assert.equal(res.status, 200, path);
+      assert.equal(res.headers.get("cache-control"), "private, no-store");
+      await res.arrayBuffer();
+    }
+    // Faults are logged, and even then without the history.
+    // (A build of its own: the isolate keeps the live build's values decoded.)
+    const { entries } = await readBuild(KV_DIR);
+    for (const { key, value } of entries) {
+      await kv2.put(key.replace(v2, "faulty"), key.endsWith("/items") ? value.slice(0, 10) : value);
+    }
+    await kv2.put("current", "faulty");
+    try {
+      const res = await mf2.dispatchFetch("http://shop.test/api/feed?limit=7", { headers: { "x-history": marker } });
+      assert.equal(res.status, 503);
+      await res.arrayBuffer();
+    } finally {
+      await kv2.put("current", v2);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const fault = logged.filter((l) => l.includes("faulty/items"));
+    assert.ok(fault.length > 0, `the fault is logged: ${logged.join(" | ")}`);
+    assert.deepEqual(logged.filter((l) => l.includes(marker)), [], "no log line carries the history");
+    // Logged once: one line per failed request, not one per retry or section.
+    assert.equal(fault.length, 1, logged.join(" | "));
+    const keys = (await kv2.list()).keys.map((k) => k.name);
+    for (const key of keys) {
+      const value = Buffer.from(await kv2.get(key, "arrayBuffer"));
+      assert.ok(!key.includes(marker) && !value.includes(Buffer.from(marker)), key);
+    }
+    // The URLs asked with a history have no entry in the edge cache: the first history-free request
+    // for them misses, the second hits (so the key is the one a personal answer would have used).
+    for (const target of ["/api/feed?limit=7", "/api/search?q=chair&limit=7"]) {
+      const states = [];
+      for (let i = 0; i < 2; i++) {
+        const res = await mf2.dispatchFetch(`http://shop.test${target}`);
+        states.push(res.headers.get("x-edge-cache"));
+        await res.arrayBuffer();
+      }
+      assert.deepEqual(states, ["miss", "hit"], target);
+    }
+  });
+
+  test("oversized query strings and history headers are refused with a 400 naming them", async () => {
+    const long = await mf2.dispatchFetch(`http://shop.test/api/search?q=chair&pad=${"a".repeat(16 * 1024)}`);
+    assert.equal(long.status, 400);
+    assert.equal((await long.json()).param, "query");
+    const header = await mf2.dispatchFetch("http://shop.test/api/feed", { headers: { "x-history": "p,".repeat(40_000) } });
+    assert.equal(header.status, 400);
+    assert.equal((await header.json()).param, "history");
+  });
+});
+
 describe("when the index is missing, corrupt or switched", () => {
   test("no `current` key: 503 problem, not a crash", async () => {
     await kv.delete("current");
