@@ -61,7 +61,7 @@ fn main() {
         Cmd::Setup => setup::all(setup::Need::Dev).map(|_| ()),
         Cmd::Build => setup::all(setup::Need::Dev).and_then(|tools| build::all(&tools).map(|_| ())),
         Cmd::Bench { scale, seconds } => {
-            setup::all(setup::Need::Dev).and_then(|tools| bench(&tools, &scale, seconds))
+            setup::all(setup::Need::Test).and_then(|tools| bench(&tools, &scale, seconds))
         }
         Cmd::Fuzz { seconds } => setup::all(setup::Need::Dev)
             .and_then(|tools| build::all(&tools).and_then(|_| build::partitioned_demo(&tools)).map(|_| tools))
@@ -239,5 +239,23 @@ fn bench(tools: &setup::Tools, scale: &[usize], seconds: u32) -> Result<()> {
             run(tools.node().arg("xtask/load.mjs").arg(kv).arg(seconds.to_string()).arg("8").args(cache))?;
         }
     }
-    Ok(())
+    step("Lighthouse (mobile preset) against wrangler dev with the demo index, Debian Chromium");
+    let state = root.join("target/xtask/bench-state");
+    if state.exists() {
+        std::fs::remove_dir_all(&state).with_context(|| format!("cannot clear {}", state.display()))?;
+    }
+    build::seed(tools, &built.kv_dir, &state)?;
+    let port = serve::free_port()?;
+    serve::stop_group_on_ctrl_c();
+    let server = serve::Wrangler::start(tools, port, &state)?;
+    let report = root.join("tests/artifacts/lighthouse-mobile.html");
+    let result = run(tools
+        .node()
+        .env("CHROMIUM", &tools.chromium)
+        .arg("xtask/lighthouse.mjs")
+        .arg(format!("http://127.0.0.1:{port}/"))
+        .arg(&report)
+        .arg("3"));
+    drop(server);
+    result
 }
