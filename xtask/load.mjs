@@ -2,7 +2,9 @@
 //! p50/p99 latency, errors and workerd CPU ms per request for feed, search and a mixed workload.
 // Usage: node xtask/load.mjs <build>/kv [seconds=10] [connections=8] [--no-cache]
 //   --no-cache turns the Cache API off, so history-free answers are computed every time;
-//   LOAD_JSON=file also writes the results as JSON.
+//   LOAD_JSON=file also writes the results as JSON; LOAD_ONLY=text runs only the scenarios whose name
+//   contains it (e.g. `LOAD_ONLY=mixed node xtask/load.mjs <kv> 60 32`: a minute of every endpoint at
+//   the highest rate 32 connections can drive).
 import autocannon from "autocannon";
 import { Miniflare } from "miniflare";
 import { execFileSync } from "node:child_process";
@@ -70,12 +72,15 @@ try {
     ["feed, new shopper", [get("/api/feed?limit=24")]],
     ["feed, 5-item history (X-History)", [get("/api/feed?limit=24", { "x-history": history })]],
     [`search, ${queries.length} queries rotating`, search],
-    ["mixed: feed, search, suggest, product", [
+    ["mixed: every endpoint", [
       get("/api/feed?limit=24"), search[0], get(`/api/suggest?q=${encodeURIComponent(words[1].slice(0, 3))}`),
       get(`/api/products/${encodeURIComponent(items[0].id)}`), get("/api/feed?limit=24", { "x-history": history }),
       search[5], get(`/api/products/${encodeURIComponent(items[1].id)}/similar`), search[18],
+      get(`/api/products/${encodeURIComponent(items[2].id)}/bought-together`), get("/api/categories"),
+      get("/api/pack"), get(`/api/rows?ids=${encodeURIComponent(items[3].id)}&related=true`),
+      get(`/api/search?q=&category=${encodeURIComponent(items[0].category.map((c) => c.toLowerCase().replace(/[^a-z0-9]+/g, "-")).join("/"))}&sort=price_asc`),
     ]],
-  ];
+  ].filter(([name]) => !process.env.LOAD_ONLY || name.includes(process.env.LOAD_ONLY));
   console.log(`  ${kvDir}: ${duration} s per scenario, ${connections} connections, edge cache ${noCache ? "off" : "on"}`);
   console.log(`  ${"scenario".padEnd(40)} ${"req/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"requests".padStart(9)} ${"errors".padStart(7)} ${"CPU ms/req".padStart(11)}`);
   for (const [name, requests] of scenarios) {

@@ -203,9 +203,41 @@ fn bench(tools: &setup::Tools, scale: &[usize], seconds: u32) -> Result<()> {
     }
     step("wasm benchmarks in Node (V8)");
     run(tools.node().arg("xtask/wasm-bench.mjs").args(&dirs))?;
+    step("search compiled to wasm for Node (the side-by-side with Orama)");
+    let search_dir = root.join("target/wasm-bench-simd128");
+    run(Command::new("cargo")
+        .current_dir(&root)
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "ranking",
+            "--example",
+            "wasm_search",
+            "--release",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--target-dir",
+        ])
+        .arg(&search_dir))?;
+    let search_pkg = search_dir.join("search-node");
+    run(tools
+        .command(tools.cargo_bin.join("wasm-bindgen"))
+        .arg(search_dir.join("wasm32-unknown-unknown/release/examples/wasm_search.wasm"))
+        .args(["--target", "nodejs", "--out-dir"])
+        .arg(&search_pkg))?;
+    std::fs::write(search_pkg.join("package.json"), "{\"type\": \"commonjs\"}\n")?;
     let built = build::all(tools)?;
     step("edge latency: built worker in workerd (Miniflare), demo index");
     run(tools.node().arg("xtask/edge-latency.mjs").arg(&built.kv_dir).arg("200"))?;
+    step("search side by side with Orama in Node: same catalog, same queries");
+    run(tools
+        .node()
+        .arg("xtask/orama.mjs")
+        .arg(&built.kv_dir)
+        .arg(&search_pkg)
+        .arg(root.join("target/xtask/demo/catalog.jsonl"))
+        .arg("20"))?;
     let mut indexes = vec![built.kv_dir.clone()];
     if !scale.is_empty() {
         run(Command::new("cargo").current_dir(&root).args([
