@@ -96,23 +96,23 @@ pub fn Header() -> impl IntoView {
         <header class="site-header">
             <A href="/" attr:class="brand">"Shopfront"</A>
             <form class="search" role="search" action="/search" on:submit=submit>
-                <label for="q" class="visually-hidden">{move || store.t(Msg::SearchLabel)}</label>
-                <input id="q" node_ref=input type="search" name="q" placeholder=move || store.t(Msg::SearchLabel)
+                <label for="q" class="visually-hidden">{store.t(Msg::SearchLabel)}</label>
+                <input id="q" node_ref=input type="search" name="q" placeholder=store.t(Msg::SearchLabel)
                     autocomplete="off" enterkeyhint="search" list="suggestions" prop:value=q on:input=on_input/>
                 <datalist id="suggestions">
                     {move || terms.get().into_iter().map(|t| view! { <option value=t></option> }).collect_view()}
                 </datalist>
-                <button type="submit">{move || store.t(Msg::SearchButton)}</button>
+                <button type="submit">{store.t(Msg::SearchButton)}</button>
             </form>
             <nav class="site-nav" aria-label="Shop">
-                <A href="/c">{move || store.t(Msg::Categories)}</A>
-                <A href="/wishlist">{move || store.t(Msg::Wishlist)}</A>
-                <A href="/cart">{move || store.t(Msg::Cart)} " " <span class="count" data-testid="cart-count">{cart_count}</span></A>
-                <A href="/settings">{move || store.t(Msg::Settings)}</A>
+                <A href="/c">{store.t(Msg::Categories)}</A>
+                <A href="/wishlist">{store.t(Msg::Wishlist)}</A>
+                <A href="/cart">{store.t(Msg::Cart)} " " <span class="count" data-testid="cart-count">{cart_count}</span></A>
+                <A href="/settings">{store.t(Msg::Settings)}</A>
             </nav>
         </header>
         <Show when=move || !store.online.get()>
-            <p class="offline" role="status" data-testid="offline">{move || store.t(Msg::Offline)}</p>
+            <p class="offline" role="status" data-testid="offline">{store.t(Msg::Offline)}</p>
         </Show>
     }
 }
@@ -190,7 +190,7 @@ pub fn ProductCard(tile: Tile) -> impl IntoView {
     view! {
         <li class="card" data-id=card.id.clone() data-score=score.map(|s| s.to_string())>
             <A href=href>
-                {featured.then(|| view! { <span class="badge">{move || store.t(Msg::Featured)}</span> })}
+                {featured.then(|| view! { <span class="badge">{store.t(Msg::Featured)}</span> })}
                 <img src=card.image.clone() alt="" width="240" height="240" loading="lazy" decoding="async"/>
                 <span class="card-title">{card.title.clone()}</span>
             </A>
@@ -198,7 +198,7 @@ pub fn ProductCard(tile: Tile) -> impl IntoView {
                 <span class="price">{format_price(&card.price)}</span>
                 {card.list_price.map(|l| {
                     let was = Price { amount: l, currency: card.price.currency.clone() };
-                    view! { <s class="list-price" aria-label=move || store.t(Msg::RegularPrice)>{format_price(&was)}</s> }
+                    view! { <s class="list-price" aria-label=store.t(Msg::RegularPrice)>{format_price(&was)}</s> }
                 })}
                 <span class="category">{category}</span>
             </span>
@@ -222,7 +222,7 @@ pub fn Grid(tiles: Vec<Tile>) -> impl IntoView {
 pub fn SkeletonGrid(#[prop(default = 8)] count: usize) -> impl IntoView {
     let store = expect_context::<Store>();
     view! {
-        <ul class="grid skeleton" aria-busy="true" aria-label=move || store.t(Msg::Loading)>
+        <ul class="grid skeleton" aria-busy="true" aria-label=store.t(Msg::Loading)>
             {(0..count).map(|_| view! { <li class="card"><div class="ph-img"></div><div class="ph-line"></div></li> }).collect_view()}
         </ul>
     }
@@ -235,7 +235,7 @@ pub fn ErrorView(error: ApiError, retry: Callback<()>) -> impl IntoView {
     view! {
         <div class="error" role="alert">
             <p>{move || error.message(store.lang())}</p>
-            <button on:click=move |_| retry.run(())>{move || store.t(Msg::TryAgain)}</button>
+            <button on:click=move |_| retry.run(())>{store.t(Msg::TryAgain)}</button>
         </div>
     }
 }

@@ -43,7 +43,7 @@ fn App() -> impl IntoView {
     provide_context(DeviceGen(generation));
 
     Effect::new(move |_| {
-        let tag = store.lang().tag();
+        let tag = store.settings.with(|s| s.lang).tag();
         if let Some(html) = document().document_element() {
             let _ = html.set_attribute("lang", tag);
         }
@@ -58,6 +58,10 @@ fn App() -> impl IntoView {
 
     view! {
         <Router>
+            {move || {
+                // Every string is plain text in the chosen language: a new language renders anew.
+                store.settings.with(|s| s.lang);
+                view! {
             <components::Header/>
             <main id="main">
                 <Routes fallback=routes::not_found::NotFound>
@@ -72,6 +76,8 @@ fn App() -> impl IntoView {
                     <Route path=path!("/settings") view=routes::settings::SettingsPage/>
                 </Routes>
             </main>
+                }
+            }}
         </Router>
     }
 }

@@ -99,11 +99,14 @@ impl Store {
         store
     }
 
+    /// The shopper's language. Untracked: a change of language re-renders the whole app (see
+    /// `App`), so each string is plain text rather than a reactive closure of its own (dozens of
+    /// those cost the wasm ~10% of its size).
     pub fn lang(self) -> Lang {
-        self.settings.with(|s| s.lang)
+        self.settings.with_untracked(|s| s.lang)
     }
 
-    /// The text of `msg` in the shopper's language (reactive).
+    /// The text of `msg` in the shopper's language.
     pub fn t(self, msg: Msg) -> &'static str {
         crate::i18n::t(self.lang(), msg)
     }

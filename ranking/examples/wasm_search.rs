@@ -27,8 +27,9 @@ impl Engine {
         let items: ItemIndex = kv::decode(items).map_err(|e| format!("items: {e}"))?;
         let lexicon = Lexicon::new(kv::decode::<LexicalData>(search).map_err(|e| format!("search: {e}"))?)
             .ok_or("search: corrupt FST")?;
-        let embedder = Embedder::new(kv::decode::<EmbedderData>(embedder).map_err(|e| format!("embedder: {e}"))?)
-            .ok_or("embedder: inconsistent")?;
+        let embedder =
+            Embedder::new(kv::decode::<EmbedderData>(embedder).map_err(|e| format!("embedder: {e}"))?)
+                .ok_or("embedder: inconsistent")?;
         Ok(Engine { items, lexicon, embedder })
     }
 

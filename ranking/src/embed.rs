@@ -96,6 +96,19 @@ pub fn mean_pool(
     Some(sum)
 }
 
+/// Turns a search query into a vector of the content space. Search holds its embedder through this
+/// trait, so code that never embeds (the app, which searches the device's candidates by keyword) does
+/// not link the tokenizer and its Unicode tables.
+pub trait QueryEmbed: std::fmt::Debug {
+    fn embed_query(&self, text: &str) -> Option<Vec<f32>>;
+}
+
+impl QueryEmbed for Embedder {
+    fn embed_query(&self, text: &str) -> Option<Vec<f32>> {
+        self.embed(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

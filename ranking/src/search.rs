@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::embed::Embedder;
+use crate::embed::{Embedder, QueryEmbed};
 use crate::feed::{Seen, user_vector};
 use crate::index::ItemIndex;
 use crate::ivf::{Part, Router, View};
@@ -65,7 +65,7 @@ pub struct Catalog<'a> {
     pub lexicon: Option<&'a Lexicon>,
     /// For a view of IVF cells instead: each cell's keyword index, mapped onto the view.
     pub parts: &'a [Part<'a>],
-    pub embedder: Option<&'a Embedder>,
+    pub embedder: Option<&'a dyn QueryEmbed>,
     /// For a view: the whole catalog's vocabulary, for completions.
     pub router: Option<&'a Router>,
 }
@@ -73,12 +73,18 @@ pub struct Catalog<'a> {
 impl<'a> Catalog<'a> {
     /// A whole (unpartitioned) catalog.
     pub fn new(items: &'a ItemIndex, lexicon: Option<&'a Lexicon>, embedder: Option<&'a Embedder>) -> Self {
-        Catalog { items, lexicon, parts: &[], embedder, router: None }
+        Catalog { items, lexicon, parts: &[], embedder: embedder.map(|e| e as &dyn QueryEmbed), router: None }
     }
 
     /// A view of IVF cells.
     pub fn view(view: &'a View<'a>, embedder: Option<&'a Embedder>, router: Option<&'a Router>) -> Self {
-        Catalog { items: &view.items, lexicon: None, parts: &view.parts, embedder, router }
+        Catalog {
+            items: &view.items,
+            lexicon: None,
+            parts: &view.parts,
+            embedder: embedder.map(|e| e as &dyn QueryEmbed),
+            router,
+        }
     }
 
     /// Keyword hits over the whole index or every part (positions in `items`), by position, and the
@@ -251,7 +257,7 @@ pub fn search(cat: Catalog<'_>, req: &SearchRequest<'_>, w: &Weights) -> SearchR
 
     // Semantic ranking.
     let mut sem: Vec<(usize, f32)> = Vec::new();
-    if has_query && let Some(q) = cat.embedder.and_then(|e| e.embed(&query)) {
+    if has_query && let Some(q) = cat.embedder.and_then(|e| e.embed_query(&query)) {
         let q = Query::new(&q);
         let min = finite_or_zero(w.min_semantic);
         sem = (0..n.min(items.content.len()))

@@ -24,7 +24,7 @@ pub fn CartPage() -> impl IntoView {
         totals.iter().map(format_price).collect::<Vec<_>>().join(" + ")
     };
     view! {
-        <h1>{move || store.t(Msg::Cart)}</h1>
+        <h1>{store.t(Msg::Cart)}</h1>
         {move || {
             let lines = store.cart.get();
             if lines.is_empty() {

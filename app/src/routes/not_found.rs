@@ -11,8 +11,8 @@ pub fn NotFound() -> impl IntoView {
     let store = expect_context::<Store>();
     view! {
         <div class="empty">
-            <h1>{move || store.t(Msg::PageNotFound)}</h1>
-            <A href="/">{move || store.t(Msg::BackToShop)}</A>
+            <h1>{store.t(Msg::PageNotFound)}</h1>
+            <A href="/">{store.t(Msg::BackToShop)}</A>
         </div>
     }
 }

@@ -62,14 +62,14 @@ pub fn ProductPage() -> impl IntoView {
                             <h1>{p.title.clone()}</h1>
                             <p>
                                 <span class="price" data-testid="price">{format_price(&p.price)}</span>
-                                {list.map(|l| view! { <s class="list-price" aria-label=move || store.t(Msg::RegularPrice)>{format_price(&l)}</s> })}
+                                {list.map(|l| view! { <s class="list-price" aria-label=store.t(Msg::RegularPrice)>{format_price(&l)}</s> })}
                             </p>
                             {r.delivery.map(|d| view! {
-                                <p class="delivery" data-testid="delivery">{move || store.t(Msg::DeliveryIn)} " " {d.days} " " {move || store.t(Msg::Days)}</p>
+                                <p class="delivery" data-testid="delivery">{store.t(Msg::DeliveryIn)} " " {d.days} " " {store.t(Msg::Days)}</p>
                             })}
                             <div class="actions">
                                 <button class="primary" data-testid="add-to-cart" on:click=move |_| store.add_to_cart(&for_cart)>
-                                    {move || store.t(Msg::AddToCart)}
+                                    {store.t(Msg::AddToCart)}
                                     {move || (qty() > 0).then(|| format!(" ({} {})", qty(), store.t(Msg::InCart)))}
                                 </button>
                                 <button class="secondary" data-testid="wishlist" aria-pressed=move || wished().to_string()
@@ -78,7 +78,7 @@ pub fn ProductPage() -> impl IntoView {
                                 </button>
                             </div>
                             {p.description.clone().map(|d| view! { <p class="description">{d}</p> })}
-                            <A href="/">{move || store.t(Msg::BackToShop)}</A>
+                            <A href="/">{store.t(Msg::BackToShop)}</A>
                         </div>
                     </article>
                     <Related id=p.id.clone() bought_together=false/>

@@ -15,32 +15,32 @@ pub fn SettingsPage() -> impl IntoView {
     let lang = move || store.settings.with(|s| s.lang.tag());
     let currency = move || store.settings.with(|s| s.currency.clone().unwrap_or_default());
     view! {
-        <h1>{move || store.t(Msg::Settings)}</h1>
+        <h1>{store.t(Msg::Settings)}</h1>
         <form class="settings" on:submit=|ev| ev.prevent_default()>
-            <label for="lang">{move || store.t(Msg::Language)}</label>
+            <label for="lang">{store.t(Msg::Language)}</label>
             <select id="lang" data-testid="lang" prop:value=lang
                 on:change=move |ev| store.settings.update(|s| s.lang = Lang::from_tag(&event_target_value(&ev)))>
                 {Lang::ALL.into_iter().map(|l| view! { <option value=l.tag() selected=move || lang() == l.tag()>{l.name()}</option> }).collect_view()}
             </select>
-            <label for="currency">{move || store.t(Msg::Currency)}</label>
+            <label for="currency">{store.t(Msg::Currency)}</label>
             <select id="currency" data-testid="currency" prop:value=currency
                 on:change=move |ev| {
                     let c = event_target_value(&ev);
                     store.settings.update(|s| s.currency = (!c.is_empty()).then_some(c));
                 }>
-                <option value="" selected=move || currency().is_empty()>{move || store.t(Msg::CurrencyAuto)}</option>
+                <option value="" selected=move || currency().is_empty()>{store.t(Msg::CurrencyAuto)}</option>
                 {CURRENCIES.into_iter().map(|c| view! { <option value=c selected=move || currency() == c>{c}</option> }).collect_view()}
             </select>
             <label class="check">
                 <input type="checkbox" data-testid="personalize" prop:checked=move || store.settings.with(|s| s.personalize)
                     on:change=move |ev| store.settings.update(|s| s.personalize = event_target_checked(&ev))/>
-                {move || store.t(Msg::Personalize)}
+                {store.t(Msg::Personalize)}
             </label>
-            <p class="help">{move || store.t(Msg::PersonalizeHelp)}</p>
+            <p class="help">{store.t(Msg::PersonalizeHelp)}</p>
             <button type="button" data-testid="clear-history" on:click=move |_| { store.clear_history(); cleared.set(true); }>
-                {move || store.t(Msg::ClearHistory)}
+                {store.t(Msg::ClearHistory)}
             </button>
-            <Show when=move || cleared.get()><p role="status">{move || store.t(Msg::HistoryCleared)}</p></Show>
+            <Show when=move || cleared.get()><p role="status">{store.t(Msg::HistoryCleared)}</p></Show>
         </form>
     }
 }

@@ -10,7 +10,7 @@ use crate::store::Store;
 pub fn ViewedPage() -> impl IntoView {
     let store = expect_context::<Store>();
     view! {
-        <h1>{move || store.t(Msg::RecentlyViewed)}</h1>
+        <h1>{store.t(Msg::RecentlyViewed)}</h1>
         {move || {
             let cards = store.viewed.get();
             if cards.is_empty() {

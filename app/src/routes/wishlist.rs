@@ -10,7 +10,7 @@ use crate::store::Store;
 pub fn WishlistPage() -> impl IntoView {
     let store = expect_context::<Store>();
     view! {
-        <h1>{move || store.t(Msg::Wishlist)}</h1>
+        <h1>{store.t(Msg::Wishlist)}</h1>
         {move || {
             let cards = store.wishlist.get();
             if cards.is_empty() {
