@@ -334,6 +334,23 @@ describe("when the index is missing, corrupt or switched", () => {
     assert.equal((await get("/api/feed")).status, 200);
   });
 
+  test("`current` naming a version that has no keys: 503 problems naming the missing key, never a 500", async () => {
+    await kv.put("current", "v5-no-such-build");
+    try {
+      for (const path of ["/api/feed", "/api/search?q=chair", "/api/suggest?q=ch", "/api/categories",
+        `/api/products/${encodeURIComponent(products[0].id)}`, "/api/pack", "/api/rows?ids=x"]) {
+        const { status, type, body } = await get(path);
+        assert.equal(status, 503, path);
+        assert.equal(type, "application/problem+json", path);
+        assert.match(body.detail, /v5-no-such-build\//, path);
+        assert.equal(body.fallback, undefined, `${path}: no build, no fallback list either`);
+      }
+    } finally {
+      await kv.put("current", version);
+    }
+    assert.equal((await get("/api/feed")).status, 200);
+  });
+
   test("a corrupt or other-format value: 503 problem naming the key", async () => {
     const { entries } = await readBuild(KV_DIR);
     for (const [name, mangle] of [
