@@ -48,6 +48,10 @@ pub fn install_pack(bytes: &[u8]) -> Result<(), Unusable> {
 pub fn install_rows(id: &str, bytes: &[u8]) -> Result<(), Unusable> {
     let cell = kv::decode::<Cell>(bytes).map_err(|e| Unusable(format!("rows of {id}: {e}")))?;
     let cell = OpenCell::new(cell).ok_or_else(|| Unusable(format!("rows of {id} are inconsistent")))?;
+    if cell.items.is_empty() {
+        // Not in this build (a product from an older one): nothing to rank with.
+        return Ok(());
+    }
     DEVICE.with_borrow_mut(|d| {
         d.rows.retain(|(i, _)| i != id);
         d.rows.push((id.to_owned(), cell));
@@ -71,10 +75,10 @@ fn now() -> i64 {
 fn with_view<R>(lists_for: &[&str], f: impl FnOnce(&ivf::View<'_>, Ctx<'_>) -> R) -> Option<R> {
     DEVICE.with_borrow(|d| {
         let (pack, cell) = d.pack.as_ref()?;
-        // Rows first: a viewed product keeps its lists (the pack's copy of it may not, when merged
-        // second, since merge keeps an item's first row).
-        let mut cells: Vec<&OpenCell> = d.rows.iter().rev().map(|(_, c)| c).collect();
-        cells.push(cell);
+        // The pack first, then the rows, newest first: an item in several keeps its first row, and
+        // every copy of a history item carries its lists in global numbers.
+        let mut cells: Vec<&OpenCell> = vec![cell];
+        cells.extend(d.rows.iter().rev().map(|(_, c)| c));
         let view = ivf::merge(&cells, lists_for);
         let ctx = Ctx {
             version: &pack.index_version,

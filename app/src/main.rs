@@ -42,8 +42,10 @@ fn App() -> impl IntoView {
     let generation = RwSignal::new(0u32);
     provide_context(DeviceGen(generation));
 
+    // Only a change of language re-renders everything (not currency or personalization).
+    let lang = Memo::new(move |_| store.settings.with(|s| s.lang));
     Effect::new(move |_| {
-        let tag = store.settings.with(|s| s.lang).tag();
+        let tag = lang.get().tag();
         if let Some(html) = document().document_element() {
             let _ = html.set_attribute("lang", tag);
         }
@@ -60,7 +62,7 @@ fn App() -> impl IntoView {
         <Router>
             {move || {
                 // Every string is plain text in the chosen language: a new language renders anew.
-                store.settings.with(|s| s.lang);
+                lang.track();
                 view! {
             <components::Header/>
             <main id="main">

@@ -130,3 +130,43 @@ pub fn pack_cell(products: &[Product], index: &ItemIndex, global: &[u32]) -> Cel
     rows.truncate(PACK_ITEMS);
     Cell::of_rows(products, index, &rows, global)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ivf::{self, OpenCell};
+
+    fn products(n: usize) -> Vec<Product> {
+        (0..n)
+            .map(|i| {
+                serde_json::from_value(serde_json::json!({
+                    "id": format!("p{i}"), "title": format!("Chair {i}"), "category": ["Furniture"],
+                    "price": {"amount": 10.0 + i as f64, "currency": "USD"}
+                }))
+                .unwrap_or_else(|e| panic!("{e}"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rows_of_unknown_products_do_not_hide_the_pack_in_a_merge() {
+        let ps = products(5);
+        let mut index = ItemIndex::plain(&ps, &[5, 4, 3, 2, 1]);
+        // Real vectors have more than the one dimension an empty cell gets.
+        let mut vectors = crate::vector::Vectors::new(4);
+        (0..5).for_each(|i| vectors.push(&[1.0, i as f32, 0.5, 0.0]));
+        index.content = vectors.clone();
+        index.vectors = vectors;
+        let identity: Vec<u32> = (0..5).collect();
+        let pack = OpenCell::new(pack_cell(&ps, &index, &identity)).expect("consistent pack");
+        // No source holds the id: an empty cell whose dimension is a placeholder.
+        let unknown = OpenCell::new(rows_cell(&[], &["nope"], true)).expect("consistent empty cell");
+        assert!(unknown.items.is_empty());
+        for cells in [vec![&unknown, &pack], vec![&pack, &unknown]] {
+            assert_eq!(ivf::merge(&cells, &[]).items.len(), 5);
+        }
+        // Known rows keep global numbers and appear once, however often they are named.
+        let rows = rows_cell(&[Source { items: &index, globals: None }], &["p3", "p3", "p1"], true);
+        assert_eq!(rows.globals, vec![3, 1]);
+    }
+}

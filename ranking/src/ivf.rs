@@ -340,14 +340,20 @@ pub struct View<'a> {
     pub parts: Vec<Part<'a>>,
 }
 
-/// Merges cells into a [`View`]. Cells whose vectors differ in dimension from the first are skipped.
+/// Merges cells into a [`View`]. Cells whose vectors differ in dimension from the first non-empty
+/// cell are skipped.
 ///
 /// Contract: only the rows of the ids in `lists_for` keep their neighbour, similar and
 /// bought-together lists (remapped to view positions); every other row's lists are empty. Ranking
 /// reads those lists only for history items (feeds, personal boost) and for the product a related
 /// list is asked about, and remapping every row's ~40 references would cost more than the ranking.
 pub fn merge<'a>(cells: &[&'a OpenCell], lists_for: &[&str]) -> View<'a> {
-    let dim = cells.first().map_or(1, |c| c.items.vectors.dim as usize);
+    // An empty cell (rows of unknown products) says nothing about the dimension.
+    let dim = cells
+        .iter()
+        .find(|c| !c.items.is_empty())
+        .or(cells.first())
+        .map_or(1, |c| c.items.vectors.dim as usize);
     // Global number -> view position. Cells hold consecutive numbers (one range each, found by a
     // short scan); only the popular cell is scattered and goes into a small map. Hashing every row
     // would cost more than the ranking that follows.

@@ -167,8 +167,9 @@ fn partitioned_build_answers_like_the_whole_index() {
             .iter()
             .map(|id| OpenCell::new(device::rows_cell(&sources, &[id], true)).unwrap())
             .collect();
-        let mut refs: Vec<&OpenCell> = rows.iter().collect();
-        refs.push(&pack);
+        // As the app merges them: the pack, then the rows newest first.
+        let mut refs: Vec<&OpenCell> = vec![&pack];
+        refs.extend(rows.iter().rev());
         let view = ivf::merge(&refs, &history);
         let owned: Vec<(String, ranking::Event)> =
             history.iter().map(|id| (id.to_string(), ranking::Event::View)).collect();
