@@ -226,6 +226,18 @@ test("with personalization off no history leaves the device", async () => {
   await page.getByTestId("personalize").check();
 });
 
+test("a search with no results says so and offers the categories", async () => {
+  const { page } = browser;
+  await page.goto(BASE_URL + "/search?q=qqqq");
+  await page.getByTestId("browse-instead").waitFor();
+  assert.match(await page.locator("h1").textContent(), /No results for “qqqq”/);
+  const tree = await api("/api/categories");
+  assert.deepEqual(await page.getByTestId("browse-instead").locator("a").allTextContents(), tree.categories.map((c) => c.name));
+  await page.getByTestId("browse-instead").locator("a").first().click();
+  await page.waitForURL(new RegExp(`/c/${tree.categories[0].path}$`));
+  await cards(page).first().waitFor();
+});
+
 test("search: a typo finds chairs, facets and sort change results and URL, a deep link reproduces them", async () => {
   const { page } = browser;
   await page.goto(BASE_URL + "/");

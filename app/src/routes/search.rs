@@ -120,6 +120,7 @@ fn found(
             <div class="empty" data-source=source>
                 <h1>{store.t(Msg::NoResultsFor)} " “" {r.query} "”"</h1>
                 <p>{store.t(Msg::NoResultsHint)}</p>
+                <BrowseInstead/>
             </div>
         }
         .into_any();
@@ -225,4 +226,22 @@ fn found(
         </div>
     }
     .into_any()
+}
+
+/// Where to go from "no results": the shop's top-level categories.
+#[component]
+fn BrowseInstead() -> impl IntoView {
+    let store = expect_context::<Store>();
+    let tree = LocalResource::new(move || async move { api::categories(store).await });
+    move || {
+        tree.get().and_then(Result::ok).map(|t| {
+            view! {
+                <nav class="facets" aria-label=store.t(Msg::Categories) data-testid="browse-instead">
+                    {t.categories.into_iter().map(|c| view! {
+                        <A href=format!("/c/{}", c.path) attr:class="chip">{c.name}</A>
+                    }).collect_view()}
+                </nav>
+            }
+        })
+    }
 }
