@@ -190,3 +190,13 @@ pub async fn pack(store: Store) -> Result<Vec<u8>, ApiError> {
 pub async fn rows(store: Store, id: &str) -> Result<Vec<u8>, ApiError> {
     get_bytes(store, Request::get("/api/rows").query([("ids", id), ("related", "true")])).await
 }
+
+/// Offline support: installs `/sw.js` (public/sw.js), which caches the shell, the assets and the last
+/// non-personal API answers.
+pub fn register_service_worker() {
+    let Some(navigator) = web_sys::window().map(|w| w.navigator()) else { return };
+    // Absent outside secure contexts; calling into it there would throw.
+    if js_sys::Reflect::has(&navigator, &wasm_bindgen::JsValue::from_str("serviceWorker")).unwrap_or(false) {
+        let _ = navigator.service_worker().register("/sw.js");
+    }
+}

@@ -22,17 +22,8 @@ const ROWS_AFTER_RELOAD: usize = 20;
 
 fn main() {
     console_error_panic_hook::set_once();
-    register_service_worker();
+    api::register_service_worker();
     leptos::mount::mount_to_body(App);
-}
-
-/// Offline support: the shell, assets and API answers cached by `/sw.js` (public/sw.js).
-fn register_service_worker() {
-    let Some(navigator) = web_sys::window().map(|w| w.navigator()) else { return };
-    // Absent outside secure contexts; calling into it there would throw.
-    if js_sys::Reflect::has(&navigator, &JsValue::from_str("serviceWorker")).unwrap_or(false) {
-        let _ = navigator.service_worker().register("/sw.js");
-    }
 }
 
 #[component]
