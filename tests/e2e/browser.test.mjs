@@ -163,6 +163,15 @@ test("after a product view the home feed re-ranks on the device, with the edge's
   await because.waitFor();
   assert.equal((await because.textContent()).trim(), `Because you viewed ${second}`);
   assert.ok(await page.locator("section[data-section=for-you][data-source=device] li").count() > 0);
+  // Result lists too: while a slow edge answers, the device's ranking shows at once, then the edge's.
+  await page.route("**/api/search*", (route) => setTimeout(() => route.continue().catch(() => {}), 2000));
+  await page.locator("#q").fill("paper");
+  await page.keyboard.press("Enter");
+  await page.locator("[data-source=device] [data-testid=result-count]").waitFor({ timeout: 1500 });
+  assert.ok(await cards(page).count() > 0);
+  await page.locator("[data-source=edge] [data-testid=result-count]").waitFor();
+  await page.unroute("**/api/search*");
+  await page.locator("a.brand").click();
   await page.unroute("**/api/feed*");
 
   // The same history and candidates at the edge give the same scores.

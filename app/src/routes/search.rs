@@ -1,6 +1,7 @@
 //! Search results for the query, filters, sort and page in the URL, so a search can be shared and the
-//! Back button works. Facets narrow by category and price; without a network the device searches
-//! the products it holds.
+//! Back button works. Facets narrow by category and price. The device searches the products it holds
+//! while the edge answers (so a list re-ranks at once after a product view) and when there is no
+//! network.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -91,7 +92,15 @@ pub fn Results(query: Signal<SearchQuery>, base: String) -> impl IntoView {
             {move || {
                 let q = query.get();
                 match results.get() {
-                    None => view! { <SkeletonGrid/> }.into_any(),
+                    // While the edge answers, the device's own ranking of what it holds (re-ranked
+                    // with the latest product view, no round trip), else a skeleton.
+                    None => {
+                        generation.track();
+                        match on_device(store, &q) {
+                            Some(r) if r.total > 0 => found(store, r, q, base.get_value(), "device").into_any(),
+                            _ => view! { <SkeletonGrid/> }.into_any(),
+                        }
+                    }
                     Some(Ok(r)) => found(store, r, q, base.get_value(), "edge").into_any(),
                     Some(Err(ApiError::Network)) => {
                         generation.track();
