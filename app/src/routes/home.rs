@@ -30,7 +30,10 @@ pub fn Home() -> impl IntoView {
     view! {
         <h1 class="visually-hidden">"Shopfront"</h1>
         {move || {
-            let view = home_view(edge.get(), on_device(), retry, store);
+            let edge_answer = edge.get();
+            // The device ranks only while the edge's answer is missing (loading, failed, offline).
+            let device_answer = if matches!(edge_answer, Some(Ok(_))) { None } else { on_device() };
+            let view = home_view(edge_answer, device_answer, retry, store);
             // The app's own grid replaces the edge's prerendered one once there is one to show.
             if edge.with(Option::is_some) || view.1 {
                 request_animation_frame(components::drop_prerender);
@@ -48,21 +51,19 @@ fn home_view(
     retry: Callback<()>,
     store: Store,
 ) -> (AnyView, bool) {
-    {
-        match edge {
-            Some(Ok(feed)) => (sections(store, feed, "edge").into_any(), true),
-            other => match (on_device, other) {
-                (Some(feed), _) if !feed.sections.is_empty() => {
-                    (sections(store, feed, "device").into_any(), true)
-                }
-                (_, None) => (view! { <SkeletonGrid/> }.into_any(), false),
-                (_, Some(Err(ApiError::Status { fallback: Some(feed), .. }))) => {
-                    (sections(store, *feed, "fallback").into_any(), true)
-                }
-                (_, Some(Err(error))) => (view! { <ErrorView error retry/> }.into_any(), true),
-                (_, Some(Ok(_))) => (().into_any(), true),
-            },
-        }
+    match edge {
+        Some(Ok(feed)) => (sections(store, feed, "edge").into_any(), true),
+        other => match (on_device, other) {
+            (Some(feed), _) if !feed.sections.is_empty() => {
+                (sections(store, feed, "device").into_any(), true)
+            }
+            (_, None) => (view! { <SkeletonGrid/> }.into_any(), false),
+            (_, Some(Err(ApiError::Status { fallback: Some(feed), .. }))) => {
+                (sections(store, *feed, "fallback").into_any(), true)
+            }
+            (_, Some(Err(error))) => (view! { <ErrorView error retry/> }.into_any(), true),
+            (_, Some(Ok(_))) => (().into_any(), true),
+        },
     }
 }
 
