@@ -34,7 +34,9 @@ enum Cmd {
     /// Build the app and the worker (release) and index the demo catalog.
     Build,
     /// Benchmarks: ranking kernels natively (criterion) and in wasm under V8 (simd128 and scalar),
-    /// per-endpoint latency of the built worker in workerd, and a load run (autocannon) per index.
+    /// per-endpoint latency of the built worker in workerd, a load run (autocannon) per index and a
+    /// minute of every endpoint, search side by side with Orama, and Lighthouse; the raw outputs are
+    /// written to the end of docs/PERFORMANCE.md.
     Bench {
         /// Also index synthetic catalogs of these sizes (e.g. `100000,1000000`) and load-test them.
         #[arg(long, value_delimiter = ',')]
@@ -94,6 +96,45 @@ pub fn run(cmd: &mut Command) -> Result<()> {
     if !status.success() {
         bail!("command failed ({status}): {shown}");
     }
+    Ok(())
+}
+
+/// Runs a command, printing its standard output when it ends and returning it (for the bench report).
+fn capture(cmd: &mut Command) -> Result<String> {
+    let shown = format!("{cmd:?}");
+    let out = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot start {shown}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    print!("{text}");
+    if !out.status.success() {
+        bail!("command failed ({}): {shown}", out.status);
+    }
+    Ok(text)
+}
+
+/// Replaces the generated part of docs/PERFORMANCE.md (after its marker line) with this run's
+/// outputs, so the report always holds the raw numbers of the latest `cargo xtask bench`.
+fn write_report(root: &std::path::Path, sections: &[(String, String)]) -> Result<()> {
+    const MARKER: &str = "<!-- Everything below is written by `cargo xtask bench`; edit above this line. -->";
+    let path = root.join("docs/PERFORMANCE.md");
+    let doc = std::fs::read_to_string(&path).context("cannot read docs/PERFORMANCE.md")?;
+    let head = doc.split(MARKER).next().unwrap_or_default().trim_end();
+    let when = Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map_or_else(|_| "unknown time".to_owned(), |o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let mut out = format!(
+        "{head}\n\n{MARKER}\n\n## Latest `cargo xtask bench` run\n\n{when}, {cores} cores. Raw output of each step;\nthe tables above are medians of several such runs.\n"
+    );
+    for (title, text) in sections {
+        out.push_str(&format!("\n### {title}\n\n```text\n{}\n```\n", text.trim_end()));
+    }
+    std::fs::write(&path, out).context("cannot write docs/PERFORMANCE.md")?;
+    println!("\nreport written to {}", path.display());
     Ok(())
 }
 
@@ -201,8 +242,12 @@ fn bench(tools: &setup::Tools, scale: &[usize], seconds: u32) -> Result<()> {
         std::fs::write(out.join("package.json"), "{\"type\": \"commonjs\"}\n")?;
         dirs.push(format!("{label}={}", out.display()));
     }
+    let mut report: Vec<(String, String)> = Vec::new();
     step("wasm benchmarks in Node (V8)");
-    run(tools.node().arg("xtask/wasm-bench.mjs").args(&dirs))?;
+    report.push((
+        "Kernels in wasm (Node, V8)".into(),
+        capture(tools.node().arg("xtask/wasm-bench.mjs").args(&dirs))?,
+    ));
     step("search compiled to wasm for Node (the side-by-side with Orama)");
     let search_dir = root.join("target/wasm-bench-simd128");
     run(Command::new("cargo")
@@ -228,16 +273,26 @@ fn bench(tools: &setup::Tools, scale: &[usize], seconds: u32) -> Result<()> {
         .arg(&search_pkg))?;
     std::fs::write(search_pkg.join("package.json"), "{\"type\": \"commonjs\"}\n")?;
     let built = build::all(tools)?;
+    report.push((
+        "What ships (raw, gzip, brotli)".into(),
+        capture(tools.node().args(["xtask/sizes.mjs", "app/dist", "edge/build"]))?,
+    ));
     step("edge latency: built worker in workerd (Miniflare), demo index");
-    run(tools.node().arg("xtask/edge-latency.mjs").arg(&built.kv_dir).arg("200"))?;
+    report.push((
+        "Edge latency, demo index".into(),
+        capture(tools.node().arg("xtask/edge-latency.mjs").arg(&built.kv_dir).arg("200"))?,
+    ));
     step("search side by side with Orama in Node: same catalog, same queries");
-    run(tools
-        .node()
-        .arg("xtask/orama.mjs")
-        .arg(&built.kv_dir)
-        .arg(&search_pkg)
-        .arg(root.join("target/xtask/demo/catalog.jsonl"))
-        .arg("20"))?;
+    let orama = capture(
+        tools
+            .node()
+            .arg("xtask/orama.mjs")
+            .arg(&built.kv_dir)
+            .arg(&search_pkg)
+            .arg(root.join("target/xtask/demo/catalog.jsonl"))
+            .arg("20"),
+    )?;
+    report.push(("Search side by side with Orama".into(), orama));
     let mut indexes = vec![built.kv_dir.clone()];
     if !scale.is_empty() {
         run(Command::new("cargo").current_dir(&root).args([
@@ -268,8 +323,27 @@ fn bench(tools: &setup::Tools, scale: &[usize], seconds: u32) -> Result<()> {
     for kv in &indexes {
         for cache in [&[][..], &["--no-cache"][..]] {
             step(&format!("load: {} {}", kv.display(), cache.join(" ")));
-            run(tools.node().arg("xtask/load.mjs").arg(kv).arg(seconds.to_string()).arg("8").args(cache))?;
+            let out = capture(
+                tools.node().arg("xtask/load.mjs").arg(kv).arg(seconds.to_string()).arg("8").args(cache),
+            )?;
+            report.push((format!("Load, {} {}", kv.display(), cache.join(" ")), out));
         }
+    }
+    for cache in [&[][..], &["--no-cache"][..]] {
+        step(&format!(
+            "load: a minute of every endpoint at the highest rate, demo index {}",
+            cache.join(" ")
+        ));
+        let out = capture(
+            tools
+                .node()
+                .env("LOAD_ONLY", "mixed")
+                .arg("xtask/load.mjs")
+                .arg(&built.kv_dir)
+                .args(["60", "32"])
+                .args(cache),
+        )?;
+        report.push((format!("Load, 60 s, 32 connections, every endpoint {}", cache.join(" ")), out));
     }
     step("Lighthouse (mobile preset) against wrangler dev with the demo index, Debian Chromium");
     let state = root.join("target/xtask/bench-state");
@@ -280,14 +354,17 @@ fn bench(tools: &setup::Tools, scale: &[usize], seconds: u32) -> Result<()> {
     let port = serve::free_port()?;
     serve::stop_group_on_ctrl_c();
     let server = serve::Wrangler::start(tools, port, &state)?;
-    let report = root.join("tests/artifacts/lighthouse-mobile.html");
-    let result = run(tools
-        .node()
-        .env("CHROMIUM", &tools.chromium)
-        .arg("xtask/lighthouse.mjs")
-        .arg(format!("http://127.0.0.1:{port}/"))
-        .arg(&report)
-        .arg("3"));
+    let lighthouse = root.join("tests/artifacts/lighthouse-mobile.html");
+    let result = capture(
+        tools
+            .node()
+            .env("CHROMIUM", &tools.chromium)
+            .arg("xtask/lighthouse.mjs")
+            .arg(format!("http://127.0.0.1:{port}/"))
+            .arg(&lighthouse)
+            .arg("3"),
+    );
     drop(server);
-    result
+    report.push(("Lighthouse (mobile preset)".into(), result?));
+    write_report(&root, &report)
 }
