@@ -23,7 +23,7 @@ fn history_positions(index: &ItemIndex, history: &[Seen<'_>]) -> std::collection
 
 /// Sorts cards most purchased first, ties by id (the order of the stored `popular` list).
 pub fn sort_by_popularity(cards: &mut [Card]) {
-    cards.sort_by(|a, b| b.purchases.cmp(&a.purchases).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(cards, |a, b| b.purchases.cmp(&a.purchases).then_with(|| a.id.cmp(&b.id)));
 }
 
 /// One entry of a shopper's history.
@@ -125,18 +125,16 @@ fn rank(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, limit: usize) -> V
     let cap = w.max_per_category as usize;
     let head = (limit * 8 + 64).min(scored.len());
     let mut top = if head < scored.len() {
-        // select_nth partitions in place: the best `head` first (unordered), the rest after.
-        scored.select_nth_unstable_by(head - 1, order);
-        scored[..head].sort_by(order);
+        crate::order::sort_head_by(&mut scored, head, order);
         let picked = diversify(index, &scored[..head], cap, limit);
         if cap == 0 || picked.len() == limit && distinct_enough(index, &picked, cap) {
             picked
         } else {
-            scored.sort_by(order);
+            crate::order::sort_by(&mut scored, order);
             diversify(index, &scored, cap, limit)
         }
     } else {
-        scored.sort_by(order);
+        crate::order::sort_by(&mut scored, order);
         diversify(index, &scored, cap, limit)
     };
     // Only the returned items need their "because": finding the nearest history item costs a scan
@@ -293,7 +291,7 @@ fn deals(
             }
         })
         .collect();
-    scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+    crate::order::sort_by(&mut scored, |a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
     diversify(index, &scored, w.max_per_category as usize, limit.min(MAX_LIMIT))
 }
 

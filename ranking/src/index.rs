@@ -163,7 +163,7 @@ impl ItemIndex {
             insert(&mut node.children, rest, &path_of_node);
         }
         fn sort(nodes: &mut [CategoryNode]) {
-            nodes.sort_by(|a, b| a.name.cmp(&b.name));
+            crate::order::sort_by(nodes, |a, b| a.name.cmp(&b.name));
             nodes.iter_mut().for_each(|n| sort(&mut n.children));
         }
         let mut roots = Vec::new();
@@ -187,7 +187,7 @@ impl ItemIndex {
     pub fn lookup(&self, ids: &[&str]) -> Vec<Option<usize>> {
         let mut out = vec![None; ids.len()];
         let mut wanted: Vec<(&str, usize)> = ids.iter().enumerate().map(|(k, id)| (*id, k)).collect();
-        wanted.sort_unstable();
+        crate::order::sort_by(&mut wanted, Ord::cmp);
         for (i, card) in self.cards.iter().enumerate() {
             let start = wanted.partition_point(|(id, _)| *id < card.id.as_str());
             for (id, k) in &wanted[start..] {

@@ -204,7 +204,7 @@ impl Router {
                 (if d.is_finite() { d } else { f32::MIN }, c)
             })
             .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        crate::order::sort_by(&mut scored, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         scored.into_iter().take(n).map(|(_, c)| c).collect()
     }
 
@@ -245,7 +245,7 @@ impl Router {
                 }
             }
         }
-        terms.sort_unstable();
+        crate::order::sort_by(&mut terms, Ord::cmp);
         terms.dedup();
         terms
     }
@@ -311,7 +311,7 @@ impl Router {
                 break;
             }
         }
-        found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        crate::order::sort_by(&mut found, |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         found.into_iter().take(limit).map(|(_, t)| t).collect()
     }
 }
@@ -319,7 +319,7 @@ impl Router {
 fn top_votes(votes: HashMap<usize, f32>, cells: usize, n: usize) -> Vec<usize> {
     let mut v: Vec<(f32, usize)> =
         votes.into_iter().filter(|(c, _)| *c < cells).map(|(c, s)| (s, c)).collect();
-    v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    crate::order::sort_by(&mut v, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     v.into_iter().take(n).map(|(_, c)| c).collect()
 }
 

@@ -98,7 +98,7 @@ impl LexicalData {
             // Keys arrive sorted and unique from the BTreeMap, the only way insert can fail.
             let _ = builder.insert(term.as_bytes(), i as u64);
             let mut list: Vec<(u32, f32)> = docs.into_iter().collect();
-            list.sort_by_key(|(d, _)| *d);
+            crate::order::sort_by_key(&mut list, |(d, _)| *d);
             postings.push(list);
         }
         LexicalData { fst: builder.into_inner().unwrap_or_default(), postings, doc_len }
@@ -251,7 +251,7 @@ impl Lexicon {
                         self.data.postings.get(*list).into_iter().flatten().map(|(d, _)| *d)
                     })
                     .collect();
-                docs.sort_unstable();
+                crate::order::sort_by(&mut docs, Ord::cmp);
                 docs.dedup();
                 docs.len() as f32
             };
@@ -281,7 +281,7 @@ impl Lexicon {
             .into_iter()
             .map(|(doc, (score, matched, worst))| LexHit { doc: doc as usize, score, matched, worst })
             .collect();
-        hits.sort_by_key(|h| h.doc);
+        crate::order::sort_by_key(&mut hits, |h| h.doc);
         (hits, n_words)
     }
 
@@ -298,7 +298,7 @@ impl Lexicon {
                 break;
             }
         }
-        found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        crate::order::sort_by(&mut found, |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         found.into_iter().take(limit).map(|(_, t)| t).collect()
     }
 }

@@ -15,6 +15,7 @@ pub mod ivf;
 pub mod kv;
 pub mod lexical;
 pub mod locale;
+pub mod order;
 pub mod rules;
 pub mod search;
 pub mod signals;

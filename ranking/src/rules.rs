@@ -113,7 +113,7 @@ impl Rules {
     /// The rules that apply, highest priority first, then by id (deterministic).
     pub fn active<'a>(&'a self, cx: &Context<'_>) -> Vec<&'a Rule> {
         let mut out: Vec<&Rule> = self.rules.iter().filter(|r| r.applies(cx)).collect();
-        out.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.id.cmp(&b.id)));
+        crate::order::sort_by(&mut out, |a, b| b.priority.cmp(&a.priority).then(a.id.cmp(&b.id)));
         out
     }
 }

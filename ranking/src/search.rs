@@ -113,7 +113,7 @@ impl<'a> Catalog<'a> {
             }
         }
         let mut hits: Vec<LexHit> = best.into_values().collect();
-        hits.sort_by_key(|h| h.doc);
+        crate::order::sort_by_key(&mut hits, |h| h.doc);
         (hits, words)
     }
 
@@ -201,7 +201,7 @@ fn pin(
     allowed: impl Fn(usize) -> bool,
 ) {
     let mut slots = crate::rules::pin_slots(active, |id| items.position(id).filter(|&i| allowed(i)));
-    slots.sort_by_key(|(_, slot, _)| *slot);
+    crate::order::sort_by_key(&mut slots, |(_, slot, _)| *slot);
     let mut pinned = Vec::new();
     for (i, _, rule) in &slots {
         let mut hit = match hits.iter().position(|h| h.index == *i) {
@@ -252,7 +252,7 @@ pub fn search(cat: Catalog<'_>, req: &SearchRequest<'_>, w: &Weights) -> SearchR
     if strict {
         lex.retain(|h| h.matched == words);
     }
-    lex.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.doc.cmp(&b.doc)));
+    crate::order::sort_by(&mut lex, |a, b| b.score.total_cmp(&a.score).then(a.doc.cmp(&b.doc)));
     let partial = has_query && !strict && !lex.is_empty();
 
     // Semantic ranking.
@@ -264,7 +264,7 @@ pub fn search(cat: Catalog<'_>, req: &SearchRequest<'_>, w: &Weights) -> SearchR
             .map(|i| (i, items.content.dot(i, &q.codes, q.scale)))
             .filter(|&(_, c)| c >= min)
             .collect();
-        sem.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        crate::order::sort_by(&mut sem, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         sem.truncate(MAX_SEMANTIC);
     }
 
@@ -409,7 +409,7 @@ pub fn search(cat: Catalog<'_>, req: &SearchRequest<'_>, w: &Weights) -> SearchR
     let out_of_stock = |i: usize| items.signals.get(i).is_some_and(|s| s.stock_in(req.country) == 0.0);
     match req.sort {
         Sort::Relevance => {
-            scored.sort_by(|a, b| {
+            crate::order::sort_by(&mut scored, |a, b| {
                 out_of_stock(a.index).cmp(&out_of_stock(b.index)).then_with(|| by_score(a, b))
             });
             pin(&mut scored, &active, items, |i| {
@@ -420,9 +420,9 @@ pub fn search(cat: Catalog<'_>, req: &SearchRequest<'_>, w: &Weights) -> SearchR
                     && !hidden(&active, items, i, req.country)
             });
         }
-        Sort::PriceAsc => scored.sort_by(|a, b| price(a).total_cmp(&price(b)).then_with(|| by_score(a, b))),
-        Sort::PriceDesc => scored.sort_by(|a, b| price(b).total_cmp(&price(a)).then_with(|| by_score(a, b))),
-        Sort::Newest => scored.sort_by(|a, b| created(b).cmp(&created(a)).then_with(|| by_score(a, b))),
+        Sort::PriceAsc => crate::order::sort_by(&mut scored, |a, b| price(a).total_cmp(&price(b)).then_with(|| by_score(a, b))),
+        Sort::PriceDesc => crate::order::sort_by(&mut scored, |a, b| price(b).total_cmp(&price(a)).then_with(|| by_score(a, b))),
+        Sort::Newest => crate::order::sort_by(&mut scored, |a, b| created(b).cmp(&created(a)).then_with(|| by_score(a, b))),
     }
     let total = scored.len();
     let hits = scored.into_iter().skip(req.offset).take(req.limit).collect();

@@ -105,6 +105,23 @@ fn ranking_does_no_io() {
     }
 }
 
+/// Architecture invariant: the wasm modules sort only through `ranking::order` (one instance of the
+/// sort algorithm instead of one per comparator: ~95 KB of the app's code before wasm-opt).
+#[test]
+fn wasm_code_sorts_through_ranking_order() {
+    for file in sources() {
+        let rel = file.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
+        let shipped = ["ranking/src/", "edge/src/", "app/src/"].iter().any(|d| rel.starts_with(d));
+        if !shipped || rel == "ranking/src/order.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for banned in [".sort();", ".sort_by(", ".sort_by_key(", ".sort_unstable", ".select_nth_unstable", ".sort_by_cached_key("] {
+            assert!(!text.contains(banned), "{rel} sorts with {banned}; use ranking::order");
+        }
+    }
+}
+
 /// Every source file opens with a `//!` line saying what it is for.
 #[test]
 fn every_source_file_says_what_it_is_for() {
