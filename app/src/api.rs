@@ -191,6 +191,31 @@ pub async fn rows(store: Store, id: &str) -> Result<Vec<u8>, ApiError> {
     get_bytes(store, Request::get("/api/rows").query([("ids", id), ("related", "true")])).await
 }
 
+#[wasm_bindgen::prelude::wasm_bindgen(inline_js = "
+export function import_engine(url) {
+  return import(url).then(async (m) => { await m.default(); return m; });
+}")]
+extern "C" {
+    /// Imports the engine's JS module and instantiates its wasm.
+    fn import_engine(url: &str) -> js_sys::Promise;
+}
+
+/// Where the build put the engine module: `<meta name=\"shopfront-engine\" content=…>` in the shell.
+fn engine_url() -> Option<String> {
+    let meta = web_sys::window()?.document()?.query_selector("meta[name=shopfront-engine]").ok()??;
+    meta.get_attribute("content").filter(|u| u.starts_with('/'))
+}
+
+/// The on-device ranking engine (`engine/`, a second wasm module; see [`crate::device`]). Cached by
+/// the service worker like the app's own files.
+pub async fn engine() -> Result<crate::device::Engine, ApiError> {
+    use wasm_bindgen::JsCast;
+    let url = engine_url().ok_or(ApiError::Decode)?;
+    let module =
+        wasm_bindgen_futures::JsFuture::from(import_engine(&url)).await.map_err(|_| ApiError::Network)?;
+    Ok(module.unchecked_into())
+}
+
 /// Offline support: installs `/sw.js` (public/sw.js), which caches the shell, the assets and the last
 /// non-personal API answers.
 pub fn register_service_worker() {

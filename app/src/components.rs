@@ -138,8 +138,6 @@ pub fn drop_prerender() {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tile {
     pub card: Card,
-    /// The ranking score (kept in `data-score` so tests can compare device and edge).
-    pub score: Option<f32>,
     /// A short reason ("Because you viewed X · popular · 3-day delivery").
     pub note: Option<String>,
     /// A shop rule placed it (shown as "Featured", never more).
@@ -148,7 +146,7 @@ pub struct Tile {
 
 impl Tile {
     pub fn plain(card: Card) -> Tile {
-        Tile { card, score: None, note: None, featured: false }
+        Tile { card, note: None, featured: false }
     }
 
     /// A feed item with its explanation; `title_of` names a history product.
@@ -162,33 +160,30 @@ impl Tile {
             parts.push(crate::i18n::t(lang, Msg::Popular).into());
         }
         if w.discount >= ranking::feed::MIN_DEAL {
-            parts.push(format!("{:.0}% {}", w.discount * 100.0, crate::i18n::t(lang, Msg::Off)));
+            // Whole percent by integer formatting (no float printing in the app; see `ranking::catalog::cents`).
+            let percent = (w.discount * 100.0).round() as i64;
+            parts.push(format!("{percent}% {}", crate::i18n::t(lang, Msg::Off)));
         }
         if let Some(d) = item.delivery_days {
             parts.push(format!("{d}{}", crate::i18n::t(lang, Msg::DayDelivery)));
         }
-        Tile {
-            card: item.card,
-            score: Some(item.score),
-            note: (!parts.is_empty()).then(|| parts.join(" · ")),
-            featured: false,
-        }
+        Tile { card: item.card, note: (!parts.is_empty()).then(|| parts.join(" · ")), featured: false }
     }
 
     pub fn search(item: SearchItem, lang: Lang) -> Tile {
         let note = item.delivery_days.map(|d| format!("{d}{}", crate::i18n::t(lang, Msg::DayDelivery)));
-        Tile { featured: item.why.featured, score: Some(item.score), note, card: item.card }
+        Tile { featured: item.why.featured, note, card: item.card }
     }
 }
 
 #[component]
 pub fn ProductCard(tile: Tile) -> impl IntoView {
     let store = expect_context::<Store>();
-    let Tile { card, score, note, featured } = tile;
+    let Tile { card, note, featured } = tile;
     let href = format!("/p/{}", encode(&card.id));
     let category = card.category.last().cloned().unwrap_or_default();
     view! {
-        <li class="card" data-id=card.id.clone() data-score=score.map(|s| s.to_string())>
+        <li class="card" data-id=card.id.clone()>
             <A href=href>
                 {featured.then(|| view! { <span class="badge">{store.t(Msg::Featured)}</span> })}
                 <img src=card.image.clone() alt="" width="240" height="240" loading="lazy" decoding="async"/>

@@ -1,114 +1,125 @@
-//! Ranking on the device: the edge's pack (most popular products, this shopper's weights, locale and
-//! rules) and the rows of viewed products, merged into one view that the very functions the edge
-//! answers with ([`ranking::answer`]) rank. Feeds re-rank here after every product view, with no
-//! network round trip, and search keeps working offline over these candidates.
+//! Ranking on the device, through the engine module (`engine/`): the edge's pack and the rows of
+//! viewed products, ranked by the very functions the edge answers with. Feeds re-rank here after
+//! every product view, with no network round trip, and search keeps working offline over these
+//! candidates.
+//!
+//! The engine is a second wasm module, imported after the first paint by [`crate::api::engine`]; until
+//! it (and a pack) is in, every function here answers "nothing on the device" and the edge ranks
+//! alone. Answers cross as the edge's own JSON, so the app reads them with the same code.
 
 use std::cell::RefCell;
 
-use ranking::answer::{self, Ctx, SearchParams};
+use ranking::Event;
 use ranking::api::{FeedResponse, SearchResponse};
-use ranking::device::DevicePack;
-use ranking::ivf::{self, Cell, OpenCell};
-use ranking::search::Catalog;
-use ranking::{Event, kv};
+use wasm_bindgen::prelude::*;
 
-/// Rows cells kept (one per viewed product); the oldest go first.
-const MAX_ROWS: usize = 60;
+use crate::api::SearchQuery;
 
-#[derive(Default)]
-struct Device {
-    pack: Option<(DevicePack, OpenCell)>,
-    /// `(product id, its rows)`, most recent last.
-    rows: Vec<(String, OpenCell)>,
+#[wasm_bindgen]
+extern "C" {
+    /// The engine module's exports (see `engine/src/lib.rs`).
+    #[derive(Debug, Clone)]
+    pub type Engine;
+    #[wasm_bindgen(method, catch)]
+    fn install_pack(this: &Engine, bytes: &[u8]) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn install_rows(this: &Engine, id: &str, bytes: &[u8]) -> Result<(), JsValue>;
+    #[wasm_bindgen(method)]
+    fn has_rows(this: &Engine, id: &str) -> bool;
+    #[wasm_bindgen(method, catch)]
+    fn feed(this: &Engine, history: &str, limit: u32, now: f64) -> Result<Option<String>, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    #[allow(clippy::too_many_arguments)]
+    fn search(
+        this: &Engine,
+        q: &str,
+        category: Option<String>,
+        min_price: Option<String>,
+        max_price: Option<String>,
+        sort: Option<String>,
+        page: u32,
+        limit: u32,
+        history: &str,
+        now: f64,
+    ) -> Result<Option<String>, JsValue>;
 }
 
 thread_local! {
-    static DEVICE: RefCell<Device> = RefCell::new(Device::default());
+    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
 }
 
 /// Why downloaded ranking data was not used.
 #[derive(Debug)]
 pub struct Unusable(pub String);
 
-/// Decodes and installs the pack (replacing rows from another index version).
-pub fn install_pack(bytes: &[u8]) -> Result<(), Unusable> {
-    let pack = kv::decode::<DevicePack>(bytes).map_err(|e| Unusable(format!("pack: {e}")))?;
-    let cell = kv::decode::<Cell>(&pack.cell).map_err(|e| Unusable(format!("pack cell: {e}")))?;
-    let cell = OpenCell::new(cell).ok_or_else(|| Unusable("pack cell is inconsistent".into()))?;
-    DEVICE.with_borrow_mut(|d| {
-        if d.pack.as_ref().is_some_and(|(p, _)| p.index_version != pack.index_version) {
-            d.rows.clear();
-        }
-        d.pack = Some((pack, cell));
-    });
+fn unusable(e: JsValue) -> Unusable {
+    Unusable(e.as_string().unwrap_or_else(|| "the engine failed".into()))
+}
+
+fn engine() -> Option<Engine> {
+    ENGINE.with_borrow(Clone::clone)
+}
+
+/// Installs the engine module and the pack for it.
+pub fn install(module: Engine, pack: &[u8]) -> Result<(), Unusable> {
+    module.install_pack(pack).map_err(unusable)?;
+    ENGINE.set(Some(module));
     Ok(())
 }
 
-/// Decodes and keeps the rows of product `id`.
+/// Decodes and keeps the rows of product `id` (nothing to do before the engine is in).
 pub fn install_rows(id: &str, bytes: &[u8]) -> Result<(), Unusable> {
-    let cell = kv::decode::<Cell>(bytes).map_err(|e| Unusable(format!("rows of {id}: {e}")))?;
-    let cell = OpenCell::new(cell).ok_or_else(|| Unusable(format!("rows of {id} are inconsistent")))?;
-    if cell.items.is_empty() {
-        // Not in this build (a product from an older one): nothing to rank with.
-        return Ok(());
-    }
-    DEVICE.with_borrow_mut(|d| {
-        d.rows.retain(|(i, _)| i != id);
-        d.rows.push((id.to_owned(), cell));
-        if d.rows.len() > MAX_ROWS {
-            d.rows.remove(0);
-        }
-    });
-    Ok(())
+    let engine = engine().ok_or_else(|| Unusable("no engine yet".into()))?;
+    engine.install_rows(id, bytes).map_err(unusable)
 }
 
 pub fn has_rows(id: &str) -> bool {
-    DEVICE.with_borrow(|d| d.rows.iter().any(|(i, _)| i == id))
+    engine().is_some_and(|e| e.has_rows(id))
 }
 
-fn now() -> i64 {
-    (js_sys::Date::now() / 1000.0) as i64
+fn now() -> f64 {
+    (js_sys::Date::now() / 1000.0).floor()
 }
 
-/// Runs `f` over the merged view of the pack and every rows cell, with the pack's context. `None`
-/// without a pack.
-fn with_view<R>(lists_for: &[&str], f: impl FnOnce(&ivf::View<'_>, Ctx<'_>) -> R) -> Option<R> {
-    DEVICE.with_borrow(|d| {
-        let (pack, cell) = d.pack.as_ref()?;
-        // The pack first, then the rows, newest first: an item in several keeps its first row, and
-        // every copy of a history item carries its lists in global numbers.
-        let mut cells: Vec<&OpenCell> = vec![cell];
-        cells.extend(d.rows.iter().rev().map(|(_, c)| c));
-        let view = ivf::merge(&cells, lists_for);
-        let ctx = Ctx {
-            version: &pack.index_version,
-            country: pack.country.as_deref(),
-            now: now(),
-            variant: &pack.variant,
-            weights: &pack.weights,
-            currency: pack.currency.as_deref(),
-            locale: pack.locale.as_ref(),
-            rules: pack.rules.as_ref(),
-        };
-        Some(f(&view, ctx))
-    })
+fn history_json(history: &[(String, Event)]) -> String {
+    serde_json::to_string(history).unwrap_or_else(|_| "[]".into())
+}
+
+/// Reads an answer of the engine; a failure is logged and means "nothing on the device".
+fn answer<T: serde::de::DeserializeOwned>(result: Result<Option<String>, JsValue>) -> Option<T> {
+    match result {
+        Ok(json) => json.and_then(|j| serde_json::from_str(&j).ok()),
+        Err(e) => {
+            leptos::logging::warn!("on-device ranking failed: {}", unusable(e).0);
+            None
+        }
+    }
 }
 
 /// The home feed for `history` over the candidates on the device, as the edge would answer it.
 pub fn feed(history: &[(String, Event)], limit: usize) -> Option<FeedResponse> {
-    let ids: Vec<&str> = history.iter().map(|(id, _)| id.as_str()).collect();
-    with_view(&ids, |view, ctx| answer::feed(&view.items, history, limit, ctx))
+    answer(engine()?.feed(&history_json(history), limit as u32, now()))
+}
+
+/// [`feed`] as the engine's JSON, unread (for the browser test's hook).
+pub fn feed_json(history: &[(String, Event)], limit: usize) -> Option<String> {
+    engine()?.feed(&history_json(history), limit as u32, now()).ok().flatten()
 }
 
 /// Search over the candidates on the device (keyword ranking: the query model stays on the edge).
-pub fn search(params: &SearchParams) -> Option<SearchResponse> {
-    let ids: Vec<&str> = params.history.iter().map(|(id, _)| id.as_str()).collect();
-    with_view(&ids, |view, ctx| {
-        let cat = Catalog::view(view, None, None);
-        let mut found = answer::search(cat, params, ctx);
-        found.approximate = true;
-        found
-    })
+pub fn search(q: &SearchQuery, limit: usize, history: &[(String, Event)]) -> Option<SearchResponse> {
+    let engine = engine()?;
+    answer(engine.search(
+        &q.q,
+        q.category.clone(),
+        q.min_price.clone(),
+        q.max_price.clone(),
+        q.sort.clone(),
+        q.page as u32,
+        limit as u32,
+        &history_json(history),
+        now(),
+    ))
 }
 
 /// Bumped whenever the pack or rows change, so views that rank on the device re-run.

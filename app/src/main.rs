@@ -4,6 +4,7 @@
 mod api;
 mod components;
 mod device;
+mod fetch;
 mod i18n;
 mod routes;
 mod store;
@@ -79,12 +80,15 @@ fn App() -> impl IntoView {
 /// device does not hold (rows live in memory, so a reload needs them again).
 async fn download(store: Store, generation: RwSignal<u32>) {
     let mut changed = false;
-    // Without a pack (offline on a first visit, or an older build) the edge ranks alone.
-    if let Ok(bytes) = api::pack(store).await {
-        match device::install_pack(&bytes) {
+    // Without the engine or a pack (offline on a first visit, or an older build) the edge ranks alone.
+    let (engine, pack) = futures::join!(api::engine(), api::pack(store));
+    match (engine, pack) {
+        (Ok(engine), Ok(bytes)) => match device::install(engine, &bytes) {
             Ok(()) => changed = true,
             Err(e) => leptos::logging::warn!("on-device ranking off: {}", e.0),
-        }
+        },
+        (Err(_), _) => leptos::logging::warn!("on-device ranking off: the engine module did not load"),
+        (_, Err(_)) => {}
     }
     if store.settings.with_untracked(|s| s.personalize) {
         let ids: Vec<String> = store
@@ -115,9 +119,7 @@ fn expose_device_feed(store: Store) {
         } else {
             Vec::new()
         };
-        device::feed(&history, limit as usize)
-            .and_then(|f| serde_json::to_string(&f).ok())
-            .map_or(JsValue::NULL, |json| JsValue::from_str(&json))
+        device::feed_json(&history, limit as usize).map_or(JsValue::NULL, |json| JsValue::from_str(&json))
     });
     if let Some(w) = web_sys::window() {
         let _ = js_sys::Reflect::set(&w, &JsValue::from_str("shopfrontDeviceFeed"), feed.as_ref());

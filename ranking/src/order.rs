@@ -97,7 +97,7 @@ mod tests {
             let mut ours = data(n);
             let mut std = ours.clone();
             sort_by(&mut ours, |a, b| b.0.cmp(&a.0));
-            std.sort_by(|a, b| b.0.cmp(&a.0));
+            std.sort_by_key(|p| std::cmp::Reverse(p.0));
             assert_eq!(ours, std, "n = {n}");
             sort_by_key(&mut ours, |p| p.0);
             std.sort_by_key(|p| p.0);

@@ -151,12 +151,32 @@ fn app_network_calls_live_in_api_module() {
         if rel.starts_with("app/") && rel != "app/src/api.rs" {
             let text = std::fs::read_to_string(&file).unwrap();
             for banned in
-                ["gloo_net", "Request::", "fetch_with", "XmlHttpRequest", "WebSocket", ".service_worker()"]
+                ["gloo_net", "Request::", "fetch_with", "XmlHttpRequest", "WebSocket", ".service_worker()", "import("]
             {
                 assert!(!text.contains(banned), "{rel} makes a network call ({banned})");
             }
         }
     }
+}
+
+/// Architecture invariant: the app's own wasm ranks nothing; it calls the engine module (`engine/`), so
+/// its first download carries no ranking engine.
+#[test]
+fn app_ranks_only_through_the_engine_module() {
+    for file in sources() {
+        let rel = file.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
+        if rel.starts_with("app/") {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for banned in ["ranking::answer", "ranking::ivf", "ranking::kv", "ranking::device", "ranking::lexical", "ranking::search::search", "ranking::feed::home"] {
+                assert!(!text.contains(banned), "{rel} ranks in the app's own module ({banned})");
+            }
+        }
+    }
+    let app = std::fs::read_to_string(root().join("app/Cargo.toml")).unwrap();
+    assert!(
+        !app.lines().any(|l| l.trim_start().starts_with("engine")),
+        "the app must load the engine as a module, not link it"
+    );
 }
 
 /// Each category placeholder `ranking` links to exists in `public/`.

@@ -151,8 +151,9 @@ fn partitioned_build_answers_like_the_whole_index() {
     assert_eq!(shown.iter().collect::<HashSet<_>>().len(), shown.len(), "no item twice");
     assert!(shown.iter().all(|id| !history.contains(id)));
 
-    // The device: the pack plus the rows of each viewed product, ranked by the edge's own answer
-    // function, scores every item it shows exactly as the edge does over the whole catalog.
+    // The device: the engine module's code (what the app runs) with the pack as `/api/pack` serves it
+    // and the rows of each viewed product as `/api/rows` does, scores every item it shows exactly as
+    // the edge does over the whole catalog.
     for (dir, v, sources) in [
         (&flat_dir, &flat_v, vec![Source { items: &whole, globals: None }]),
         (
@@ -161,16 +162,27 @@ fn partitioned_build_answers_like_the_whole_index() {
             all.iter().map(|c| Source { items: &c.items, globals: Some(&c.globals[..]) }).collect(),
         ),
     ] {
-        let pack = OpenCell::new(read::<Cell>(dir, &kv::keys::pack(v))).unwrap();
+        let stored = std::fs::read(dir.join(kv::keys::pack(v))).unwrap();
+        let pack = OpenCell::new(kv::decode::<Cell>(&stored).unwrap()).unwrap();
         assert_eq!(pack.items.len(), ranking::device::PACK_ITEMS.min(whole.len()));
-        let rows: Vec<OpenCell> = history
-            .iter()
-            .map(|id| OpenCell::new(device::rows_cell(&sources, &[id], true)).unwrap())
-            .collect();
-        // As the app merges them: the pack, then the rows newest first.
-        let mut refs: Vec<&OpenCell> = vec![&pack];
-        refs.extend(rows.iter().rev());
-        let view = ivf::merge(&refs, &history);
+        let mut engine = engine::Device::default();
+        engine
+            .install_pack(&kv::encode(&device::DevicePack {
+                index_version: v.to_string(),
+                variant: "default".into(),
+                weights: w.clone(),
+                country: None,
+                currency: None,
+                locale: None,
+                rules: None,
+                cell: stored,
+            }))
+            .unwrap();
+        // Oldest first, as the shopper viewed them.
+        for id in history.iter().rev() {
+            engine.install_rows(id, &kv::encode(&device::rows_cell(&sources, &[id], true))).unwrap();
+            assert!(engine.has_rows(id));
+        }
         let owned: Vec<(String, ranking::Event)> =
             history.iter().map(|id| (id.to_string(), ranking::Event::View)).collect();
         let ctx = Ctx {
@@ -183,7 +195,7 @@ fn partitioned_build_answers_like_the_whole_index() {
             locale: None,
             rules: None,
         };
-        let on_device = answer::feed(&view.items, &owned, 12, ctx);
+        let on_device = engine.feed(&owned, 12, 0).expect("a pack is installed");
         let at_edge = answer::feed(&whole, &owned, 12, ctx);
         let edge_scores: std::collections::HashMap<(&str, &str), f32> = at_edge
             .sections

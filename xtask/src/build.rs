@@ -30,6 +30,7 @@ pub fn all(tools: &Tools) -> Result<Built> {
                 "app/src",
                 "app/Cargo.toml",
                 "app/index.html",
+                "engine",
                 "app/Trunk.toml",
                 "style",
                 "public",
@@ -41,6 +42,7 @@ pub fn all(tools: &Tools) -> Result<Built> {
         "app/dist/index.html",
         || {
             run(tools.command("trunk").current_dir(root.join("app")).args(["build", "--release"]))?;
+            engine(tools, &root.join("app/dist"))?;
             add_csp(&root.join("app/dist"))?;
             service_worker(&root.join("app/dist"))
         },
@@ -84,6 +86,48 @@ fn index_demo(tools: &Tools, out: &Path, extra: &[&str]) -> Result<()> {
         .args(extra)
         .arg("--out")
         .arg(out))
+}
+
+/// Builds the on-device ranking engine (`engine/`) as the app's second wasm module into
+/// `dist/engine-<hash>/` (wasm-bindgen for ES modules, wasm-opt -Oz as trunk does for the app), and
+/// names it in the shell (`<meta name="shopfront-engine">`), where the app looks for it.
+fn engine(tools: &Tools, dist: &Path) -> Result<()> {
+    let root = &tools.root;
+    step("build the on-device ranking engine (second wasm module)");
+    run(tools.command("cargo").args([
+        "build",
+        "--quiet",
+        "--release",
+        "-p",
+        "engine",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
+    let staging = root.join("target/engine-bindgen");
+    let _ = std::fs::remove_dir_all(&staging);
+    run(tools
+        .command(tools.cargo_bin.join("wasm-bindgen"))
+        .args(["--target", "web", "--no-typescript", "--out-name", "engine", "--out-dir"])
+        .arg(&staging)
+        .arg(root.join("target/wasm32-unknown-unknown/release/engine.wasm")))?;
+    let wasm = staging.join("engine_bg.wasm");
+    run(tools.command(tools.node_bin.join("wasm-opt")).arg("-Oz").arg("--output").arg(&wasm).arg(&wasm))?;
+    let mut hash = DefaultHasher::new();
+    for name in ["engine.js", "engine_bg.wasm"] {
+        std::fs::read(staging.join(name)).with_context(|| format!("cannot read {name}"))?.hash(&mut hash);
+    }
+    let dir = format!("engine-{:016x}", hash.finish());
+    std::fs::create_dir_all(dist.join(&dir))?;
+    for name in ["engine.js", "engine_bg.wasm"] {
+        std::fs::copy(staging.join(name), dist.join(&dir).join(name))
+            .with_context(|| format!("cannot copy {name} into {}", dist.display()))?;
+    }
+    let index = dist.join("index.html");
+    let html = std::fs::read_to_string(&index).context("cannot read dist/index.html")?;
+    anyhow::ensure!(html.contains("</head>"), "dist/index.html has no </head>");
+    let meta = format!("<meta name=\"shopfront-engine\" content=\"/{dir}/engine.js\">");
+    std::fs::write(&index, html.replacen("</head>", &format!("{meta}</head>"), 1))
+        .context("cannot write dist/index.html")
 }
 
 /// Writes the build's file list and a version (hash of that list and the files) into `dist/sw.js`,

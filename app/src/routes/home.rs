@@ -8,6 +8,7 @@ use ranking::api::FeedResponse;
 use crate::api::{self, ApiError};
 use crate::components::{self, ErrorView, Grid, SkeletonGrid, Tile};
 use crate::device::{self, DeviceGen};
+use crate::fetch::Fetch;
 use crate::i18n::Msg;
 use crate::store::Store;
 
@@ -18,7 +19,7 @@ pub const PER_SECTION: usize = 12;
 pub fn Home() -> impl IntoView {
     let store = expect_context::<Store>();
     let DeviceGen(generation) = expect_context::<DeviceGen>();
-    let edge = LocalResource::new(move || {
+    let edge = Fetch::new(move || {
         let history = store.history_header();
         async move { api::feed(store, PER_SECTION, history).await }
     });

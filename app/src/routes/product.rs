@@ -10,6 +10,7 @@ use ranking::Card;
 use crate::api;
 use crate::components::{ErrorView, Grid, Tile, format_price};
 use crate::device::{self, DeviceGen};
+use crate::fetch::Fetch;
 use crate::i18n::Msg;
 use crate::store::Store;
 
@@ -19,7 +20,7 @@ pub fn ProductPage() -> impl IntoView {
     let DeviceGen(generation) = expect_context::<DeviceGen>();
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let product = LocalResource::new(move || {
+    let product = Fetch::new(move || {
         let id = id();
         async move { api::product(store, &id).await }
     });
@@ -94,7 +95,7 @@ pub fn ProductPage() -> impl IntoView {
 #[component]
 fn Related(id: String, bought_together: bool) -> impl IntoView {
     let store = expect_context::<Store>();
-    let list = LocalResource::new(move || {
+    let list = Fetch::new(move || {
         let id = id.clone();
         async move { api::related(store, &id, bought_together).await }
     });

@@ -6,13 +6,12 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use ranking::answer::SearchParams;
 use ranking::api::SearchResponse;
-use ranking::search::{Filters, Sort};
 
 use crate::api::{self, ApiError, SearchQuery};
 use crate::components::{ErrorView, Grid, SkeletonGrid, Tile, encode};
 use crate::device::{self, DeviceGen};
+use crate::fetch::Fetch;
 use crate::i18n::Msg;
 use crate::store::Store;
 
@@ -53,34 +52,14 @@ pub fn url(base: &str, q: &SearchQuery) -> String {
 
 /// The device's answer when the edge cannot be reached.
 fn on_device(store: Store, q: &SearchQuery) -> Option<SearchResponse> {
-    let price =
-        |v: &Option<String>| v.as_deref().and_then(|p| p.parse::<f64>().ok()).filter(|p| p.is_finite());
-    let sort = match q.sort.as_deref() {
-        Some("price_asc") => Sort::PriceAsc,
-        Some("price_desc") => Sort::PriceDesc,
-        Some("newest") => Sort::Newest,
-        _ => Sort::Relevance,
-    };
-    device::search(&SearchParams {
-        q: q.q.clone(),
-        page: q.page,
-        limit: PAGE,
-        filters: Filters {
-            category: q.category.clone(),
-            min_price: price(&q.min_price),
-            max_price: price(&q.max_price),
-            in_stock: false,
-        },
-        sort,
-        history: store.ranking_history(),
-    })
+    device::search(q, PAGE, &store.ranking_history())
 }
 
 #[component]
 pub fn Results(query: Signal<SearchQuery>, base: String) -> impl IntoView {
     let store = expect_context::<Store>();
     let DeviceGen(generation) = expect_context::<DeviceGen>();
-    let results = LocalResource::new(move || {
+    let results = Fetch::new(move || {
         let q = query.get();
         let history = store.history_header();
         async move { api::search(store, &q, history).await }
@@ -214,14 +193,14 @@ fn found(
             <nav class="facets" aria-label=store.t(Msg::Price)>
                 {any_price.map(|href| view! { <A href=href attr:class="chip">{store.t(Msg::AnyPrice)}</A> })}
                 {r.facets.price.into_iter().filter(|b| b.count > 0).map(|b| {
-                    let (lo, hi) = (b.min, b.max);
+                    let (lo, hi) = (whole(b.min), b.max.map(whole));
                     let href = with(&|n| {
-                        n.min_price = Some(format!("{lo:.0}"));
-                        n.max_price = hi.map(|h| format!("{h:.0}"));
+                        n.min_price = Some(lo.to_string());
+                        n.max_price = hi.map(|h| h.to_string());
                     });
                     let label = match hi {
-                        Some(h) => format!("{lo:.0}–{h:.0}"),
-                        None => format!("{lo:.0}+"),
+                        Some(h) => format!("{lo}–{h}"),
+                        None => format!("{lo}+"),
                     };
                     view! { <A href=href attr:class="chip" attr:data-facet="price">{label} " (" {b.count} ")"</A> }
                 }).collect_view()}
@@ -241,7 +220,7 @@ fn found(
 #[component]
 fn BrowseInstead() -> impl IntoView {
     let store = expect_context::<Store>();
-    let tree = LocalResource::new(move || async move { api::categories(store).await });
+    let tree = Fetch::new(move || async move { api::categories(store).await });
     move || {
         tree.get().and_then(Result::ok).map(|t| {
             view! {
@@ -253,4 +232,10 @@ fn BrowseInstead() -> impl IntoView {
             }
         })
     }
+}
+
+/// A price bound as a whole number. Integer formatting on purpose: printing floats links Rust's float
+/// formatting, ~12 KB of wasm the app otherwise does without (see `ranking::catalog::cents`).
+fn whole(amount: f64) -> i64 {
+    if amount.is_finite() { amount.round() as i64 } else { 0 }
 }
