@@ -3,7 +3,7 @@
 //! the edge answers with ([`ranking::answer`]) rank.
 //!
 //! Why a module of its own: the app's first paint needs none of this, and ranking is a third of the
-//! app's code; the app imports this module after its first grid (as it downloads the pack) and calls
+//! app's code; the app imports this module once it has started (as it downloads the pack) and calls
 //! it synchronously from then on. The wasm interface is [`install_pack`], [`install_rows`],
 //! [`has_rows`], [`feed`] and [`search`]: bytes and strings in, the edge's JSON answers out, so the
 //! app reads device and edge answers with the same code. [`Device`] is the same engine as a Rust type.

@@ -356,7 +356,8 @@ mod tests {
     #[test]
     fn cents_prints_like_two_decimal_formatting() {
         // Prices as catalogs hold them and as currency conversion makes them.
-        for a in [0.0, 0.01, 0.1, 0.99, 1.0, 9.99, 12.5, 99.5, 1234.56, 1e9 + 0.07, 19.99 * 0.92, 7.3 * 1.17] {
+        for a in [0.0, 0.01, 0.1, 0.99, 1.0, 9.99, 12.5, 99.5, 1234.56, 1e9 + 0.07, 19.99 * 0.92, 7.3 * 1.17]
+        {
             assert_eq!(cents(a), format!("{a:.2}"), "{a}");
             assert_eq!(cents(-a).trim_start_matches('-'), format!("{a:.2}"), "-{a}");
         }

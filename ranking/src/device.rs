@@ -126,7 +126,9 @@ pub fn rows_cell(sources: &[Source<'_>], ids: &[&str], related: bool) -> Cell {
 pub fn pack_cell(products: &[Product], index: &ItemIndex, global: &[u32]) -> Cell {
     let n = index.len().min(products.len()).min(global.len());
     let mut rows: Vec<usize> = (0..n).collect();
-    crate::order::sort_by(&mut rows, |&a, &b| index.cards[b].purchases.cmp(&index.cards[a].purchases).then(a.cmp(&b)));
+    crate::order::sort_by(&mut rows, |&a, &b| {
+        index.cards[b].purchases.cmp(&index.cards[a].purchases).then(a.cmp(&b))
+    });
     rows.truncate(PACK_ITEMS);
     Cell::of_rows(products, index, &rows, global)
 }

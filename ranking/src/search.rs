@@ -420,9 +420,15 @@ pub fn search(cat: Catalog<'_>, req: &SearchRequest<'_>, w: &Weights) -> SearchR
                     && !hidden(&active, items, i, req.country)
             });
         }
-        Sort::PriceAsc => crate::order::sort_by(&mut scored, |a, b| price(a).total_cmp(&price(b)).then_with(|| by_score(a, b))),
-        Sort::PriceDesc => crate::order::sort_by(&mut scored, |a, b| price(b).total_cmp(&price(a)).then_with(|| by_score(a, b))),
-        Sort::Newest => crate::order::sort_by(&mut scored, |a, b| created(b).cmp(&created(a)).then_with(|| by_score(a, b))),
+        Sort::PriceAsc => crate::order::sort_by(&mut scored, |a, b| {
+            price(a).total_cmp(&price(b)).then_with(|| by_score(a, b))
+        }),
+        Sort::PriceDesc => crate::order::sort_by(&mut scored, |a, b| {
+            price(b).total_cmp(&price(a)).then_with(|| by_score(a, b))
+        }),
+        Sort::Newest => crate::order::sort_by(&mut scored, |a, b| {
+            created(b).cmp(&created(a)).then_with(|| by_score(a, b))
+        }),
     }
     let total = scored.len();
     let hits = scored.into_iter().skip(req.offset).take(req.limit).collect();

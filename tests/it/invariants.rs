@@ -116,7 +116,14 @@ fn wasm_code_sorts_through_ranking_order() {
             continue;
         }
         let text = std::fs::read_to_string(&file).unwrap();
-        for banned in [".sort();", ".sort_by(", ".sort_by_key(", ".sort_unstable", ".select_nth_unstable", ".sort_by_cached_key("] {
+        for banned in [
+            ".sort();",
+            ".sort_by(",
+            ".sort_by_key(",
+            ".sort_unstable",
+            ".select_nth_unstable",
+            ".sort_by_cached_key(",
+        ] {
             assert!(!text.contains(banned), "{rel} sorts with {banned}; use ranking::order");
         }
     }
@@ -150,9 +157,15 @@ fn app_network_calls_live_in_api_module() {
         let rel = file.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
         if rel.starts_with("app/") && rel != "app/src/api.rs" {
             let text = std::fs::read_to_string(&file).unwrap();
-            for banned in
-                ["gloo_net", "Request::", "fetch_with", "XmlHttpRequest", "WebSocket", ".service_worker()", "import("]
-            {
+            for banned in [
+                "gloo_net",
+                "Request::",
+                "fetch_with",
+                "XmlHttpRequest",
+                "WebSocket",
+                ".service_worker()",
+                "import(",
+            ] {
                 assert!(!text.contains(banned), "{rel} makes a network call ({banned})");
             }
         }
@@ -167,7 +180,15 @@ fn app_ranks_only_through_the_engine_module() {
         let rel = file.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
         if rel.starts_with("app/") {
             let text = std::fs::read_to_string(&file).unwrap();
-            for banned in ["ranking::answer", "ranking::ivf", "ranking::kv", "ranking::device", "ranking::lexical", "ranking::search::search", "ranking::feed::home"] {
+            for banned in [
+                "ranking::answer",
+                "ranking::ivf",
+                "ranking::kv",
+                "ranking::device",
+                "ranking::lexical",
+                "ranking::search::search",
+                "ranking::feed::home",
+            ] {
                 assert!(!text.contains(banned), "{rel} ranks in the app's own module ({banned})");
             }
         }
