@@ -156,7 +156,7 @@ impl Tile {
         if let Some(title) = w.because.as_deref().and_then(title_of) {
             parts.push(format!("{} {title}", crate::i18n::t(lang, Msg::BecauseYouViewed)));
         }
-        if w.popularity > 0.0 && w.popularity >= w.similarity + w.co_occurrence {
+        if w.popularity > 0.0 && w.popularity >= w.collaborative + w.similarity + w.co_occurrence {
             parts.push(crate::i18n::t(lang, Msg::Popular).into());
         }
         if w.discount >= ranking::feed::MIN_DEAL {

@@ -1,10 +1,9 @@
-//! Collaborative signal from interactions: item co-occurrence (same shopper), its cosine-normalized
-//! neighbour lists, and content vectors smoothed over those neighbours.
+//! Co-occurrence signals from interactions: item co-occurrence (same shopper) and its
+//! cosine-normalized neighbour lists, similar items, and items bought together.
 
 use std::collections::HashMap;
 
 use ranking::index::MAX_NEIGHBOURS;
-use ranking::vector::normalize;
 use ranking::weights::Weights;
 use ranking::{Event, Interaction};
 
@@ -82,34 +81,12 @@ impl Cooc {
     }
 }
 
-/// Content vectors pulled toward their co-occurrence neighbours: `normalize(c_i + λ·Σ_j s_ij·c_j / Σ_j s_ij)`.
-/// Items without neighbours (new items) keep their content vector, so they stay reachable.
-pub fn smooth(content: &[Vec<f32>], neighbours: &[Vec<(u32, f32)>], lambda: f32) -> Vec<Vec<f32>> {
-    content
-        .iter()
-        .zip(neighbours)
-        .map(|(c, nb)| {
-            let mut v = c.clone();
-            let total: f32 = nb.iter().map(|(_, s)| s).sum();
-            if total > 0.0 && lambda > 0.0 {
-                for &(j, s) in nb {
-                    for (x, y) in v.iter_mut().zip(&content[j as usize]) {
-                        *x += lambda * s / total * y;
-                    }
-                }
-            }
-            normalize(&mut v);
-            v
-        })
-        .collect()
-}
-
 /// Only purchases, for signals that must not count browsing.
 pub fn is_purchase(i: &Interaction) -> bool {
     i.event == Event::Purchase
 }
 
-/// Per item, the most similar items: cosine of the recommendation vectors plus co-occurrence weight.
+/// Per item, the most similar items: dot product of the given vectors plus co-occurrence weight.
 /// Up to [`crate::ivf::PARTITION_ABOVE`] items every pair is scored; above, an item's candidates are
 /// its co-occurrence neighbours and the items of its IVF cell (`cells`), so the cost grows with
 /// catalog × cell size rather than the catalog's square.

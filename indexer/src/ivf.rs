@@ -1,4 +1,4 @@
-//! Partitions a large item index into IVF cells: k-means over the recommendation vectors (trained on a
+//! Partitions a large item index into IVF cells: k-means over the items' vectors (trained on a
 //! sample, then every item assigned to its nearest centroid with room), the items renumbered in cell
 //! order, one [`Cell`] per centroid plus a cell of the most popular items, and the routing head.
 
@@ -117,16 +117,16 @@ pub fn partition(products: &[Product], index: &ItemIndex, assignment: &[u32]) ->
     for c in 0..k {
         offsets[c + 1] += offsets[c];
     }
-    let dim = index.vectors.dim as usize;
+    let (dim, content_dim) = (index.vectors.dim as usize, index.content.dim as usize);
     let mut centroids = Vec::with_capacity(k * dim);
-    let mut content_centroids = Vec::with_capacity(k * dim);
+    let mut content_centroids = Vec::with_capacity(k * content_dim);
     let bar = crate::progress::bar(k as u64, "writing cells");
     let cells: Vec<Cell> = (0..k)
         .map(|c| {
             bar.inc(1);
             let rows = &order[offsets[c] as usize..offsets[c + 1] as usize];
             centroids.extend(mean(&index.vectors, rows, dim));
-            content_centroids.extend(mean(&index.content, rows, dim));
+            content_centroids.extend(mean(&index.content, rows, content_dim));
             subset(products, index, rows, &global)
         })
         .collect();
@@ -139,6 +139,7 @@ pub fn partition(products: &[Product], index: &ItemIndex, assignment: &[u32]) ->
 
     let head = IvfHead {
         dim: dim as u32,
+        content_dim: content_dim as u32,
         centroids,
         content_centroids,
         offsets,

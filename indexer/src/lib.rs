@@ -3,13 +3,17 @@
 
 pub mod build;
 pub mod cf;
+pub mod ease;
+pub mod elsa;
 pub mod embed;
 pub mod eval;
 pub mod feeds;
 pub mod ivf;
+pub mod model;
 pub mod progress;
 pub mod read;
 pub mod report;
 pub mod rules;
 pub mod superstore;
 pub mod synthetic;
+pub mod tune;

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use indexer::model::Training;
 use indexer::{build, read, superstore};
 use ranking::{Interaction, Product};
 
@@ -74,7 +75,8 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         sample: usize,
     },
-    /// Evaluate the home feed against baselines on a per-user temporal split.
+    /// Evaluate the home feed against baselines (popularity, item-kNN, EASE) on a per-user temporal
+    /// split; the feed's model and weights are chosen on a validation split of the training part.
     Eval {
         #[arg(long)]
         catalog: PathBuf,
@@ -89,6 +91,10 @@ enum Command {
         /// Also write eval.md and eval.svg (a chart) into this folder.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Only choose the feed's parameters on a validation split of the training part, print them
+        /// and their validation scores; the test split is not touched.
+        #[arg(long)]
+        validate: bool,
         #[command(flatten)]
         embed: EmbedArgs,
     },
@@ -101,28 +107,36 @@ struct EmbedArgs {
     /// potion-base-8M under target/models/. Without it, content vectors are left out.
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Dimension the embeddings are reduced to (PCA); see docs/RELEVANCE.md for how 64 was chosen.
+    /// Dimension the text embeddings are reduced to (PCA); see docs/RELEVANCE.md for how 64 was chosen.
     #[arg(long, default_value_t = 64)]
     dim: usize,
-    /// Weight of co-occurrence neighbours in an item's vector (0 = content only).
-    #[arg(long, default_value_t = 1.0)]
-    lambda: f32,
-    /// Ranking weights as JSON (fields of `ranking::weights::Weights`; missing ones take defaults).
+    /// Ranking weights as JSON (fields of `ranking::weights::Weights`): the fields given replace
+    /// what the build chose on its validation split; the others keep it.
     #[arg(long)]
     weights: Option<PathBuf>,
 }
 
 impl EmbedArgs {
-    fn weights(&self) -> Result<ranking::weights::Weights> {
-        match &self.weights {
-            None => Ok(ranking::weights::Weights::default()),
-            Some(path) => {
-                let text =
-                    fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-                serde_json::from_str(&text).with_context(|| format!("{}: invalid weights", path.display()))
-            }
-        }
+    /// The `--weights` file's fields, checked against `Weights` (a typo names the file and place).
+    fn weight_fields(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let Some(path) = &self.weights else { return Ok(serde_json::Map::new()) };
+        let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str::<ranking::weights::Weights>(&text)
+            .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;
+        Ok(serde_json::from_str(&text)?)
     }
+}
+
+/// `base` with the given fields replaced.
+fn overlay(
+    base: &ranking::weights::Weights,
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> Result<ranking::weights::Weights> {
+    let mut v = serde_json::to_value(base)?;
+    if let Some(obj) = v.as_object_mut() {
+        obj.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    Ok(serde_json::from_value(v)?)
 }
 
 #[derive(Subcommand)]
@@ -195,8 +209,8 @@ fn run(cli: Cli) -> Result<()> {
             build_cmd(&catalog, interactions.as_deref(), &out, version.as_deref(), &embed, &extras)
         }
         Command::Dims { catalog, model, sample } => dims_cmd(&catalog, &model, sample),
-        Command::Eval { catalog, interactions, k, json, report, embed } => {
-            eval_cmd(&catalog, &interactions, k, json, report.as_deref(), &embed)
+        Command::Eval { catalog, interactions, k, json, report, validate, embed } => {
+            eval_cmd(&catalog, &interactions, k, json, report.as_deref(), validate, &embed)
         }
     }
 }
@@ -324,10 +338,16 @@ fn build_cmd(
     };
     let built_at = jiff::Timestamp::now().as_second();
     let (embedder, content) = content_vectors(&products, embed)?;
-    let weights = embed.weights()?;
-    let built = step("item index (co-occurrence)", || {
-        Ok(indexer::eval::item_index_with_cells(&products, &content, &rows, &weights, embed.lambda, cells))
+    let fields = embed.weight_fields()?;
+    let base = overlay(&ranking::weights::Weights::default(), &fields)?;
+    let choice = step("choosing the feed's model", || {
+        Ok(indexer::tune::choose(&products, &content, &rows, &base, FEED_K))
     })?;
+    print_choice(&choice);
+    let weights = overlay(&choice.weights, &fields)?;
+    let variants = variants.into_weights(&weights)?;
+    let training = step("training interactions", || Ok(Training::new(&products, &rows, &weights)))?;
+    let built = step("item index", || Ok(training.serve(&products, &content, choice.elsa, &rows, cells)))?;
     for (part, secs) in &built.timings {
         eprintln!("    {part:<26} {:>8.1} ms", secs * 1000.0);
     }
@@ -378,12 +398,36 @@ fn content_vectors(
     Ok((Some(data), vectors))
 }
 
+/// The K the feed is chosen for: the home page's first rows.
+const FEED_K: usize = 20;
+
+/// Prints what the build chose for the feed and why (stderr: stdout may be JSON).
+fn print_choice(c: &indexer::tune::Choice) {
+    let w = &c.weights;
+    let model = match c.elsa {
+        Some(e) => format!("ELSA {} dims, {} steps", e.dim, e.steps),
+        None => "no embeddings (too few interactions): content vectors".to_owned(),
+    };
+    eprintln!(
+        "  feed: {model}; weights collaborative {} similarity {} co-occurrence {} popularity {} recency decay {}",
+        w.collaborative, w.similarity, w.co_occurrence, w.popularity, w.recency_decay
+    );
+    match c.quality {
+        Some(q) => eprintln!(
+            "  chosen on {} validation shoppers ({} settings tried): Recall@{FEED_K} {:.4}, NDCG {:.4}, AUC {:.4}",
+            c.users, c.trials, q.recall, q.ndcg, q.auc
+        ),
+        None => eprintln!("  too few shoppers with history to validate on: default weights"),
+    }
+}
+
 fn eval_cmd(
     catalog: &Path,
     interactions: &Path,
     k: usize,
     json: bool,
     report: Option<&Path>,
+    validate: bool,
     embed: &EmbedArgs,
 ) -> Result<()> {
     anyhow::ensure!(
@@ -399,25 +443,49 @@ fn eval_cmd(
         print!("{rejects}{irejects}");
     }
     let (_, content) = content_vectors(&products, embed)?;
-    let weights = embed.weights()?;
-    let r = indexer::eval::run(&products, &content, &rows, k, &weights, embed.lambda);
+    let base = overlay(&ranking::weights::Weights::default(), &embed.weight_fields()?)?;
+    if validate {
+        // The validation split is carved from the training part, exactly as the full run does.
+        let (train, _) = indexer::eval::split(&rows);
+        let choice = indexer::tune::choose(&products, &content, &train, &base, k);
+        if json {
+            println!("{}", serde_json::to_string(&choice)?);
+        } else {
+            print_choice(&choice);
+        }
+        return Ok(());
+    }
+    let r = indexer::eval::run(&products, &content, &rows, k, &base);
     if json {
         println!("{}", serde_json::to_string(&r)?);
     } else {
+        print_choice(&r.chosen);
         println!("{} users evaluated, K = {k}", r.users);
         println!(
-            "{:<28} {:>10} {:>10} {:>10}",
+            "{:<28} {:>10} {:>10} {:>10} {:>10} {:>12}",
             "model",
             format!("Recall@{k}"),
             format!("NDCG@{k}"),
-            "coverage"
+            "AUC",
+            "coverage",
+            "new items"
         );
         for (name, m) in &r.models {
-            println!("{name:<28} {:>10.4} {:>10.4} {:>10.3}", m.recall, m.ndcg, m.coverage);
+            let new = r.new_items.recall.get(name).copied().unwrap_or(0.0);
+            println!(
+                "{name:<28} {:>10.4} {:>10.4} {:>10.4} {:>10.3} {new:>12.4}",
+                m.recall, m.ndcg, m.auc, m.coverage
+            );
         }
+        println!(
+            "new items: Recall@{k} ranking only the {} items without training interactions, over {} shoppers; EASE λ = {}",
+            r.new_items.items,
+            r.new_items.users,
+            r.ease_lambda.map_or("-".to_owned(), |l| l.to_string())
+        );
     }
     if let Some(dir) = report {
-        indexer::report::write(dir, &r, embed.model.is_some(), embed.dim, embed.lambda)?;
+        indexer::report::write(dir, &r, embed.model.is_some(), embed.dim)?;
     }
     Ok(())
 }
@@ -455,9 +523,24 @@ fn read_locale(path: Option<&Path>) -> Result<ranking::locale::Locale> {
     Ok(locale)
 }
 
-fn read_variants(path: Option<&Path>) -> Result<ranking::weights::Variants> {
-    let Some(path) = path else { return Ok(ranking::weights::Variants::default()) };
+/// Experiment variants as the file gives them: per variant, the weight fields it sets.
+struct VariantFields(Vec<(String, serde_json::Map<String, serde_json::Value>)>);
+
+impl VariantFields {
+    /// Each variant's weights: the build's chosen weights with the variant's fields replaced.
+    fn into_weights(self, base: &ranking::weights::Weights) -> Result<ranking::weights::Variants> {
+        let mut out = std::collections::BTreeMap::new();
+        for (name, fields) in self.0 {
+            out.insert(name, overlay(base, &fields)?);
+        }
+        Ok(ranking::weights::Variants(out))
+    }
+}
+
+fn read_variants(path: Option<&Path>) -> Result<VariantFields> {
+    let Some(path) = path else { return Ok(VariantFields(vec![("default".to_owned(), Default::default())])) };
     let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    // Parsed as weights first: a typo names the file, line and column.
     let v: ranking::weights::Variants = serde_json::from_str(&text)
         .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;
     anyhow::ensure!(!v.0.is_empty(), "{}: define at least one variant", path.display());
@@ -470,5 +553,7 @@ fn read_variants(path: Option<&Path>) -> Result<ranking::weights::Variants> {
             path.display()
         );
     }
-    Ok(v)
+    let fields: std::collections::BTreeMap<String, serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_str(&text)?;
+    Ok(VariantFields(fields.into_iter().collect()))
 }

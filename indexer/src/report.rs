@@ -7,23 +7,50 @@ use anyhow::{Context, Result};
 
 use crate::eval::Report;
 
-pub fn write(dir: &Path, r: &Report, with_model: bool, dim: usize, lambda: f32) -> Result<()> {
+pub fn write(dir: &Path, r: &Report, with_model: bool, dim: usize) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let k = r.k;
     let mut md = String::new();
     let _ = writeln!(md, "# Feed evaluation\n");
+    let c = &r.chosen;
+    let model = match c.elsa {
+        Some(e) => format!("ELSA item embeddings of {} dims trained {} steps", e.dim, e.steps),
+        None => "no item embeddings (too few interactions)".to_owned(),
+    };
     let _ = writeln!(
         md,
         "Per-user temporal split (last 20% of each user's interactions held out), {} users, K = {k}. \
-         Content vectors: {}; co-occurrence smoothing λ = {lambda}.\n",
+         Content vectors: {}. The feed's model and weights were chosen on a validation split of the \
+         training part ({} shoppers): {model}; weights collaborative {}, similarity {}, co-occurrence {}, \
+         popularity {}, recency decay {}. EASE's λ ({}) was chosen on the same validation split.\n",
         r.users,
-        if with_model { format!("potion-base-8M reduced to {dim} dims") } else { "none".into() }
+        if with_model { format!("potion-base-8M reduced to {dim} dims") } else { "none".into() },
+        c.users,
+        c.weights.collaborative,
+        c.weights.similarity,
+        c.weights.co_occurrence,
+        c.weights.popularity,
+        c.weights.recency_decay,
+        r.ease_lambda.map_or("not computed".to_owned(), |l| l.to_string()),
     );
-    let _ = writeln!(md, "| model | Recall@{k} | NDCG@{k} | coverage |\n| --- | ---: | ---: | ---: |");
+    let _ = writeln!(
+        md,
+        "| model | Recall@{k} | NDCG@{k} | AUC | coverage | new-item Recall@{k} |\n| --- | ---: | ---: | ---: | ---: | ---: |"
+    );
     for (name, m) in &r.models {
-        let _ = writeln!(md, "| {name} | {:.4} | {:.4} | {:.3} |", m.recall, m.ndcg, m.coverage);
+        let new = r.new_items.recall.get(name).copied().unwrap_or(0.0);
+        let _ = writeln!(
+            md,
+            "| {name} | {:.4} | {:.4} | {:.4} | {:.3} | {new:.4} |",
+            m.recall, m.ndcg, m.auc, m.coverage
+        );
     }
-    let _ = writeln!(md, "\n![Recall and NDCG by model](eval.svg)");
+    let _ = writeln!(
+        md,
+        "\nNew items: each model ranks only the {} items nobody interacted with in training, for the {} \
+         shoppers who have such an item held out.\n\n![Recall and NDCG by model](eval.svg)",
+        r.new_items.items, r.new_items.users
+    );
     std::fs::write(dir.join("eval.md"), md).context("cannot write eval.md")?;
     std::fs::write(dir.join("eval.svg"), svg(r)).context("cannot write eval.svg")?;
     Ok(())

@@ -27,8 +27,15 @@ pub fn vectors(n: usize, dim: usize, mut s: u64) -> Vectors {
 /// `n` items in 50 categories with 64-dim vectors and 10 co-occurrence neighbours each.
 pub fn index(n: usize) -> ItemIndex {
     let vs = vectors(n, 64, 7);
-    let signals =
-        Signals { quality: 0.5, trust: 0.5, conversion: 0.5, in_stock: None, created_at: None, brand: None };
+    let signals = Signals {
+        quality: 0.5,
+        trust: 0.5,
+        conversion: 0.5,
+        in_stock: None,
+        created_at: None,
+        brand: None,
+        popularity: 0.5,
+    };
     ItemIndex {
         cards: (0..n)
             .map(|i| Card {

@@ -36,6 +36,10 @@ pub struct Seen<'a> {
 /// Why an item scored what it did: each signal's weighted contribution, which sum to the score.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Why {
+    /// Chosen by shoppers with similar histories (the learnt item embeddings).
+    #[serde(default)]
+    pub collaborative: f32,
+    /// Close in content (text) to the history.
     pub similarity: f32,
     pub co_occurrence: f32,
     pub popularity: f32,
@@ -55,125 +59,286 @@ pub struct Scored {
 
 /// Personal recommendations for a history (most recent first).
 ///
-/// Contract: the user vector is the weighted sum of the history items' vectors, each weighted by its
-/// event weight times `recency_decay^k` for the k-th most recent entry; each item not in the history
-/// scores `similarity·cos(user, item) + co_occurrence·(weighted neighbour weight) + popularity·pop`,
-/// and [`Why`] holds those three terms. Unknown ids are skipped; only the first [`MAX_HISTORY`]
-/// entries count; an empty (or all-unknown) history yields the popular items, diversified. Results
-/// are ordered by score desc then index asc, with at most `max_per_category` per leaf category as long
-/// as enough other items exist. Never panics, whatever the weights or data (NaN scores count as 0).
+/// Contract: each item not in the history scores the [`blend`] of its [`Parts`] for the shopper
+/// ([`Shopper::parts`]), and [`Why`] holds the weighted terms, which add up to the score. Unknown ids
+/// are skipped; only the first [`MAX_HISTORY`] distinct ids count; an empty (or all-unknown) history
+/// ranks by popularity alone (the cold start), diversified. Results are ordered by score desc then
+/// index asc, with at most `max_per_category` per leaf category as long as enough other items exist.
+/// Never panics, whatever the weights or data (NaN scores count as 0).
 pub fn recommend(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, limit: usize) -> Vec<Scored> {
     rank(index, history, w, limit.min(MAX_LIMIT))
 }
 
-/// [`recommend`] without the page cap, for sections that must skip items shown above them.
-fn rank(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, limit: usize) -> Vec<Scored> {
-    let n = index.len();
-    let limit = limit.min(n);
-    if limit == 0 {
-        return Vec::new();
-    }
-    let (known, user) = user_vector(index, history, w);
-    let total: f32 = known.iter().map(|(_, k)| k).sum();
-    let query = crate::vector::Query::new(&user);
+/// A shopper's history prepared for scoring: each known item once, weighted, and the shopper's
+/// vectors in the collaborative and the content space.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shopper {
+    /// `(item, weight)`, most recent first: each of the first [`MAX_HISTORY`] distinct ids counts
+    /// once, at its most recent position `k` and with its strongest event, weighing
+    /// `event weight · recency_decay^k`.
+    pub known: Vec<(usize, f32)>,
+    /// The normalized weighted sum of the known items' collaborative vectors.
+    pub collaborative: Vec<f32>,
+    /// The normalized weighted sum of the known items' content vectors.
+    pub content: Vec<f32>,
+    /// Items never offered back: the known ones and the rest of the history's first
+    /// [`MAX_EXCLUDED`] entries.
+    pub excluded: std::collections::HashSet<usize>,
+}
 
-    let mut co = vec![0.0f32; n];
-    let mut co_best: Vec<(f32, usize)> = vec![(0.0, usize::MAX); n];
-    if total > 0.0 {
-        for &(p, k) in &known {
-            for &(j, weight) in index.neighbours.get(p).map(Vec::as_slice).unwrap_or(&[]) {
-                let (j, c) = (j as usize, k * finite_or_zero(weight) / total);
-                if j < n {
-                    co[j] += c;
-                    if c > co_best[j].0 {
-                        co_best[j] = (c, p);
+/// One item's signals for one shopper, before weights: what [`blend`] mixes.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Parts {
+    /// Collaborative cosine, floored at 0.
+    pub collaborative: f32,
+    /// Content cosine.
+    pub similarity: f32,
+    /// Weighted share of the history's co-occurrence neighbour weight on this item.
+    pub co_occurrence: f32,
+    /// The item's popularity signal, 0..=1.
+    pub popularity: f32,
+}
+
+impl Shopper {
+    pub fn new(index: &ItemIndex, history: &[Seen<'_>], w: &Weights) -> Shopper {
+        // Distinct ids, most recent first, each with its strongest event.
+        let mut distinct: Vec<(&str, Event)> = Vec::new();
+        for seen in history {
+            if let Some(entry) = distinct.iter_mut().find(|(id, _)| *id == seen.id) {
+                if w.event(seen.event) > w.event(entry.1) {
+                    entry.1 = seen.event;
+                }
+            } else if distinct.len() < MAX_HISTORY {
+                distinct.push((seen.id, seen.event));
+            }
+        }
+        let ids: Vec<&str> = distinct.iter().map(|(id, _)| *id).collect();
+        let items: Vec<(Option<usize>, Event)> =
+            index.lookup(&ids).into_iter().zip(distinct.iter().map(|(_, e)| *e)).collect();
+        Shopper::of_items(index, &items, history_positions(index, history), w)
+    }
+
+    /// A shopper from distinct history items already looked up (`None`: unknown), most recent
+    /// first, and the items never to offer back (`excluded`).
+    pub fn of_items(
+        index: &ItemIndex,
+        items: &[(Option<usize>, Event)],
+        excluded: std::collections::HashSet<usize>,
+        w: &Weights,
+    ) -> Shopper {
+        let decay = finite_or_zero(w.recency_decay).clamp(0.0, 1.0);
+        let mut known = Vec::new();
+        let mut factor = 1.0f32;
+        for &(pos, event) in items.iter().take(MAX_HISTORY) {
+            if let Some(p) = pos.filter(|&p| p < index.len()) {
+                known.push((p, w.event(event) * factor));
+            }
+            factor *= decay;
+        }
+        let collaborative = weighted_sum(&index.vectors, &known);
+        let content = weighted_sum(&index.content, &known);
+        let mut excluded = excluded;
+        excluded.extend(known.iter().map(|(p, _)| *p));
+        Shopper { known, collaborative, content, excluded }
+    }
+
+    /// Every item's [`Parts`] for this shopper, and for each item the history item that gave it the
+    /// most co-occurrence weight (`usize::MAX`: none). Items in the history are scored too; callers
+    /// skip them.
+    pub fn parts(&self, index: &ItemIndex) -> (Vec<Parts>, Vec<usize>) {
+        let n = index.len();
+        let (co, co_best) = self.co_occurrence(n, index);
+        let personal = !self.known.is_empty();
+        let collab = crate::vector::Query::new(&self.collaborative);
+        let content = crate::vector::Query::new(&self.content);
+        let parts = (0..n)
+            .map(|i| Parts {
+                collaborative: if personal {
+                    finite_or_zero(index.vectors.dot(i, &collab.codes, collab.scale)).max(0.0)
+                } else {
+                    0.0
+                },
+                similarity: if personal {
+                    finite_or_zero(index.content.dot(i, &content.codes, content.scale))
+                } else {
+                    0.0
+                },
+                co_occurrence: co[i],
+                popularity: index.signals.get(i).map_or(0.0, |s| finite_or_zero(s.popularity)),
+            })
+            .collect();
+        (parts, co_best)
+    }
+
+    /// Per item, `Σ_k weight_k · neighbour weight(k → item) / Σ_k weight_k` over the known items,
+    /// and the history item contributing most.
+    fn co_occurrence(&self, n: usize, index: &ItemIndex) -> (Vec<f32>, Vec<usize>) {
+        let mut co = vec![0.0f32; n];
+        let mut best: Vec<(f32, usize)> = vec![(0.0, usize::MAX); n];
+        let total: f32 = self.known.iter().map(|(_, k)| k).sum();
+        if total > 0.0 {
+            for &(p, k) in &self.known {
+                for &(j, weight) in index.neighbours.get(p).map(Vec::as_slice).unwrap_or(&[]) {
+                    let (j, c) = (j as usize, k * finite_or_zero(weight) / total);
+                    if j < n {
+                        co[j] += c;
+                        if c > best[j].0 {
+                            best[j] = (c, p);
+                        }
                     }
                 }
             }
         }
+        (co.into_iter().map(finite_or_zero).collect(), best.into_iter().map(|(_, p)| p).collect())
     }
-
-    let max_pop = index.cards.iter().map(|c| c.purchases).max().unwrap_or(0);
-    let pop_norm = ((max_pop as f32) + 1.0).ln().max(f32::MIN_POSITIVE);
-    let seen = history_positions(index, history);
-    let (ws, wc, wp) =
-        (finite_or_zero(w.similarity), finite_or_zero(w.co_occurrence), finite_or_zero(w.popularity));
-    let mut scored: Vec<Scored> = (0..n)
-        .filter(|i| !seen.contains(i))
-        .map(|i| {
-            let sim =
-                if known.is_empty() { 0.0 } else { ws * index.vectors.dot(i, &query.codes, query.scale) };
-            let cooc = wc * co[i];
-            let pop = wp * ((index.cards[i].purchases as f32) + 1.0).ln() / pop_norm;
-            let (sim, cooc, pop) = (finite_or_zero(sim), finite_or_zero(cooc), finite_or_zero(pop));
-            Scored {
-                index: i,
-                score: sim + cooc + pop,
-                why: Why {
-                    similarity: sim,
-                    co_occurrence: cooc,
-                    popularity: pop,
-                    discount: 0.0,
-                    because: None,
-                },
-            }
-        })
-        .collect();
-    let order = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index));
-    // Only the head matters: select it in linear time, sort just that, and fall back to the full
-    // order only if the category cap leaves the head short.
-    let cap = w.max_per_category as usize;
-    let head = (limit * 8 + 64).min(scored.len());
-    let mut top = if head < scored.len() {
-        crate::order::sort_head_by(&mut scored, head, order);
-        let picked = diversify(index, &scored[..head], cap, limit);
-        if cap == 0 || picked.len() == limit && distinct_enough(index, &picked, cap) {
-            picked
-        } else {
-            crate::order::sort_by(&mut scored, order);
-            diversify(index, &scored, cap, limit)
-        }
-    } else {
-        crate::order::sort_by(&mut scored, order);
-        diversify(index, &scored, cap, limit)
-    };
-    // Only the returned items need their "because": finding the nearest history item costs a scan
-    // of the history per item.
-    for s in &mut top {
-        let source = if s.why.co_occurrence > 0.0 {
-            Some(co_best[s.index].1)
-        } else {
-            nearest(index, &known, s.index)
-        };
-        s.why.because = source.and_then(|p| index.cards.get(p)).map(|c| c.id.clone());
-    }
-    top
 }
 
-/// The shopper's vector: history items' recommendation vectors weighted by event weight times
-/// `recency_decay^k` (k-th most recent), normalized; with the known `(item, weight)` pairs. Unknown ids
-/// are skipped and only the first [`MAX_HISTORY`] entries count.
-pub fn user_vector(index: &ItemIndex, history: &[Seen<'_>], w: &Weights) -> (Vec<(usize, f32)>, Vec<f32>) {
-    let history = &history[..history.len().min(MAX_HISTORY)];
-    let ids: Vec<&str> = history.iter().map(|s| s.id).collect();
-    let positions = index.lookup(&ids);
-    let decay = finite_or_zero(w.recency_decay).clamp(0.0, 1.0);
-    let mut known: Vec<(usize, f32)> = Vec::new();
-    let mut factor = 1.0f32;
-    for (seen, pos) in history.iter().zip(&positions) {
-        if let Some(p) = pos {
-            known.push((*p, w.event(seen.event) * factor));
-        }
-        factor *= decay;
-    }
-    let mut user = vec![0.0f32; index.vectors.dim as usize];
-    for &(p, k) in &known {
-        for (u, x) in user.iter_mut().zip(index.vectors.get(p)) {
+/// The normalized sum of `vectors`' rows weighted by `known`.
+fn weighted_sum(vectors: &crate::vector::Vectors, known: &[(usize, f32)]) -> Vec<f32> {
+    let mut sum = vec![0.0f32; vectors.dim as usize];
+    for &(p, k) in known {
+        for (u, x) in sum.iter_mut().zip(vectors.get(p)) {
             *u += k * x;
         }
     }
-    crate::vector::normalize(&mut user);
-    (known, user)
+    crate::vector::normalize(&mut sum);
+    sum
+}
+
+/// An item's score: `collaborative·c + similarity·s + co_occurrence·o + popularity·p` with each term
+/// in [`Why`] (non-finite terms count as 0).
+pub fn blend(w: &Weights, p: &Parts) -> (f32, Why) {
+    let f = finite_or_zero;
+    let why = Why {
+        collaborative: f(f(w.collaborative) * p.collaborative),
+        similarity: f(f(w.similarity) * p.similarity),
+        co_occurrence: f(f(w.co_occurrence) * p.co_occurrence),
+        popularity: f(f(w.popularity) * p.popularity),
+        discount: 0.0,
+        because: None,
+    };
+    (why.collaborative + why.similarity + why.co_occurrence + why.popularity, why)
+}
+
+/// The weights of the cold start: popularity alone, whatever a variant says (a shop's trending list
+/// must not depend on how much popularity counts next to a history).
+fn cold_start(w: &Weights) -> Weights {
+    Weights { collaborative: 0.0, similarity: 0.0, co_occurrence: 0.0, popularity: 1.0, ..w.clone() }
+}
+
+/// Every item not in the history with its [`blend`], in item order; and each item's co-occurrence
+/// source (see [`Shopper::parts`]).
+pub fn score_all(index: &ItemIndex, shopper: &Shopper, w: &Weights) -> (Vec<Scored>, Vec<usize>) {
+    let cold;
+    let w = if shopper.known.is_empty() {
+        cold = cold_start(w);
+        &cold
+    } else {
+        w
+    };
+    let (parts, co_best) = shopper.parts(index);
+    let scored = parts
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !shopper.excluded.contains(i))
+        .map(|(i, p)| {
+            let (score, why) = blend(w, p);
+            Scored { index: i, score, why }
+        })
+        .collect();
+    (scored, co_best)
+}
+
+/// How many items of one leaf category a list may hold: the variant's `max_per_category`, raised for
+/// a category to its share of the shopper's (weighted) history times the list's length. A shopper
+/// who buys only garden tools sees mostly garden tools, one with varied taste sees variety, and the
+/// cold start sees at most `max_per_category` of any category (calibration: Steck, "Calibrated
+/// recommendations", RecSys 2018). A cap of 0 means none.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Caps {
+    base: usize,
+    /// `(category path, share of the history's weight)`.
+    shares: Vec<(Vec<String>, f32)>,
+}
+
+impl Caps {
+    pub fn new(index: &ItemIndex, shopper: &Shopper, base: usize) -> Caps {
+        let total: f32 = shopper.known.iter().map(|(_, k)| k).sum();
+        let mut shares: Vec<(Vec<String>, f32)> = Vec::new();
+        if total > 0.0 {
+            for &(p, k) in &shopper.known {
+                let Some(card) = index.cards.get(p) else { continue };
+                match shares.iter_mut().find(|(c, _)| *c == card.category) {
+                    Some(entry) => entry.1 += k / total,
+                    None => shares.push((card.category.clone(), k / total)),
+                }
+            }
+        }
+        Caps { base, shares }
+    }
+
+    /// The cap alone, for a list with no history behind it.
+    pub fn flat(base: usize) -> Caps {
+        Caps { base, shares: Vec::new() }
+    }
+
+    /// Most items of `category` in a list of `limit`.
+    fn of(&self, category: &[String], limit: usize) -> usize {
+        if self.base == 0 {
+            return usize::MAX;
+        }
+        let share = self.shares.iter().find(|(c, _)| c.as_slice() == category).map_or(0.0, |(_, s)| *s);
+        self.base.max((finite_or_zero(share).clamp(0.0, 1.0) * limit as f32).ceil() as usize)
+    }
+}
+
+/// Orders scored items best first (ties by index) and takes `limit` with at most [`Caps`] items of
+/// each leaf category (see [`diversify`]).
+pub fn top(index: &ItemIndex, mut scored: Vec<Scored>, caps: &Caps, limit: usize) -> Vec<Scored> {
+    let order = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index));
+    // Only the head matters: select it in linear time, sort just that, and fall back to the full
+    // order only if the category cap leaves the head short.
+    let head = (limit * 8 + 64).min(scored.len());
+    if head < scored.len() {
+        crate::order::sort_head_by(&mut scored, head, order);
+        let picked = diversify(index, &scored[..head], caps, limit);
+        if caps.base == 0 || picked.len() == limit && distinct_enough(index, &picked, caps, limit) {
+            return picked;
+        }
+    }
+    crate::order::sort_by(&mut scored, order);
+    diversify(index, &scored, caps, limit)
+}
+
+/// [`recommend`] without the page cap, for sections that must skip items shown above them.
+fn rank(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, limit: usize) -> Vec<Scored> {
+    let shopper = Shopper::new(index, history, w);
+    let (scored, co_best) = score_all(index, &shopper, w);
+    let caps = Caps::new(index, &shopper, w.max_per_category as usize);
+    let picked = top(index, scored, &caps, limit.min(index.len()));
+    explain(index, &shopper, &co_best, picked)
+}
+
+/// Fills in each item's "because": the history item behind its larger personal term (co-occurrence
+/// or collaborative). Only returned items need it: finding the nearest history item costs a scan of
+/// the history per item.
+fn explain(index: &ItemIndex, shopper: &Shopper, co_best: &[usize], mut items: Vec<Scored>) -> Vec<Scored> {
+    for s in &mut items {
+        let source = if s.why.co_occurrence > 0.0 && s.why.co_occurrence >= s.why.collaborative {
+            co_best.get(s.index).copied().filter(|&p| p != usize::MAX)
+        } else {
+            nearest(index, &shopper.known, s.index)
+        };
+        s.why.because = source.and_then(|p| index.cards.get(p)).map(|c| c.id.clone());
+    }
+    items
+}
+
+/// The shopper's collaborative vector (see [`Shopper`]), with the known `(item, weight)` pairs: what
+/// search's personal affinity and the partitioned layout's routing use.
+pub fn user_vector(index: &ItemIndex, history: &[Seen<'_>], w: &Weights) -> (Vec<(usize, f32)>, Vec<f32>) {
+    let s = Shopper::new(index, history, w);
+    (s.known, s.collaborative)
 }
 
 /// A titled row of the home feed.
@@ -197,11 +362,16 @@ pub struct Section {
 /// `Trending` (and `Deals` when anything is on sale) alone: the cold start.
 pub fn home(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, per_section: usize) -> Vec<Section> {
     let mut sections = Vec::new();
-    let (known, _) = user_vector(index, history, w);
+    let per_section = per_section.min(MAX_LIMIT);
+    // Scored once: "For you" and "Deals" rank the same scores.
+    let shopper = Shopper::new(index, history, w);
+    let (scored, co_best) = score_all(index, &shopper, w);
+    let caps = Caps::new(index, &shopper, w.max_per_category as usize);
     // Items in the history are never offered back, in any section.
-    let mut shown = history_positions(index, history);
-    if !known.is_empty() {
-        let for_you = recommend(index, history, w, per_section);
+    let mut shown = shopper.excluded.clone();
+    if let Some(&(last, _)) = shopper.known.first() {
+        let picked = top(index, scored.clone(), &caps, per_section);
+        let for_you = explain(index, &shopper, &co_best, picked);
         shown.extend(for_you.iter().map(|s| s.index));
         sections.push(Section {
             id: "for-you".into(),
@@ -209,12 +379,10 @@ pub fn home(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, per_section: u
             because: None,
             items: for_you,
         });
-        let last = known[0].0;
-        let seen = shown.clone();
         let because: Vec<Scored> = index
             .similar_to(last)
             .into_iter()
-            .filter(|(j, _)| !seen.contains(j) && !shown.contains(j))
+            .filter(|(j, _)| !shown.contains(j))
             .take(per_section)
             .map(|(j, score)| Scored {
                 index: j,
@@ -232,7 +400,7 @@ pub fn home(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, per_section: u
             });
         }
     }
-    let trending: Vec<Scored> = rank(index, &[], w, per_section.min(MAX_LIMIT) + shown.len())
+    let trending: Vec<Scored> = rank(index, &[], w, per_section + shown.len())
         .into_iter()
         .filter(|s| !shown.contains(&s.index))
         .take(per_section)
@@ -246,7 +414,7 @@ pub fn home(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, per_section: u
             items: trending,
         });
     }
-    let deals = deals(index, history, w, per_section, &shown);
+    let deals = deals(index, scored, &caps, per_section, &shown);
     if !deals.is_empty() {
         sections.push(Section { id: "deals".into(), title: "Deals".into(), because: None, items: deals });
     }
@@ -257,45 +425,32 @@ pub fn home(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, per_section: u
 pub const MIN_DEAL: f32 = 0.05;
 
 /// The Deals section: items at least [`MIN_DEAL`] below their list price, not shown above, scored by
-/// `discount + popularity + similarity` to the shopper (the latter two weighted as in [`recommend`]),
-/// at most `max_per_category` per category.
+/// their discount plus their score for the shopper (`scored`, from [`score_all`]), diversified as
+/// "For you" is.
 fn deals(
     index: &ItemIndex,
-    history: &[Seen<'_>],
-    w: &Weights,
+    scored: Vec<Scored>,
+    caps: &Caps,
     limit: usize,
     shown: &std::collections::HashSet<usize>,
 ) -> Vec<Scored> {
-    let (known, user) = user_vector(index, history, w);
-    let query = crate::vector::Query::new(&user);
-    let max_pop = index.cards.iter().map(|c| c.purchases).max().unwrap_or(0);
-    let pop_norm = ((max_pop as f32) + 1.0).ln().max(f32::MIN_POSITIVE);
-    let (ws, wp) = (finite_or_zero(w.similarity), finite_or_zero(w.popularity));
-    let mut scored: Vec<Scored> = index
-        .cards
-        .iter()
-        .enumerate()
-        .filter(|(i, c)| c.discount() >= MIN_DEAL && !shown.contains(i))
-        .map(|(i, c)| {
-            let discount = finite_or_zero(c.discount());
-            let pop = finite_or_zero(wp * ((c.purchases as f32) + 1.0).ln() / pop_norm);
-            let sim = if known.is_empty() {
-                0.0
-            } else {
-                finite_or_zero(ws * index.vectors.dot(i, &query.codes, query.scale))
-            };
-            Scored {
-                index: i,
-                score: discount + pop + sim,
-                why: Why { similarity: sim, popularity: pop, discount, ..Why::default() },
-            }
+    let on_sale: Vec<Scored> = scored
+        .into_iter()
+        .filter(|s| !shown.contains(&s.index))
+        .filter_map(|mut s| {
+            let discount = finite_or_zero(index.cards.get(s.index)?.discount());
+            (discount >= MIN_DEAL).then(|| {
+                s.why.discount = discount;
+                s.score += discount;
+                s
+            })
         })
         .collect();
-    crate::order::sort_by(&mut scored, |a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
-    diversify(index, &scored, w.max_per_category as usize, limit.min(MAX_LIMIT))
+    top(index, on_sale, caps, limit)
 }
 
-/// The history item most similar to item `i` (by vector), for "because you viewed".
+/// The history item most similar to item `i` (by collaborative vector, weighted as in the shopper's
+/// vector), for "because".
 fn nearest(index: &ItemIndex, known: &[(usize, f32)], i: usize) -> Option<usize> {
     let q = crate::vector::Query::new(&index.vectors.get(i));
     known
@@ -305,21 +460,22 @@ fn nearest(index: &ItemIndex, known: &[(usize, f32)], i: usize) -> Option<usize>
         .map(|(_, p)| p)
 }
 
-/// True when no category exceeds `cap` in `picked`: the head held enough variety, so the full
+/// True when no category exceeds its cap in `picked`: the head held enough variety, so the full
 /// ranking would pick the same items.
-fn distinct_enough(index: &ItemIndex, picked: &[Scored], cap: usize) -> bool {
+fn distinct_enough(index: &ItemIndex, picked: &[Scored], caps: &Caps, limit: usize) -> bool {
     let mut per: std::collections::HashMap<&[String], usize> = std::collections::HashMap::new();
     picked.iter().all(|s| {
-        let c = per.entry(index.cards[s.index].category.as_slice()).or_insert(0);
+        let cat = index.cards[s.index].category.as_slice();
+        let c = per.entry(cat).or_insert(0);
         *c += 1;
-        *c <= cap
+        *c <= caps.of(cat, limit)
     })
 }
 
-/// Takes the best `limit` items with at most `cap` per leaf category, filling up with the skipped
-/// ones (in score order) when the cap leaves too few.
-fn diversify(index: &ItemIndex, sorted: &[Scored], cap: usize, limit: usize) -> Vec<Scored> {
-    if cap == 0 {
+/// Takes the best `limit` items with at most [`Caps`] items per leaf category, filling up with the
+/// skipped ones (in score order) when the caps leave too few.
+fn diversify(index: &ItemIndex, sorted: &[Scored], caps: &Caps, limit: usize) -> Vec<Scored> {
+    if caps.base == 0 {
         return sorted.iter().take(limit).cloned().collect();
     }
     let mut per: std::collections::HashMap<&[String], usize> = std::collections::HashMap::new();
@@ -330,7 +486,7 @@ fn diversify(index: &ItemIndex, sorted: &[Scored], cap: usize, limit: usize) -> 
         }
         let cat = index.cards[s.index].category.as_slice();
         let count = per.entry(cat).or_insert(0);
-        if *count < cap {
+        if *count < caps.of(cat, limit) {
             *count += 1;
             out.push(s);
         } else {
@@ -376,16 +532,21 @@ mod tests {
             });
         }
         let neighbours = vec![vec![(1, 0.8)], vec![(0, 0.8)], vec![(3, 0.5)], vec![(2, 0.5)], vec![], vec![]];
-        let signals = vec![
-            crate::signals::Signals::of(
-                &serde_json::from_str(
-                    r#"{"id":"a","title":"T","category":["C"],"price":{"amount":1,"currency":"USD"}}"#
-                )
-                .unwrap(),
-                None
-            );
-            cards.len()
-        ];
+        let plain = crate::signals::Signals::of(
+            &serde_json::from_str(
+                r#"{"id":"a","title":"T","category":["C"],"price":{"amount":1,"currency":"USD"}}"#,
+            )
+            .unwrap(),
+            None,
+        );
+        // Popularity as the indexer computes it, from the same counts as the cards' purchases.
+        let signals = cards
+            .iter()
+            .map(|c| crate::signals::Signals {
+                popularity: crate::signals::Signals::popularity_of(c.purchases as f32, 9.0),
+                ..plain.clone()
+            })
+            .collect();
         let similar = vec![vec![1, 5, 4], vec![0, 5], vec![3], vec![2], vec![], vec![0, 1]];
         ItemIndex {
             cards,
@@ -429,7 +590,7 @@ mod tests {
         );
         assert!(!ids(&idx, &r).contains(&"chair-a".to_string()), "seen items are not recommended");
         for s in &r {
-            let sum = s.why.similarity + s.why.co_occurrence + s.why.popularity;
+            let sum = s.why.collaborative + s.why.similarity + s.why.co_occurrence + s.why.popularity;
             assert!((sum - s.score).abs() < 1e-5, "explanation adds up to the score");
         }
     }
@@ -536,6 +697,52 @@ mod tests {
         let sections = home(&idx, &[Seen { id: "p0", event: Event::View }], &Weights::default(), 100);
         let trending = sections.iter().find(|s| s.id == "trending").unwrap();
         assert_eq!(trending.items.len(), 100);
+    }
+
+    #[test]
+    fn a_history_counts_each_item_once_with_its_strongest_event() {
+        let idx = index();
+        let w = Weights::default();
+        let viewed_then_bought = [
+            Seen { id: "chair-a", event: Event::View },
+            Seen { id: "paper-c", event: Event::View },
+            Seen { id: "chair-a", event: Event::Purchase },
+        ];
+        let s = Shopper::new(&idx, &viewed_then_bought, &w);
+        let chair = idx.position("chair-a").unwrap();
+        let paper = idx.position("paper-c").unwrap();
+        // chair-a at its most recent position (0) with the purchase's weight; paper-c one step older.
+        assert_eq!(s.known, vec![(chair, w.purchase), (paper, w.view * w.recency_decay)]);
+        assert!(s.excluded.contains(&chair) && s.excluded.contains(&paper));
+    }
+
+    #[test]
+    fn the_cold_start_ranks_by_popularity_whatever_the_weights() {
+        let idx = index();
+        let w = Weights { popularity: 0.0, max_per_category: 0, ..Weights::default() };
+        let r = recommend(&idx, &[], &w, 3);
+        assert_eq!(ids(&idx, &r), ["paper-c", "chair-a", "chair-f"], "most purchased first");
+        assert!(r.iter().all(|s| s.why.popularity > 0.0 && (s.score - s.why.popularity).abs() < 1e-6));
+    }
+
+    #[test]
+    fn caps_follow_the_shoppers_own_mix_of_categories() {
+        let idx = index();
+        let w = Weights { max_per_category: 1, popularity: 0.0, ..Weights::default() };
+        // Only chairs in the history: chairs may fill the list.
+        let chairs = [Seen { id: "chair-a", event: Event::View }];
+        let r = recommend(&idx, &chairs, &w, 2);
+        assert_eq!(ids(&idx, &r), ["chair-b", "chair-f"]);
+        // A chair and paper, equally: at most one chair in two.
+        let mixed = [Seen { id: "chair-a", event: Event::View }, Seen { id: "paper-c", event: Event::View }];
+        let w = Weights { recency_decay: 1.0, ..w };
+        let r = recommend(&idx, &mixed, &w, 2);
+        let chairs_shown = r.iter().filter(|s| idx.cards[s.index].category[1] == "Chairs").count();
+        assert_eq!(chairs_shown, 1, "{:?}", ids(&idx, &r));
+        // No history: the plain cap.
+        let caps = Caps::flat(1);
+        assert_eq!(caps.of(&["Office".into(), "Chairs".into()], 20), 1);
+        assert_eq!(Caps::flat(0).of(&[], 20), usize::MAX, "0 means no cap");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The item index the feed ranks over: one entry per product with its card, unit vector (content plus
-//! collaborative signal) and co-occurrence neighbours, in one KV value per build.
+//! The item index the feed ranks over: one entry per product with its card, its collaborative and
+//! content vectors and its co-occurrence neighbours, in one KV value per build.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +11,9 @@ use crate::vector::Vectors;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemIndex {
     pub cards: Vec<Card>,
-    /// Row `i` is item `i`'s unit vector for recommendations: content pulled toward co-occurring items.
+    /// Row `i` is item `i`'s collaborative vector: its row of the item embeddings the indexer learns
+    /// from interactions (ELSA), for items with few interactions blended with (and for new items
+    /// equal to) a map of its content vector into the same space. What feeds score and route with.
     pub vectors: Vectors,
     /// Row `i` is item `i`'s content (text) vector alone, the space queries are embedded into.
     pub content: Vectors,
@@ -19,7 +21,7 @@ pub struct ItemIndex {
     /// Per item, up to [`MAX_NEIGHBOURS`] `(item, weight)` pairs of items the same shoppers
     /// interacted with (cosine of co-occurrence), strongest first.
     pub neighbours: Vec<Vec<(u32, f32)>>,
-    /// Per item, the most similar items (content and co-occurrence), best first.
+    /// Per item, the most similar items (collaborative, content and co-occurrence), best first.
     pub similar: Vec<Vec<u32>>,
     /// Per item, `(item, lift)` of items bought in the same order (same shopper, same day), by lift
     /// shrunk toward 1 for rare pairs, best first.

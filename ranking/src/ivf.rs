@@ -31,10 +31,14 @@ pub const ROUTES_PER_KEY: usize = 8;
 /// and category routing, and the global category tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IvfHead {
+    /// Dimension of the collaborative (recommendation) vectors.
     pub dim: u32,
-    /// Per cell, the normalized mean of its items' recommendation vectors, `dim` floats each.
+    /// Dimension of the content vectors.
+    pub content_dim: u32,
+    /// Per cell, the normalized mean of its items' collaborative vectors, `dim` floats each.
     pub centroids: Vec<f32>,
-    /// Per cell, the normalized mean of its items' content vectors (the space queries embed into).
+    /// Per cell, the normalized mean of its items' content vectors (the space queries embed into),
+    /// `content_dim` floats each.
     pub content_centroids: Vec<f32>,
     /// Cell `c` holds global item numbers `offsets[c]..offsets[c + 1]`.
     pub offsets: Vec<u32>,
@@ -132,11 +136,10 @@ impl Router {
     /// `None` when the FSTs are corrupt or the parts disagree.
     pub fn new(mut head: IvfHead) -> Option<Router> {
         let cells = head.offsets.len().checked_sub(1)?;
-        let dim = head.dim as usize;
-        let size = cells.checked_mul(dim)?;
         let sound = head.dim <= crate::index::MAX_DIM
-            && head.centroids.len() == size
-            && head.content_centroids.len() == size
+            && head.content_dim <= crate::index::MAX_DIM
+            && head.centroids.len() == cells.checked_mul(head.dim as usize)?
+            && head.content_centroids.len() == cells.checked_mul(head.content_dim as usize)?
             && head.offsets.windows(2).all(|w| w[0] <= w[1])
             && cells <= usize::from(u16::MAX);
         if !sound {
@@ -189,13 +192,16 @@ impl Router {
     }
 
     /// The `n` cells whose centroid is nearest (largest dot product) to `v`, nearest first; `content`
-    /// picks the content (query) space instead of the recommendation space. Empty for a zero vector.
+    /// picks the content (query) space instead of the collaborative space. Empty for a zero vector.
     pub fn probe(&self, v: &[f32], content: bool, n: usize) -> Vec<usize> {
-        let dim = self.head.dim as usize;
+        let (dim, table) = if content {
+            (self.head.content_dim as usize, &self.head.content_centroids)
+        } else {
+            (self.head.dim as usize, &self.head.centroids)
+        };
         if dim == 0 || v.len() != dim || v.iter().all(|x| *x == 0.0 || !x.is_finite()) {
             return Vec::new();
         }
-        let table = if content { &self.head.content_centroids } else { &self.head.centroids };
         let mut scored: Vec<(f32, usize)> = table
             .chunks_exact(dim)
             .enumerate()
@@ -340,8 +346,8 @@ pub struct View<'a> {
     pub parts: Vec<Part<'a>>,
 }
 
-/// Merges cells into a [`View`]. Cells whose vectors differ in dimension from the first non-empty
-/// cell are skipped.
+/// Merges cells into a [`View`]. Cells whose vectors (either space) differ in dimension from the
+/// first non-empty cell's are skipped.
 ///
 /// Contract: only the rows of the ids in `lists_for` keep their neighbour, similar and
 /// bought-together lists (remapped to view positions); every other row's lists are empty. Ranking
@@ -349,11 +355,11 @@ pub struct View<'a> {
 /// list is asked about, and remapping every row's ~40 references would cost more than the ranking.
 pub fn merge<'a>(cells: &[&'a OpenCell], lists_for: &[&str]) -> View<'a> {
     // An empty cell (rows of unknown products) says nothing about the dimension.
-    let dim = cells
+    let dims = cells
         .iter()
         .find(|c| !c.items.is_empty())
         .or(cells.first())
-        .map_or(1, |c| c.items.vectors.dim as usize);
+        .map_or((1, 1), |c| (c.items.vectors.dim, c.items.content.dim));
     // Global number -> view position. Cells hold consecutive numbers (one range each, found by a
     // short scan); only the popular cell is scattered and goes into a small map. Hashing every row
     // would cost more than the ranking that follows.
@@ -369,7 +375,7 @@ pub fn merge<'a>(cells: &[&'a OpenCell], lists_for: &[&str]) -> View<'a> {
     let mut rows: Vec<(&OpenCell, usize)> = Vec::new();
     let mut parts = Vec::new();
     for &cell in cells {
-        if cell.items.vectors.dim as usize != dim || cell.items.content.dim as usize != dim {
+        if (cell.items.vectors.dim, cell.items.content.dim) != dims {
             continue;
         }
         let g = &cell.globals;
@@ -417,7 +423,7 @@ pub fn merge<'a>(cells: &[&'a OpenCell], lists_for: &[&str]) -> View<'a> {
         parts.push(Part { lexicon: &cell.lexicon, docs });
     }
     let local = |g: u32| find(&ranges, &scattered, g);
-    let mut items = ItemIndex::empty(dim, dim);
+    let mut items = ItemIndex::empty(dims.0 as usize, dims.1 as usize);
     for (cell, r) in rows {
         let keep = lists_for.contains(&cell.items.cards[r].id.as_str());
         items.push_row(&cell.items, r, keep, local);
@@ -433,10 +439,10 @@ pub fn user_vector(
     w: &crate::weights::Weights,
 ) -> Vec<f32> {
     let ids: Vec<&str> = history.iter().map(|s| s.id).collect();
-    let dim = cells.first().map_or(1, |c| c.items.vectors.dim as usize);
-    let mut rows = ItemIndex::empty(dim, dim);
+    let dims = cells.first().map_or((1, 1), |c| (c.items.vectors.dim, c.items.content.dim));
+    let mut rows = ItemIndex::empty(dims.0 as usize, dims.1 as usize);
     let mut taken = std::collections::HashSet::new();
-    for cell in cells.iter().filter(|c| c.items.vectors.dim as usize == dim) {
+    for cell in cells.iter().filter(|c| (c.items.vectors.dim, c.items.content.dim) == dims) {
         for r in cell.items.lookup(&ids).into_iter().flatten() {
             if taken.insert(cell.globals.get(r).copied()) {
                 rows.push_row(&cell.items, r, false, |_| None);
@@ -504,6 +510,7 @@ mod tests {
     fn a_corrupt_or_inconsistent_head_is_refused() {
         let head = IvfHead {
             dim: 2,
+            content_dim: 2,
             centroids: vec![1.0, 0.0, 0.0, 1.0],
             content_centroids: vec![1.0, 0.0, 0.0, 1.0],
             offsets: vec![0, 2, 4],

@@ -28,6 +28,10 @@ pub struct Signals {
     /// The brand, for merchandising rules that match on it.
     #[serde(default)]
     pub brand: Option<String>,
+    /// How many shoppers interacted with the product (ties broken by its interactions in all),
+    /// log-scaled over the whole catalog to 0..=1 by the indexer, so a cell, a view or the device pack
+    /// scores it as the whole index does.
+    pub popularity: f32,
 }
 
 impl Signals {
@@ -47,7 +51,13 @@ impl Signals {
             in_stock,
             created_at,
             brand: p.brand.clone(),
+            popularity: 0.0,
         }
+    }
+
+    /// The log-scaled popularity of `count` shoppers when the most popular item has `max`.
+    pub fn popularity_of(count: f32, max: f32) -> f32 {
+        if max > 0.0 { finite01(count.ln_1p() / max.ln_1p()) } else { 0.0 }
     }
 
     /// 1 when in stock in `country`, 0 when stock data says it is not, [`NEUTRAL`] without data.

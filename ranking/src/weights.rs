@@ -7,16 +7,20 @@ use std::collections::BTreeMap;
 use crate::catalog::Event;
 use crate::kv::{Blob, Kind};
 
-/// How much each signal counts. Missing fields in stored JSON take the defaults, which were chosen
-/// with `indexer eval` on the demo data (docs/RELEVANCE.md).
+/// How much each signal counts. `indexer build` chooses the feed's weights for each shop on a
+/// validation split of its own interactions; these defaults (docs/RELEVANCE.md) apply where it cannot
+/// (no interactions) and to fields a stored variant leaves out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Weights {
-    /// Cosine between the shopper's vector and the item's.
+    /// Collaborative affinity: the cosine, floored at 0, between the shopper's vector and the item's in
+    /// the learnt item-embedding space (ELSA), i.e. "shoppers with histories like this one chose it".
+    pub collaborative: f32,
+    /// Content similarity: the cosine between the shopper's and the item's text vectors.
     pub similarity: f32,
     /// Co-occurrence with the items in the history.
     pub co_occurrence: f32,
-    /// Log-scaled purchase count, 0..=1.
+    /// The item's popularity signal (log-scaled shoppers, 0..=1).
     pub popularity: f32,
     /// Each older history entry counts this much of the one after it (0..=1).
     pub recency_decay: f32,
@@ -47,10 +51,11 @@ pub struct Weights {
 impl Default for Weights {
     fn default() -> Self {
         Weights {
+            collaborative: 1.0,
             similarity: 0.05,
-            co_occurrence: 1.0,
-            popularity: 0.5,
-            recency_decay: 0.9,
+            co_occurrence: 0.25,
+            popularity: 0.2,
+            recency_decay: 0.95,
             view: 1.0,
             cart: 2.0,
             purchase: 3.0,
