@@ -89,7 +89,8 @@ pub fn is_purchase(i: &Interaction) -> bool {
 /// Per item, the most similar items: dot product of the given vectors plus co-occurrence weight.
 /// Up to [`crate::ivf::PARTITION_ABOVE`] items every pair is scored; above, an item's candidates are
 /// its co-occurrence neighbours and the items of its IVF cell (`cells`), so the cost grows with
-/// catalog × cell size rather than the catalog's square.
+/// catalog × cell size rather than the catalog's square. Dot products are computed a block of rows at
+/// a time as matrix products.
 pub fn similar(
     vectors: &[Vec<f32>],
     neighbours: &[Vec<(u32, f32)>],
@@ -97,27 +98,70 @@ pub fn similar(
     k: usize,
 ) -> Vec<Vec<u32>> {
     let n = vectors.len();
-    let bar = crate::progress::bar(n as u64, "similar items");
-    let mut out = vec![Vec::new(); n];
-    if n <= crate::ivf::PARTITION_ABOVE {
-        for (i, slot) in out.iter_mut().enumerate() {
-            bar.inc(1);
-            *slot = best(i, (0..n).map(|j| (j, vectors[j].as_slice())), neighbours, vectors, k);
-        }
+    let dim = vectors.first().map_or(0, Vec::len);
+    // The groups whose members are each other's candidates, and each item's place in its group.
+    let groups: Vec<Vec<usize>> = if n <= crate::ivf::PARTITION_ABOVE || cells.len() < n {
+        vec![(0..n).collect()]
     } else {
         let mut members: HashMap<u32, Vec<usize>> = HashMap::new();
         for (i, &c) in cells.iter().enumerate().take(n) {
             members.entry(c).or_default().push(i);
         }
-        // Cell by cell, with the cell's vectors copied side by side: every item of a cell scans the
-        // same few hundred KB, which stays in cache (item order would jump between cells).
-        for mem in members.values() {
-            let dim = mem.first().map_or(0, |&j| vectors[j].len());
-            let block: Vec<f32> = mem.iter().flat_map(|&j| vectors[j].iter().copied()).collect();
-            for &i in mem {
+        let mut groups: Vec<Vec<usize>> = members.into_values().collect();
+        groups.sort();
+        groups
+    };
+    let mut group_of = vec![0u32; n];
+    let mut slot = vec![0u32; n];
+    for (g, mem) in groups.iter().enumerate() {
+        for (s, &i) in mem.iter().enumerate() {
+            group_of[i] = g as u32;
+            slot[i] = s as u32;
+        }
+    }
+    let bar = crate::progress::bar(n as u64, "similar items");
+    let mut out = vec![Vec::new(); n];
+    const ROWS: usize = 1024;
+    for (g, mem) in groups.iter().enumerate() {
+        let block: Vec<f32> = mem.iter().flat_map(|&j| vectors[j].iter().copied()).collect();
+        let cand = faer::MatRef::from_row_major_slice(&block, mem.len(), dim);
+        let mut scores = vec![0.0f32; ROWS.min(mem.len()) * mem.len()];
+        for (r0, rows) in mem.chunks(ROWS).enumerate() {
+            let x = cand.subrows(r0 * ROWS, rows.len());
+            let s_mat = faer::MatMut::from_row_major_slice_mut(
+                &mut scores[..rows.len() * mem.len()],
+                rows.len(),
+                mem.len(),
+            );
+            faer::linalg::matmul::matmul(
+                s_mat,
+                faer::Accum::Replace,
+                x,
+                cand.transpose(),
+                1.0,
+                faer::Par::rayon(0),
+            );
+            for (r, &i) in rows.iter().enumerate() {
                 bar.inc(1);
-                let rows = mem.iter().zip(block.chunks_exact(dim.max(1))).map(|(&j, v)| (j, v));
-                out[i] = best(i, rows, neighbours, vectors, k);
+                let mut scored: Vec<(f32, usize)> = scores[r * mem.len()..(r + 1) * mem.len()]
+                    .iter()
+                    .zip(mem)
+                    .map(|(&d, &j)| (d, j))
+                    .collect();
+                // Co-occurrence neighbours always count: added to an in-group score, or scored alone.
+                for &(j, w) in neighbours.get(i).map(Vec::as_slice).unwrap_or(&[]) {
+                    let j = j as usize;
+                    if j >= n {
+                        continue;
+                    }
+                    if group_of[j] as usize == g {
+                        scored[slot[j] as usize].0 += w;
+                    } else {
+                        scored.push((dot(&vectors[i], &vectors[j]) + w, j));
+                    }
+                }
+                scored.retain(|&(_, j)| j != i);
+                out[i] = best(scored, k);
             }
         }
     }
@@ -125,27 +169,8 @@ pub fn similar(
     out
 }
 
-/// Item `i`'s `k` best candidates by dot product plus co-occurrence weight (its co-occurrence
-/// neighbours always count as candidates), best first, ties by index.
-fn best<'a>(
-    i: usize,
-    candidates: impl Iterator<Item = (usize, &'a [f32])>,
-    neighbours: &[Vec<(u32, f32)>],
-    vectors: &[Vec<f32>],
-    k: usize,
-) -> Vec<u32> {
-    // At most MAX_NEIGHBOURS entries: a scan beats hashing.
-    let cooc: &[(u32, f32)] = neighbours.get(i).map(Vec::as_slice).unwrap_or(&[]);
-    let co = |j: usize| cooc.iter().find(|(c, _)| *c as usize == j).map_or(0.0, |(_, w)| *w);
-    let me = vectors[i].as_slice();
-    let mut scored: Vec<(f32, usize)> =
-        candidates.filter(|&(j, _)| j != i).map(|(j, v)| (dot(me, v) + co(j), j)).collect();
-    for &(j, _) in cooc {
-        let j = j as usize;
-        if j != i && j < vectors.len() && !scored.iter().any(|s| s.1 == j) {
-            scored.push((dot(me, &vectors[j]) + co(j), j));
-        }
-    }
+/// The `k` best `(score, item)`, best first, ties by index.
+fn best(mut scored: Vec<(f32, usize)>, k: usize) -> Vec<u32> {
     let order = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
     // Only the best k are kept: select them in linear time, then order just those.
     if k > 0 && scored.len() > k {

@@ -10,14 +10,18 @@
 //! linear in the catalog, with no dense items × items matrix and no negative sampling.
 
 use faer::{Accum, Mat, MatMut, MatRef, Par};
+use rayon::prelude::*;
 
 /// Interaction rows in compressed form: row `u` holds `items[offsets[u]..offsets[u + 1]]` with the
-/// same positions of `weights`.
+/// same positions of `weights`; and the same by item (columns), for gradients gathered per item.
 #[derive(Debug, Clone, Default)]
 pub struct Rows {
     pub offsets: Vec<usize>,
     pub items: Vec<u32>,
     pub weights: Vec<f32>,
+    columns: Vec<usize>,
+    users: Vec<u32>,
+    column_weights: Vec<f32>,
 }
 
 impl Rows {
@@ -32,7 +36,36 @@ impl Rows {
             }
             rows.offsets.push(rows.items.len());
         }
+        rows.index_columns();
         rows
+    }
+
+    fn index_columns(&mut self) {
+        let n = self.items.iter().map(|&i| i as usize + 1).max().unwrap_or(0);
+        let mut columns = vec![0usize; n + 1];
+        self.items.iter().for_each(|&i| columns[i as usize + 1] += 1);
+        for i in 0..n {
+            columns[i + 1] += columns[i];
+        }
+        let mut next = columns.clone();
+        let (mut users, mut weights) = (vec![0u32; self.items.len()], vec![0.0f32; self.items.len()]);
+        for u in 0..self.len() {
+            for (i, x) in self.row(u) {
+                users[next[i]] = u as u32;
+                weights[next[i]] = x;
+                next[i] += 1;
+            }
+        }
+        (self.columns, self.users, self.column_weights) = (columns, users, weights);
+    }
+
+    /// Item `i`'s `(user, weight)` entries (none for an item no row holds).
+    fn column(&self, i: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
+        let r = match (self.columns.get(i), self.columns.get(i + 1)) {
+            (Some(&a), Some(&b)) => a..b,
+            _ => 0..0,
+        };
+        self.users[r.clone()].iter().map(|&u| u as usize).zip(self.column_weights[r].iter().copied())
     }
 
     pub fn len(&self) -> usize {
@@ -87,9 +120,7 @@ impl Elsa {
     /// The item embeddings: rows L2-normalized, items × dim, row-major.
     pub fn embeddings(&self) -> Vec<f32> {
         let mut a = self.weights.clone();
-        for row in a.chunks_exact_mut(self.dim.max(1)) {
-            ranking::vector::normalize(row);
-        }
+        a.par_chunks_exact_mut(self.dim.max(1)).for_each(ranking::vector::normalize);
         a
     }
 
@@ -100,16 +131,16 @@ impl Elsa {
             return 0.0;
         }
         let norms: Vec<f32> =
-            self.weights.chunks_exact(d).map(|w| w.iter().map(|x| x * x).sum::<f32>().sqrt()).collect();
+            self.weights.par_chunks_exact(d).map(|w| w.iter().map(|x| x * x).sum::<f32>().sqrt()).collect();
         let a = self.embeddings();
         let (loss, grad_a) = loss_and_gradient(&a, n, d, rows);
         // Through the row normalization a = w / |w|: the gradient's part along a is removed.
         let mut grad = grad_a;
-        for ((g, a), norm) in grad.chunks_exact_mut(d).zip(a.chunks_exact(d)).zip(&norms) {
+        grad.par_chunks_exact_mut(d).zip(a.par_chunks_exact(d)).zip(&norms).for_each(|((g, a), norm)| {
             let along: f32 = g.iter().zip(a).map(|(x, y)| x * y).sum();
             let inv = if *norm > 0.0 { 1.0 / norm } else { 0.0 };
             g.iter_mut().zip(a).for_each(|(x, y)| *x = (*x - along * y) * inv);
-        }
+        });
         self.adam(&grad);
         loss
     }
@@ -118,12 +149,14 @@ impl Elsa {
         self.steps += 1;
         let t = self.steps as i32;
         let (c1, c2) = (1.0 - BETA1.powi(t), 1.0 - BETA2.powi(t));
-        for (((w, m), v), g) in self.weights.iter_mut().zip(&mut self.first).zip(&mut self.second).zip(grad) {
-            let g = if g.is_finite() { *g } else { 0.0 };
-            *m = BETA1 * *m + (1.0 - BETA1) * g;
-            *v = BETA2 * *v + (1.0 - BETA2) * g * g;
-            *w -= LEARNING_RATE * (*m / c1) / ((*v / c2).sqrt() + EPSILON);
-        }
+        (self.weights.par_iter_mut(), self.first.par_iter_mut(), self.second.par_iter_mut(), grad.par_iter())
+            .into_par_iter()
+            .for_each(|(w, m, v, g)| {
+                let g = if g.is_finite() { *g } else { 0.0 };
+                *m = BETA1 * *m + (1.0 - BETA1) * g;
+                *v = BETA2 * *v + (1.0 - BETA2) * g * g;
+                *w -= LEARNING_RATE * (*m / c1) / ((*v / c2).sqrt() + EPSILON);
+            });
     }
 }
 
@@ -136,12 +169,12 @@ fn loss_and_gradient(a: &[f32], n: usize, d: usize, rows: &Rows) -> (f32, Vec<f3
     // z_u = x_u·A, and s_u = |x_u|² (users × d, row-major like every matrix here).
     let mut z = vec![0.0f32; users * d];
     let mut s = vec![0.0f32; users];
-    for (u, (zu, su)) in z.chunks_exact_mut(d).zip(&mut s).enumerate() {
+    z.par_chunks_exact_mut(d).zip(s.par_iter_mut()).enumerate().for_each(|(u, (zu, su))| {
         for (i, x) in rows.row(u) {
             *su += x * x;
             zu.iter_mut().zip(&a[i * d..(i + 1) * d]).for_each(|(z, a)| *z += x * a);
         }
-    }
+    });
     let z_mat = MatRef::from_row_major_slice(&z, users, d);
     let mut gram = Mat::<f32>::zeros(d, d);
     faer::linalg::matmul::matmul(gram.as_mut(), Accum::Replace, a_mat.transpose(), a_mat, 1.0, par);
@@ -176,12 +209,11 @@ fn loss_and_gradient(a: &[f32], n: usize, d: usize, rows: &Rows) -> (f32, Vec<f3
     let mut grad = vec![0.0f32; n * d];
     let grad_mat = MatMut::from_row_major_slice_mut(&mut grad, n, d);
     faer::linalg::matmul::matmul(grad_mat, Accum::Replace, a_mat, grad_gram.as_ref(), 2.0, par);
-    for u in 0..users {
-        let gz = &grad_z[u * d..(u + 1) * d];
-        for (i, x) in rows.row(u) {
-            grad[i * d..(i + 1) * d].iter_mut().zip(gz).for_each(|(g, z)| *g += x * z);
+    grad.par_chunks_exact_mut(d).enumerate().for_each(|(i, gi)| {
+        for (u, x) in rows.column(i) {
+            gi.iter_mut().zip(&grad_z[u * d..(u + 1) * d]).for_each(|(g, z)| *g += x * z);
         }
-    }
+    });
     ((loss * f64::from(scale)) as f32, grad)
 }
 

@@ -32,19 +32,19 @@ pub fn assign(vectors: &[Vec<f32>], k: usize) -> Vec<u32> {
     let dim = vectors.first().map_or(0, Vec::len);
     let step = (n / TRAIN_SAMPLE.min(n).max(1)).max(1);
     let sample: Vec<&[f32]> = vectors.iter().step_by(step).map(Vec::as_slice).collect();
-    let mut centroids: Vec<Vec<f32>> = (0..k).map(|c| sample[c * sample.len() / k].to_vec()).collect();
+    let mut centroids: Vec<f32> = (0..k).flat_map(|c| sample[c * sample.len() / k].iter().copied()).collect();
     let bar = crate::progress::bar(ITERATIONS as u64, "k-means");
     for _ in 0..ITERATIONS {
-        let mut sums = vec![vec![0.0f32; dim]; k];
-        for v in &sample {
-            let (c, _) = nearest(&centroids, v);
-            sums[c].iter_mut().zip(v.iter()).for_each(|(s, x)| *s += x);
-        }
-        for (c, mut s) in sums.into_iter().enumerate() {
-            normalize(&mut s);
+        let mut sums = vec![0.0f32; k * dim];
+        for_each_scored(&sample, &centroids, k, |i, row| {
+            let c = (0..k).fold(0, |b, c| if row[c] > row[b] { c } else { b });
+            sums[c * dim..(c + 1) * dim].iter_mut().zip(sample[i]).for_each(|(s, x)| *s += x);
+        });
+        for (c, s) in sums.chunks_exact_mut(dim.max(1)).enumerate() {
+            normalize(s);
             // An empty cluster keeps its old centroid.
             if s.iter().any(|x| *x != 0.0) {
-                centroids[c] = s;
+                centroids[c * dim..(c + 1) * dim].copy_from_slice(s);
             }
         }
         bar.inc(1);
@@ -52,41 +52,50 @@ pub fn assign(vectors: &[Vec<f32>], k: usize) -> Vec<u32> {
     bar.finish_and_clear();
     let cap = (CELL_CAP_FACTOR * n).div_ceil(k).max(1);
     let mut sizes = vec![0usize; k];
-    let bar = crate::progress::bar(n as u64, "assigning cells");
-    let out = vectors
-        .iter()
-        .map(|v| {
-            bar.inc(1);
-            let mut scored: Vec<(f32, usize)> =
-                centroids.iter().enumerate().map(|(c, m)| (dot(m, v), c)).collect();
-            let order = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-            // Nearly always one of the few nearest cells has room: order those, and the rest only
-            // when all of them are full.
-            let head = scored.len().min(8);
-            scored.select_nth_unstable_by(head - 1, order);
-            scored[..head].sort_by(order);
-            if scored[..head].iter().all(|s| sizes[s.1] >= cap) {
-                scored.sort_by(order);
-            }
-            let c = scored.iter().map(|s| s.1).find(|&c| sizes[c] < cap).unwrap_or(scored[0].1);
-            sizes[c] += 1;
-            c as u32
-        })
-        .collect();
-    bar.finish_and_clear();
+    let mut out = vec![0u32; n];
+    let all: Vec<&[f32]> = vectors.iter().map(Vec::as_slice).collect();
+    for_each_scored(&all, &centroids, k, |i, row| {
+        let mut scored: Vec<(f32, usize)> = row.iter().copied().zip(0..).collect();
+        let order = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        // Nearly always one of the few nearest cells has room: order those, and the rest only when
+        // all of them are full.
+        let head = scored.len().min(8);
+        scored.select_nth_unstable_by(head - 1, order);
+        scored[..head].sort_by(order);
+        if scored[..head].iter().all(|s| sizes[s.1] >= cap) {
+            scored.sort_by(order);
+        }
+        let c = scored.iter().map(|s| s.1).find(|&c| sizes[c] < cap).unwrap_or(scored[0].1);
+        sizes[c] += 1;
+        out[i] = c as u32;
+    });
     out
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-fn nearest(centroids: &[Vec<f32>], v: &[f32]) -> (usize, f32) {
-    centroids
-        .iter()
-        .enumerate()
-        .map(|(c, m)| (c, dot(m, v)))
-        .fold((0, f32::MIN), |b, x| if x.1 > b.1 { x } else { b })
+/// Calls `f(i, scores)` for each row `i` of `rows` in order, `scores[c]` its dot product with
+/// centroid `c` (`centroids`: `k` rows, row-major); the products are computed a block of rows at a
+/// time as one matrix product.
+fn for_each_scored(rows: &[&[f32]], centroids: &[f32], k: usize, mut f: impl FnMut(usize, &[f32])) {
+    const BLOCK: usize = 4096;
+    let dim = centroids.len() / k.max(1);
+    let c_mat = faer::MatRef::from_row_major_slice(centroids, k, dim);
+    let mut scores = vec![0.0f32; BLOCK * k];
+    for (b, block) in rows.chunks(BLOCK).enumerate() {
+        let flat: Vec<f32> = block.iter().flat_map(|r| r.iter().copied()).collect();
+        let x = faer::MatRef::from_row_major_slice(&flat, block.len(), dim);
+        let out = faer::MatMut::from_row_major_slice_mut(&mut scores[..block.len() * k], block.len(), k);
+        faer::linalg::matmul::matmul(
+            out,
+            faer::Accum::Replace,
+            x,
+            c_mat.transpose(),
+            1.0,
+            faer::Par::rayon(0),
+        );
+        for (r, row) in scores.chunks_exact(k).take(block.len()).enumerate() {
+            f(b * BLOCK + r, row);
+        }
+    }
 }
 
 /// A partitioned build: the head, the cells in order, and the popular cell.

@@ -8,6 +8,7 @@ pub mod elsa;
 pub mod embed;
 pub mod eval;
 pub mod feeds;
+pub mod instacart;
 pub mod ivf;
 pub mod model;
 pub mod progress;

@@ -175,6 +175,16 @@ enum Source {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Instacart's order lines (orders joined with order products: user_id, order_number,
+    /// order_hour_of_day, days_since_prior_order, product_id, add_to_cart_order).
+    Instacart {
+        csv: PathBuf,
+        /// Instacart's products.csv, for product names.
+        #[arg(long)]
+        products: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() {
@@ -187,6 +197,15 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Import { source: Source::Superstore { csv, out } } => import_superstore(&csv, &out),
+        Command::Import { source: Source::Instacart { csv, products, out } } => {
+            let imported =
+                step("reading order lines", || indexer::instacart::import(&csv, products.as_deref()))?;
+            finish_import(&imported.products, &imported.rejects, &out)?;
+            let interactions = out.join("interactions.csv");
+            write_interactions(&interactions, &imported.interactions)?;
+            println!("{} purchase interactions -> {}", imported.interactions.len(), interactions.display());
+            Ok(())
+        }
         Command::Import { source: Source::Shopify { csv, out, currency, country } } => {
             let (products, rejects) =
                 step("reading Shopify CSV", || indexer::feeds::shopify(&csv, &currency, country.as_deref()))?;

@@ -9,6 +9,8 @@ use ranking::vector::{Vectors, normalize};
 use ranking::weights::Weights;
 use ranking::{Interaction, Product};
 
+use faer::{Accum, Mat, MatMut, MatRef, Par};
+
 use crate::cf::{Cooc, user_items};
 use crate::elsa::{Elsa, Rows};
 
@@ -110,20 +112,33 @@ impl Training {
     pub fn vectors(&self, elsa: Option<&Elsa>, content: &[Vec<f32>]) -> Vec<Vec<f32>> {
         let Some(elsa) = elsa else { return content.to_vec() };
         let (d, a) = (elsa.dim(), elsa.embeddings());
-        let map = content_map(content, &a, d, &self.shoppers);
+        let cd = content.first().map_or(0, Vec::len);
+        let flat: Vec<f32> = content.iter().flat_map(|c| c.iter().copied()).collect();
+        let c_mat = MatRef::from_row_major_slice(&flat, content.len(), cd);
+        let map = content_map(c_mat, &a, d, &self.shoppers);
+        // Every item's content vector through the map at once.
+        let mut mapped = vec![0.0f32; content.len() * d];
+        let mapped_mat = MatMut::from_row_major_slice_mut(&mut mapped, content.len(), d);
+        faer::linalg::matmul::matmul(mapped_mat, Accum::Replace, c_mat, map.as_ref(), 1.0, Par::rayon(0));
         a.chunks_exact(d)
-            .zip(content)
+            .zip(mapped.chunks_exact_mut(d))
             .zip(&self.shoppers)
-            .map(|((learnt, c), &shoppers)| {
-                let mut mapped = map.apply(c);
-                normalize(&mut mapped);
+            .map(|((learnt, m), &shoppers)| {
+                normalize(m);
                 let alpha = shoppers as f32 / (shoppers as f32 + RARE_PRIOR);
                 let mut v: Vec<f32> =
-                    learnt.iter().zip(&mapped).map(|(l, m)| alpha * l + (1.0 - alpha) * m).collect();
+                    learnt.iter().zip(m.iter()).map(|(l, m)| alpha * l + (1.0 - alpha) * m).collect();
                 normalize(&mut v);
                 v
             })
             .collect()
+    }
+
+    /// `vectors` quantized as the index stores them.
+    pub fn quantize(vectors: &[Vec<f32>]) -> Vectors {
+        let mut out = Vectors::new(vectors.first().map_or(1, Vec::len));
+        vectors.iter().for_each(|v| out.push(v));
+        out
     }
 
     /// The item index the feed ranks over, with `vectors` as collaborative vectors; `similar` and
@@ -131,10 +146,7 @@ impl Training {
     /// fills them).
     pub fn index(&self, products: &[Product], content: &[Vec<f32>], vectors: &[Vec<f32>]) -> ItemIndex {
         let popularity = self.popularity();
-        let mut collab = Vectors::new(vectors.first().map_or(1, Vec::len));
-        vectors.iter().for_each(|v| collab.push(v));
-        let mut content_vectors = Vectors::new(content.first().map_or(1, Vec::len));
-        content.iter().for_each(|v| content_vectors.push(v));
+        let (collab, content_vectors) = (Training::quantize(vectors), Training::quantize(content));
         let n = products.len();
         ItemIndex {
             cards: products.iter().zip(&self.purchases).map(|(p, &n)| p.card(n)).collect(),
@@ -222,57 +234,31 @@ impl Training {
     }
 }
 
-/// A linear map from content vectors to collaborative ones.
-#[derive(Debug)]
-struct ContentMap {
-    /// content dim × collaborative dim, row-major.
-    m: Vec<f32>,
-    rows: usize,
-    cols: usize,
-}
-
-impl ContentMap {
-    fn apply(&self, c: &[f32]) -> Vec<f32> {
-        let mut out = vec![0.0f32; self.cols];
-        for (x, row) in c.iter().zip(self.m.chunks_exact(self.cols.max(1))).take(self.rows) {
-            out.iter_mut().zip(row).for_each(|(o, m)| *o += x * m);
-        }
-        out
-    }
-}
-
-/// Ridge regression `M = (CᵀC + μI)⁻¹·CᵀA` over the warm items (content rows `C`, embeddings `A`).
-fn content_map(content: &[Vec<f32>], a: &[f32], d: usize, shoppers: &[u32]) -> ContentMap {
-    let cd = content.first().map_or(0, Vec::len);
-    let warm: Vec<usize> = (0..content.len()).filter(|&i| shoppers[i] >= MIN_WARM).collect();
-    let mut ctc = faer::Mat::<f64>::zeros(cd, cd);
-    let mut cta = faer::Mat::<f64>::zeros(cd, d);
-    for &i in &warm {
-        let c = &content[i];
-        for r in 0..cd {
-            let cr = f64::from(c[r]);
-            for s in 0..cd {
-                ctc[(r, s)] += cr * f64::from(c[s]);
-            }
-            for k in 0..d {
-                cta[(r, k)] += cr * f64::from(a[i * d + k]);
-            }
-        }
-    }
-    // Content rows are unit vectors: μ is a few items' worth of evidence per dimension.
+/// Ridge regression `M = (CᵀC + μI)⁻¹·CᵀA` (content dim × collaborative dim) over the warm items:
+/// their content rows `C` and embeddings `A` (`a`: every item's, row-major).
+fn content_map(content: MatRef<'_, f32>, a: &[f32], d: usize, shoppers: &[u32]) -> Mat<f32> {
+    let cd = content.ncols();
+    let warm: Vec<usize> = (0..content.nrows()).filter(|&i| shoppers[i] >= MIN_WARM).collect();
+    let c_warm = Mat::<f32>::from_fn(warm.len(), cd, |r, k| content[(warm[r], k)]);
+    let a_warm = Mat::<f32>::from_fn(warm.len(), d, |r, k| a[warm[r] * d + k]);
+    let par = Par::rayon(0);
+    let mut ctc = Mat::<f32>::zeros(cd, cd);
+    faer::linalg::matmul::matmul(ctc.as_mut(), Accum::Replace, c_warm.transpose(), c_warm.as_ref(), 1.0, par);
+    let mut cta = Mat::<f32>::zeros(cd, d);
+    faer::linalg::matmul::matmul(cta.as_mut(), Accum::Replace, c_warm.transpose(), a_warm.as_ref(), 1.0, par);
+    // Content rows are unit vectors: μ is a few items' worth of evidence per dimension. Solved in
+    // f64: the small system is cheap, its conditioning unknown.
     let mu = 1.0 + 0.01 * warm.len() as f64 / cd.max(1) as f64;
-    for r in 0..cd {
-        ctc[(r, r)] += mu;
-    }
-    let m = match ctc.llt(faer::Side::Lower) {
+    let ctc = Mat::<f64>::from_fn(cd, cd, |r, s| f64::from(ctc[(r, s)]) + if r == s { mu } else { 0.0 });
+    let cta = Mat::<f64>::from_fn(cd, d, |r, k| f64::from(cta[(r, k)]));
+    match ctc.llt(faer::Side::Lower) {
         Ok(llt) => {
             use faer::linalg::solvers::Solve;
             let sol = llt.solve(&cta);
-            (0..cd).flat_map(|r| (0..d).map(move |k| (r, k))).map(|(r, k)| sol[(r, k)] as f32).collect()
+            Mat::<f32>::from_fn(cd, d, |r, k| sol[(r, k)] as f32)
         }
-        Err(_) => vec![0.0; cd * d],
-    };
-    ContentMap { m, rows: cd, cols: d }
+        Err(_) => Mat::<f32>::zeros(cd, d),
+    }
 }
 
 #[cfg(test)]
@@ -293,8 +279,10 @@ mod tests {
             (0..40).flat_map(|i| if i % 2 == 0 { [1.0, 0.0, 0.0] } else { [0.0, 0.0, 1.0] }).collect();
         let mut shoppers = vec![10u32; 40];
         shoppers[0] = 0;
-        let map = content_map(&content, &a, 3, &shoppers);
-        let mut cold = map.apply(&content[0]);
+        let flat: Vec<f32> = content.iter().flat_map(|c| c.iter().copied()).collect();
+        let map = content_map(MatRef::from_row_major_slice(&flat, 40, 2), &a, 3, &shoppers);
+        let mut cold: Vec<f32> =
+            (0..3).map(|k| content[0][0] * map[(0, k)] + content[0][1] * map[(1, k)]).collect();
         normalize(&mut cold);
         assert!(cold[0] > 0.9 && cold[2].abs() < 0.3, "{cold:?}");
     }

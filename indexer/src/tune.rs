@@ -18,6 +18,7 @@ use std::collections::HashSet;
 use ranking::Event;
 use ranking::feed::{self, Parts, Scored, Shopper};
 use ranking::index::ItemIndex;
+use ranking::vector::Vectors;
 use ranking::weights::Weights;
 use ranking::{Interaction, Product};
 use rayon::prelude::*;
@@ -33,17 +34,18 @@ const DIMS_LARGE: &[usize] = &[64];
 /// Training steps at which the model is evaluated (full-batch Adam, learning rate 0.01).
 const CHECKPOINTS: &[usize] = &[10, 20, 30, 45, 65, 90, 130];
 /// Larger catalogs stop earlier: a step costs O(items·d²).
-const CHECKPOINTS_LARGE: &[usize] = &[15, 30, 45, 65];
+const CHECKPOINTS_LARGE: &[usize] = &[15, 30, 45];
 /// The weight grid (relative to collaborative = 1), each axis roughly doubling.
 const DECAYS: &[f32] = &[1.0, 0.9, 0.8, 0.65];
 const SIMILARITY: &[f32] = &[0.0, 0.05, 0.2];
 const CO_OCCURRENCE: &[f32] = &[0.0, 0.5, 1.0, 2.0, 4.0];
 const POPULARITY: &[f32] = &[0.05, 0.1, 0.2, 0.4, 0.8, 1.6];
-/// Validation shoppers scored at most: their signals cost items × dims each.
-const SCORING_BUDGET: usize = 400_000_000;
+/// Items × validation shoppers scored per setting at most: a shopper's signals cost one pass over
+/// the catalog, so large catalogs validate on fewer shoppers (100,000 items: 500; 1,000,000: 100).
+const SCORING_BUDGET: usize = 50_000_000;
 const MAX_USERS: usize = 2_000;
 const MIN_USERS: usize = 20;
-/// Models whose weights are searched in full.
+/// Models whose weights are searched in full (one for partitioned catalogs).
 const FINALISTS: usize = 2;
 /// Best items per signal in a shopper's candidate pool, and random others for AUC.
 const POOL_PER_SIGNAL: usize = 60;
@@ -100,22 +102,27 @@ pub fn choose(
         return Choice { elsa, weights: base.clone(), users: 0, quality: None, trials: 0 };
     }
     let mut trials: Vec<Trial> = Vec::new();
+    // One index, its collaborative vectors swapped per model; each model's vectors kept (quantized,
+    // as served) so the later stages need no retraining.
+    let mut index = training.index(products, content, &training.vectors(None, content));
+    let mut models: Vec<(Option<ElsaParams>, Vectors)> = vec![(None, index.vectors.clone())];
     // Stage 1: the model, with a few weight settings around the defaults.
     let first_weights: Vec<Weights> = [(1.0, 0.2), (0.9, 0.2), (1.0, 0.05), (0.9, 0.05), (1.0, 0.8)]
         .iter()
         .map(|&(decay, popularity)| Weights { recency_decay: decay, popularity, ..base.clone() })
         .collect();
-    let dims = if n > crate::ivf::PARTITION_ABOVE { DIMS_LARGE } else { DIMS_SMALL };
-    let checkpoints = if n > crate::ivf::PARTITION_ABOVE { CHECKPOINTS_LARGE } else { CHECKPOINTS };
+    let large = n > crate::ivf::PARTITION_ABOVE;
+    let (dims, checkpoints) = if large { (DIMS_LARGE, CHECKPOINTS_LARGE) } else { (DIMS_SMALL, CHECKPOINTS) };
     let bar = crate::progress::bar((dims.len() * checkpoints.len()) as u64, "choosing the model");
     if training.learnable() {
+        models.clear();
         for &dim in dims {
             let mut elsa = training.elsa(dim);
             for &steps in checkpoints {
                 while elsa.steps() < steps {
                     elsa.step(&training.rows);
                 }
-                let index = training.index(products, content, &training.vectors(Some(&elsa), content));
+                index.vectors = Training::quantize(&training.vectors(Some(&elsa), content));
                 let params = Some(ElsaParams { dim, steps });
                 trials.extend(
                     measure(&index, &users, &first_weights, k).into_iter().map(|(weights, quality)| Trial {
@@ -124,11 +131,11 @@ pub fn choose(
                         quality,
                     }),
                 );
+                models.push((params, index.vectors.clone()));
                 bar.inc(1);
             }
         }
     } else {
-        let index = training.index(products, content, &training.vectors(None, content));
         trials.extend(
             measure(&index, &users, &first_weights, k).into_iter().map(|(weights, quality)| Trial {
                 elsa: None,
@@ -138,11 +145,15 @@ pub fn choose(
         );
     }
     bar.finish_and_clear();
+    let use_model = |index: &mut ItemIndex, model: Option<ElsaParams>| {
+        if let Some((_, v)) = models.iter().find(|(m, _)| *m == model) {
+            index.vectors = v.clone();
+        }
+    };
     // Stage 2: the weights, for the few best models (stage 1's weights are only a rough guess).
     let grid: Vec<Weights> = weight_grid(base);
-    for model in finalists(&trials) {
-        let elsa = model.and_then(|p| training.train(p));
-        let index = training.index(products, content, &training.vectors(elsa.as_ref(), content));
+    for model in finalists(&trials, if large { 1 } else { FINALISTS }) {
+        use_model(&mut index, model);
         trials.extend(measure(&index, &users, &grid, k).into_iter().map(|(weights, quality)| Trial {
             elsa: model,
             weights,
@@ -151,13 +162,22 @@ pub fn choose(
     }
     let mut chosen = best(&trials).cloned();
     if let Some(c) = chosen.as_mut().filter(|c| personal(&c.weights)) {
-        let elsa = c.elsa.and_then(|p| training.train(p));
-        let index = training.index(products, content, &training.vectors(elsa.as_ref(), content));
+        use_model(&mut index, c.elsa);
         let floor = popularity_only(&c.weights);
         if !clearly_better(&index, &users, &c.weights, &floor, k) {
             let quality = measure(&index, &users, std::slice::from_ref(&floor), k)[0].1;
             *c = Trial { elsa: c.elsa, weights: floor, quality };
         }
+    }
+    if let Some(c) = chosen.as_mut().filter(|c| !personal(&c.weights)) {
+        // The feed does not read the embeddings (search's personal boost still does): the smallest
+        // dimension's best model keeps the index and the device pack small.
+        let smallest: Vec<Trial> = trials
+            .iter()
+            .filter(|t| t.elsa.is_some_and(|e| e.dim == dims[0]) && personal(&t.weights))
+            .cloned()
+            .collect();
+        c.elsa = best(&smallest).and_then(|t| t.elsa).or(c.elsa);
     }
     Choice {
         elsa: chosen.as_ref().and_then(|t| t.elsa),
@@ -168,11 +188,11 @@ pub fn choose(
     }
 }
 
-/// The [`FINALISTS`] models whose best stage-1 settings [`best`] ranks first, in that order.
-fn finalists(trials: &[Trial]) -> Vec<Option<ElsaParams>> {
+/// The `count` models whose best stage-1 settings [`best`] ranks first, in that order.
+fn finalists(trials: &[Trial], count: usize) -> Vec<Option<ElsaParams>> {
     let mut left: Vec<Trial> = trials.to_vec();
     let mut out = Vec::new();
-    while out.len() < FINALISTS {
+    while out.len() < count {
         let Some(model) = best(&left).map(|t| t.elsa) else { break };
         out.push(model);
         left.retain(|t| t.elsa != model);
@@ -258,6 +278,7 @@ fn validation_users(products: &[Product], train: &[Interaction], holdout: &Holdo
     let pos: std::collections::HashMap<&str, usize> =
         products.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect();
     let budget = (SCORING_BUDGET / n.max(1)).clamp(MIN_USERS * 5, MAX_USERS);
+    // Evenly spaced over the shoppers (sorted by id): the same sample for the same data.
     let step = holdout.len().div_ceil(budget).max(1);
     let mut rng = 0x2545_F491_4F6C_DD1Du64;
     holdout
@@ -354,14 +375,38 @@ fn pool(parts: &[Parts], popular: &[usize], user: &User, shopper: &Shopper) -> V
     pool
 }
 
-/// The `k` items with the largest `key`, in no particular order.
+/// The `k` items with the largest positive `key`, in no particular order (one pass, a `k`-heap).
 fn top_by(n: usize, k: usize, key: impl Fn(usize) -> f32) -> Vec<usize> {
-    let mut all: Vec<usize> = (0..n).collect();
-    if n > k && k > 0 {
-        all.select_nth_unstable_by(k - 1, |&a, &b| key(b).total_cmp(&key(a)).then(a.cmp(&b)));
-        all.truncate(k);
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    #[derive(PartialEq)]
+    struct Entry(f32, usize);
+    impl Eq for Entry {}
+    impl PartialOrd for Entry {
+        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(other))
+        }
     }
-    all
+    impl Ord for Entry {
+        fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+            self.0.total_cmp(&other.0).then(other.1.cmp(&self.1))
+        }
+    }
+    let mut heap: BinaryHeap<Reverse<Entry>> = BinaryHeap::with_capacity(k + 1);
+    for i in 0..n {
+        let v = key(i);
+        // Zero, negative and NaN keys say nothing about the item.
+        if v.is_nan() || v <= 0.0 {
+            continue;
+        }
+        if heap.len() < k {
+            heap.push(Reverse(Entry(v, i)));
+        } else if heap.peek().is_some_and(|Reverse(min)| Entry(v, i) > *min) {
+            heap.pop();
+            heap.push(Reverse(Entry(v, i)));
+        }
+    }
+    heap.into_iter().map(|Reverse(e)| e.1).collect()
 }
 
 /// Recall and NDCG of the edge's top K over the pool, and the sampled AUC, for one setting.
