@@ -244,13 +244,13 @@ fn personal(w: &Weights) -> bool {
 /// per-shopper difference: a personalized feed that does not clearly beat popularity is noise (on
 /// near-random orders, such as the Superstore demo's, it would lose to popularity on new data).
 fn clearly_better(index: &ItemIndex, users: &[User], a: &Weights, b: &Weights, k: usize) -> bool {
+    let popular = top_by(index.len(), POOL_PER_SIGNAL, |i| index.signals[i].popularity);
     let recall = |w: &Weights| -> Vec<f64> {
         users
             .par_iter()
             .map(|user| {
                 let shopper = Shopper::of_items(index, &user.history, user.seen.clone(), w);
                 let (parts, _) = shopper.parts(index);
-                let popular = top_by(index.len(), POOL_PER_SIGNAL, |i| index.signals[i].popularity);
                 let pool = pool(&parts, &popular, user, &shopper);
                 quality(index, &shopper, &parts, &pool, user, w, k).recall
             })
