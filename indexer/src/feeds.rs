@@ -11,12 +11,12 @@ use ranking::catalog::{Price, Product};
 use crate::read::{Rejects, ensure_some};
 
 /// Column index by lower-cased header name.
-type Columns = BTreeMap<String, usize>;
+pub(crate) type Columns = BTreeMap<String, usize>;
 /// Data rows with their line numbers.
-type Rows = Vec<(usize, csv::StringRecord)>;
+pub(crate) type Rows = Vec<(usize, csv::StringRecord)>;
 
 /// Reads a delimited file with headers; returns the header index lookup and the records with lines.
-fn records(path: &Path, delimiter: u8, required: &[&str]) -> Result<(Columns, Rows, Rejects)> {
+pub(crate) fn records(path: &Path, delimiter: u8, required: &[&str]) -> Result<(Columns, Rows, Rejects)> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
@@ -45,7 +45,7 @@ fn records(path: &Path, delimiter: u8, required: &[&str]) -> Result<(Columns, Ro
     Ok((cols, rows, rejects))
 }
 
-fn field<'r>(cols: &BTreeMap<String, usize>, rec: &'r csv::StringRecord, name: &str) -> &'r str {
+pub(crate) fn field<'r>(cols: &BTreeMap<String, usize>, rec: &'r csv::StringRecord, name: &str) -> &'r str {
     cols.get(name).and_then(|&i| rec.get(i)).unwrap_or("").trim()
 }
 

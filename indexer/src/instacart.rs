@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use ranking::{Event, Interaction, Price, Product};
 
 use crate::read::{Rejects, ensure_some};
@@ -47,29 +47,10 @@ struct Line {
 }
 
 pub fn import(path: &Path, products_csv: Option<&Path>) -> Result<Imported> {
-    let mut reader = csv::Reader::from_path(path)
-        .with_context(|| format!("cannot open Instacart CSV {}", path.display()))?;
-    let header =
-        reader.headers().with_context(|| format!("{}:1: cannot read header", path.display()))?.clone();
-    let mut col = HashMap::new();
-    for name in COLUMNS {
-        match header.iter().position(|h| h.trim() == name) {
-            Some(i) => col.insert(name, i),
-            None => bail!("{}:1: missing column {name:?} (expected Instacart order lines)", path.display()),
-        };
-    }
-    let mut rejects = Rejects::new(path);
+    let (cols, records, mut rejects) = crate::feeds::records(path, b',', &COLUMNS)?;
     let mut lines = Vec::new();
-    for rec in reader.records() {
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                rejects.add(e.position().map_or(0, |p| p.line() as usize), "malformed CSV", e.to_string());
-                continue;
-            }
-        };
-        let line = rec.position().map_or(0, |p| p.line() as usize);
-        let get = |name: &str| rec.get(col[name]).unwrap_or("").trim();
+    for (line, rec) in &records {
+        let get = |name: &str| crate::feeds::field(&cols, rec, name);
         // Numbers may be written as floats ("8.0") by the tools that join the files.
         let num = |name: &str| {
             get(name).parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).map(|v| v as i64)
@@ -79,14 +60,14 @@ pub fn import(path: &Path, products_csv: Option<&Path>) -> Result<Imported> {
             (num("order_number"), num("order_hour_of_day"), num("add_to_cart_order"))
         else {
             rejects.add(
-                line,
+                *line,
                 "bad number",
                 "order_number, order_hour_of_day and add_to_cart_order must be numbers".into(),
             );
             continue;
         };
         if user.is_empty() || product.is_empty() || hour > 23 {
-            rejects.add(line, "bad field", format!("user {user:?}, product {product:?}, hour {hour}"));
+            rejects.add(*line, "bad field", format!("user {user:?}, product {product:?}, hour {hour}"));
             continue;
         }
         let gap = num("days_since_prior_order");
@@ -141,24 +122,14 @@ pub fn import(path: &Path, products_csv: Option<&Path>) -> Result<Imported> {
 
 /// `product_id → product_name` from Instacart's `products.csv`.
 fn product_names(path: &Path) -> Result<HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path)
-        .with_context(|| format!("cannot open products CSV {}", path.display()))?;
-    let header = reader.headers()?.clone();
-    let find = |name: &str| {
-        header
-            .iter()
-            .position(|h| h.trim() == name)
-            .with_context(|| format!("{}:1: missing column {name:?}", path.display()))
-    };
-    let (id, name) = (find("product_id")?, find("product_name")?);
-    let mut out = HashMap::new();
-    for rec in reader.records() {
-        let rec = rec.with_context(|| format!("{}: malformed CSV", path.display()))?;
-        if let (Some(i), Some(n)) = (rec.get(id), rec.get(name)) {
-            out.insert(i.trim().to_owned(), n.trim().to_owned());
-        }
-    }
-    Ok(out)
+    let (cols, records, _) = crate::feeds::records(path, b',', &["product_id", "product_name"])?;
+    Ok(records
+        .iter()
+        .map(|(_, rec)| {
+            let get = |name: &str| crate::feeds::field(&cols, rec, name).to_owned();
+            (get("product_id"), get("product_name"))
+        })
+        .collect())
 }
 
 #[cfg(test)]
