@@ -238,8 +238,7 @@ pub fn run(
     let n = products.len();
     let chosen = crate::tune::choose(products, content, &train, base, k);
     let training = Training::new(products, &train, base);
-    let elsa = chosen.elsa.and_then(|p| training.train(p));
-    let index = training.index(products, content, &training.vectors(elsa.as_ref(), content));
+    let index = training.index(products, content, &training.collaborative(chosen.elsa, content));
     let hist = histories(products, &train);
     let pos: HashMap<&str, usize> = products.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect();
     let cases: Vec<Case> = test

@@ -424,7 +424,7 @@ const FEED_K: usize = 20;
 fn print_choice(c: &indexer::tune::Choice) {
     let w = &c.weights;
     let model = match c.elsa {
-        Some(e) => format!("ELSA {} dims, {} steps", e.dim, e.steps),
+        Some(e) => e.to_string(),
         None => "no embeddings (too few interactions): content vectors".to_owned(),
     };
     eprintln!(

@@ -14,7 +14,7 @@ pub fn write(dir: &Path, r: &Report, with_model: bool, dim: usize) -> Result<()>
     let _ = writeln!(md, "# Feed evaluation\n");
     let c = &r.chosen;
     let model = match c.elsa {
-        Some(e) => format!("ELSA item embeddings of {} dims trained {} steps", e.dim, e.steps),
+        Some(e) => format!("item embeddings: {e}"),
         None => "no item embeddings (too few interactions)".to_owned(),
     };
     let _ = writeln!(

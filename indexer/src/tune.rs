@@ -7,8 +7,8 @@
 //! grocery orders (repeat baskets) recency hardly matters and popularity a lot. So nothing here is a
 //! constant tuned on one data set: each build measures its own.
 //!
-//! The search is staged to stay cheap: first the model (dimension × steps, with a few weight settings
-//! each), then the weights for the chosen model. Each validation shopper's signals are computed once
+//! The search is staged to stay cheap: first the model (dimension × steps, each with and without the
+//! coarse model appended, with a few weight settings each), then the weights for the chosen model. Each validation shopper's signals are computed once
 //! per model and decay with the same `ranking::feed` code the edge runs, for a pool of candidates
 //! (the best items by each signal, the shopper's held-out items and a fixed sample of others); every
 //! weight setting is then only a re-blend of that pool and the edge's own top-K with category cap.
@@ -25,7 +25,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::eval::{self, Holdout};
-use crate::model::{ElsaParams, Training};
+use crate::model::{self, ElsaParams, Training};
 
 /// ELSA dimensions tried on catalogs the edge scans whole; a partitioned catalog keeps 64 so its
 /// cells (decoded per request) stay the size they are.
@@ -93,7 +93,7 @@ pub fn choose(
     k: usize,
 ) -> Choice {
     let n = products.len();
-    let default_elsa = ElsaParams { dim: 64, steps: 45 };
+    let default_elsa = ElsaParams { dim: 64, steps: 45, coarse: false };
     let (train, holdout) = eval::split(rows);
     let training = Training::new(products, &train, base);
     let users = validation_users(products, &train, &holdout, n);
@@ -116,22 +116,28 @@ pub fn choose(
     let bar = crate::progress::bar((dims.len() * checkpoints.len()) as u64, "choosing the model");
     if training.learnable() {
         models.clear();
+        // The coarse model is tried beside every checkpoint, except where cells are decoded per
+        // request (its dimensions would grow them).
+        let coarse = if large { None } else { training.coarse(content) };
         for &dim in dims {
             let mut elsa = training.elsa(dim);
             for &steps in checkpoints {
                 while elsa.steps() < steps {
                     elsa.step(&training.rows);
                 }
-                index.vectors = Training::quantize(&training.vectors(Some(&elsa), content));
-                let params = Some(ElsaParams { dim, steps });
-                trials.extend(
-                    measure(&index, &users, &first_weights, k).into_iter().map(|(weights, quality)| Trial {
-                        elsa: params,
-                        weights,
-                        quality,
-                    }),
-                );
-                models.push((params, index.vectors.clone()));
+                let fine = training.vectors(Some(&elsa), content);
+                let with_coarse = coarse.as_ref().map(|c| model::append_coarse(&fine, c));
+                for (vectors, coarse) in [(Some(fine), false), (with_coarse, true)] {
+                    let Some(vectors) = vectors else { continue };
+                    index.vectors = Training::quantize(&vectors);
+                    let params = Some(ElsaParams { dim, steps, coarse });
+                    trials.extend(
+                        measure(&index, &users, &first_weights, k)
+                            .into_iter()
+                            .map(|(weights, quality)| Trial { elsa: params, weights, quality }),
+                    );
+                    models.push((params, index.vectors.clone()));
+                }
                 bar.inc(1);
             }
         }
@@ -174,7 +180,7 @@ pub fn choose(
         // dimension's best model keeps the index and the device pack small.
         let smallest: Vec<Trial> = trials
             .iter()
-            .filter(|t| t.elsa.is_some_and(|e| e.dim == dims[0]) && personal(&t.weights))
+            .filter(|t| t.elsa.is_some_and(|e| e.dim == dims[0] && !e.coarse) && personal(&t.weights))
             .cloned()
             .collect();
         c.elsa = best(&smallest).and_then(|t| t.elsa).or(c.elsa);
