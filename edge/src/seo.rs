@@ -294,6 +294,26 @@ mod tests {
     }
 
     #[test]
+    fn og_image_is_the_products_own_or_https_never_another_host() {
+        let mut p = Product::new(
+            "x",
+            "Lamp",
+            vec!["Furniture".into()],
+            Price { amount: 1.0, currency: "USD".into() },
+        );
+        for (image, shown) in [
+            ("/img/lamp.png", "https://shop.test/img/lamp.png"),
+            ("https://cdn.test/lamp.png", "https://cdn.test/lamp.png"),
+            // Stored by a build from before images were checked: the placeholder instead.
+            ("//evil.test/x.png", "https://shop.test/img/category/furniture.svg"),
+            ("http://cdn.test/x.png", "https://shop.test/img/category/furniture.svg"),
+        ] {
+            p.image = Some(image.into());
+            assert_eq!(absolute("https://shop.test", &p.image_url()), shown, "{image}");
+        }
+    }
+
+    #[test]
     fn product_paths() {
         assert_eq!(product_path_id("/p/FUR-BO-1").as_deref(), Some("FUR-BO-1"));
         assert_eq!(product_path_id("/p/A%201").as_deref(), Some("A 1"));

@@ -106,8 +106,8 @@ pub fn shopify(path: &Path, currency: &str, country: Option<&str>) -> Result<(Ve
                 p.price.amount = v;
             }
             *stock += qty;
-            if p.image.is_none() && !image.is_empty() {
-                p.image = Some(image.to_owned());
+            if p.image.is_none() {
+                p.image = shown_image(image);
             }
             continue;
         }
@@ -143,7 +143,7 @@ pub fn shopify(path: &Path, currency: &str, country: Option<&str>) -> Result<(Ve
                 Product {
                     description: (!description.is_empty()).then_some(description),
                     brand: (!vendor.is_empty()).then(|| vendor.to_owned()),
-                    image: (!image.is_empty()).then(|| image.to_owned()),
+                    image: shown_image(image),
                     list_price: compare_at.filter(|c| *c > amount),
                     ..Product::new(
                         handle,
@@ -213,7 +213,7 @@ pub fn merchant(path: &Path, country: Option<&str>) -> Result<(Vec<Product>, Rej
         let p = Product {
             description: text("description").map(|d| html_text(&d)),
             brand: text("brand"),
-            image: text("image_link"),
+            image: text("image_link").as_deref().and_then(shown_image),
             stock,
             list_price: regular
                 .filter(|r| !sale.is_empty() && r.currency == price.currency && r.amount > price.amount)
@@ -238,4 +238,12 @@ pub fn parse_money(s: &str) -> Result<Price, String> {
         (Some(Ok(amount)), Some(cur), None) => Ok(Price { amount, currency: cur.to_uppercase() }),
         _ => Err(format!("price must look like \"12.99 USD\", got {s:?}")),
     }
+}
+
+/// An export's image URL if the storefront would show it ([`ranking::catalog::is_safe_image`]):
+/// an `http:` or other-host link is left out, so the product keeps its category placeholder rather
+/// than the whole product being refused.
+fn shown_image(url: &str) -> Option<String> {
+    let url = url.trim();
+    ranking::catalog::is_safe_image(url).then(|| url.to_owned())
 }

@@ -147,10 +147,16 @@ impl Product {
     pub fn validate(&self) -> Result<(), Invalid> {
         non_empty("id", &self.id)?;
         max_len("id", &self.id, MAX_ID)?;
-        if self.id.chars().any(|c| c.is_control() || c == '/' || c.is_whitespace()) {
+        // Ids travel in URL paths, in the `X-History` header (Latin-1 only: a browser refuses anything
+        // else there) and in comma-separated lists.
+        if self
+            .id
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '/' | ',') || c.is_whitespace() || u32::from(c) > 0xFF)
+        {
             return Err(Invalid::OutOfRange {
                 field: "id",
-                expected: "free of spaces, slashes and control characters",
+                expected: "free of spaces, slashes, commas, control characters and characters beyond Latin-1",
                 got: format!("{:?}", self.id),
             });
         }
@@ -158,6 +164,15 @@ impl Product {
         max_len("title", &self.title, MAX_TITLE)?;
         if let Some(d) = &self.description {
             max_len("description", d, MAX_DESCRIPTION)?;
+        }
+        if let Some(url) = self.image.as_deref().filter(|u| !u.trim().is_empty())
+            && !is_safe_image(url)
+        {
+            return Err(Invalid::OutOfRange {
+                field: "image",
+                expected: "an https: URL or a path starting with a single /",
+                got: format!("{:?}", url.chars().take(80).collect::<String>()),
+            });
         }
         if self.category.is_empty() || self.category.iter().any(|c| c.trim().is_empty()) {
             return Err(Invalid::Empty { field: "category" });
@@ -222,9 +237,11 @@ impl Product {
 
     /// The product's image, or a light placeholder for its top-level category (the app ships one SVG
     /// per category under `/img/category/`, and a generic one for unknown categories).
+    /// An image that [`is_safe_image`] refuses (only a build from before the check could hold one)
+    /// also gets the placeholder.
     pub fn image_url(&self) -> String {
         match &self.image {
-            Some(url) if !url.trim().is_empty() => url.clone(),
+            Some(url) if is_safe_image(url) => url.clone(),
             _ => placeholder_image(&self.category),
         }
     }
@@ -246,6 +263,30 @@ impl Product {
         }
         s
     }
+}
+
+/// Whether an image URL may be shown and put in a page's tags: an `https:` URL with a host, or a path
+/// on the shop's own origin (one leading `/`). Refused: `//host/x.png` and `/\host/x.png` (other
+/// hosts, relative to the scheme, which a browser and `origin + path` would both resolve elsewhere),
+/// `http:` (mixed content), `javascript:`, `data:` and anything with spaces, quotes or control
+/// characters.
+pub fn is_safe_image(url: &str) -> bool {
+    let clean = !url.is_empty()
+        && url
+            .chars()
+            .all(|c| !c.is_control() && !c.is_whitespace() && !matches!(c, '"' | '\'' | '<' | '>' | '\\'));
+    let own_path = is_own_path(url);
+    let https = url
+        .strip_prefix("https://")
+        .and_then(|rest| rest.split(['/', '?', '#']).next())
+        .is_some_and(|host| !host.is_empty() && !host.contains('@'));
+    clean && (own_path || https)
+}
+
+/// Whether `url` is a path on the shop's own origin: one leading `/`, never `//` or a backslash
+/// (which browsers read as another host relative to the scheme).
+pub fn is_own_path(url: &str) -> bool {
+    url.starts_with('/') && !url.starts_with("//") && !url.contains('\\')
 }
 
 /// Placeholder image path for a category path: `/img/category/<slug of the top level>.svg`.
@@ -405,6 +446,57 @@ mod tests {
     #[test]
     fn unknown_category_gets_generic_placeholder() {
         assert_eq!(placeholder_image(&["Garden".into()]), "/img/category/other.svg");
+    }
+
+    #[test]
+    fn ids_fit_the_history_header_and_id_lists() {
+        for ok in ["FUR-CH-1", "c:x", "Café-Crème", "x".repeat(MAX_ID).as_str()] {
+            assert_eq!(Product { id: ok.into(), ..product() }.validate(), Ok(()), "{ok}");
+        }
+        for bad in ["a,b", "line\nbreak", "日本-1", "emoji-🪑", " padded", "padded "] {
+            match (Product { id: bad.into(), ..product() }).validate() {
+                Err(Invalid::OutOfRange { field: "id", .. }) => {}
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn images_are_https_or_the_shops_own_paths() {
+        for ok in ["/img/a.svg", "https://cdn.shopify.com/s/files/x.jpg?v=1", "https://h", "/a//b.png"] {
+            assert!(is_safe_image(ok), "{ok}");
+            let p = Product { image: Some(ok.into()), ..product() };
+            assert_eq!((p.validate(), p.image_url()), (Ok(()), ok.to_owned()));
+        }
+        for bad in [
+            "//evil.test/x.png",
+            "/\\evil.test/x.png",
+            "http://cdn.test/x.png",
+            "javascript:alert(1)",
+            "data:image/png;base64,AAAA",
+            "https://",
+            "https:///x.png",
+            "https://user@evil.test/x.png",
+            "/img/a.svg\" onerror=\"x",
+            "/img/a b.svg",
+            "img/a.svg",
+        ] {
+            assert!(!is_safe_image(bad), "{bad}");
+            let p = Product { image: Some(bad.into()), ..product() };
+            match p.validate() {
+                Err(Invalid::OutOfRange { field: "image", .. }) => {}
+                other => panic!("{bad}: {other:?}"),
+            }
+            // A value stored before the check is never shown: the placeholder instead.
+            assert_eq!(p.image_url(), "/img/category/furniture.svg", "{bad}");
+        }
+        assert_eq!(Product { image: Some(" ".into()), ..product() }.validate(), Ok(()), "blank: no image");
+        assert!(is_own_path("/engine-1a2b/engine.js"));
+        for other in
+            ["//evil.test/engine.js", "/\\evil.test/engine.js", "https://evil.test/e.js", "engine.js"]
+        {
+            assert!(!is_own_path(other), "{other}");
+        }
         assert_eq!(placeholder_image(&[]), "/img/category/other.svg");
     }
 }

@@ -12,7 +12,7 @@ paper,Copy Paper,,,,Paper,,true,,,P-1,0,5.5,,,active
 
 const MERCHANT: &str = "id\ttitle\tdescription\tlink\timage_link\tavailability\tprice\tsale_price\tbrand\tgoogle_product_category\tproduct_type
 sku-1\tDesk Lamp\tLED, <i>dimmable</i>\thttps://shop.example/l\thttps://cdn.example/l.jpg\tin stock\t39.90 EUR\t29.90 EUR\tLumo\t\tHome > Lighting > Lamps
-sku-2\tStool\t\thttps://shop.example/s\t\tout of stock\t15 EUR\t\t\tFurniture\t
+sku-2\tStool\t\thttps://shop.example/s\t//cdn.example/s.jpg\tout of stock\t15 EUR\t\t\tFurniture\t
 sku-3\tBroken\t\t\t\tin stock\tfifteen\t\t\t\tMisc
 sku-1\tDuplicate\t\t\t\tin stock\t1 EUR\t\t\t\tMisc
 ";
@@ -98,6 +98,9 @@ fn merchant_feed_prices_categories_and_availability() {
     assert_eq!(ps[0]["list_price"], 39.9, "with a sale price, the regular price is the list price");
     assert_eq!(ps[1]["list_price"].as_f64(), None);
     assert_eq!(ps[1]["category"], serde_json::json!(["Furniture"]));
+    // An image from another host relative to the scheme is left out (the product keeps a placeholder).
+    assert_eq!(ps[0]["image"], "https://cdn.example/l.jpg");
+    assert_eq!(ps[1].get("image").filter(|v| !v.is_null()), None, "{}", ps[1]);
 }
 
 #[test]
