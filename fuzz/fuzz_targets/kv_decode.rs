@@ -11,7 +11,8 @@ fn try_kind<T: Blob>(data: &[u8]) -> Option<T> {
 fuzz_target!(|data: &[u8]| {
     // The header names the kind; try the payload as every kind, so the fuzzer need not guess it.
     let mut framed = data.to_vec();
-    for kind in 1u8..=12 {
+    // Every kind there is (13: the device pack), and one past it.
+    for kind in 1u8..=14 {
         if framed.len() > 6 {
             framed[..4].copy_from_slice(&kv::MAGIC);
             framed[4..6].copy_from_slice(&kv::FORMAT_VERSION.to_le_bytes());
@@ -59,6 +60,14 @@ fuzz_target!(|data: &[u8]| {
             let p = ranking::Price { amount: 12.5, currency: "USD".into() };
             let _ = l.convert(&p, l.currency_for(Some("DE"), None));
             let _ = l.delivery(&["US".into(), "EU".into()], "FR");
+        }
+        if let Some(pack) = try_kind::<ranking::device::DevicePack>(&framed)
+            && let Ok(cell) = kv::decode::<ranking::ivf::Cell>(&pack.cell)
+            && let Some(open) = ranking::ivf::OpenCell::new(cell)
+        {
+            // As the device installs it: the pack's cell, ranked with the pack's own weights.
+            let view = ranking::ivf::merge(&[&open], &["a"]);
+            let _ = ranking::feed::home(&view.items, &[], &pack.weights, 10);
         }
         let _ = try_kind::<ranking::rules::Rules>(&framed);
         let _ = try_kind::<ranking::weights::Variants>(&framed);

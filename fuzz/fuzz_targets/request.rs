@@ -12,7 +12,9 @@ fuzz_target!(|data: &[u8]| {
     let query = parts.next().unwrap_or("");
     let history = parts.next();
     let cookie = parts.next();
-    let _ = edge::api::route_with_history(method, path, query, history);
+    if let Ok(route) = edge::api::route_with_history(method, path, query, history) {
+        let _ = route.cache_key();
+    }
     let _ = edge::api::route("GET", path, query);
     let _ = edge::api::shopper_country(query, history);
     let _ = edge::api::shopper_currency(query);

@@ -227,3 +227,38 @@ fn compatibility_date_is_supported_by_the_pinned_workerd() {
         toml.lines().find_map(|l| l.strip_prefix("compatibility_date = \"")).unwrap().trim_end_matches('"');
     assert!(date <= "2026-04-26", "compatibility_date {date} is newer than the bundled workerd");
 }
+
+/// Every type stored in KV is decoded from arbitrary bytes by the `kv_decode` fuzz target.
+#[test]
+fn every_stored_kind_is_fuzzed() {
+    let fuzz = std::fs::read_to_string(root().join("fuzz/fuzz_targets/kv_decode.rs")).unwrap();
+    let mut stored = Vec::new();
+    for file in sources().iter().filter(|p| p.starts_with(root().join("ranking/src"))) {
+        let text = std::fs::read_to_string(file).unwrap();
+        stored.extend(
+            text.lines()
+                .filter_map(|l| l.strip_prefix("impl Blob for ")?.strip_suffix(" {"))
+                .map(str::to_owned),
+        );
+    }
+    assert!(stored.len() >= 12, "found only {stored:?}");
+    for ty in &stored {
+        assert!(
+            fuzz.contains(&format!("{ty}>(&")),
+            "{ty} is stored in KV but the kv_decode fuzz target never decodes it"
+        );
+    }
+}
+
+/// Workers invocation logs record each request's URL and headers, so `X-History` would be kept by
+/// Cloudflare: they stay off (custom logs, which never carry a history, stay on).
+#[test]
+fn invocation_logs_are_off() {
+    let toml = std::fs::read_to_string(root().join("edge/wrangler.toml")).unwrap();
+    let logs = toml.split("[observability.logs]").nth(1).expect("an [observability.logs] table");
+    let table = logs.split("\n[").next().unwrap();
+    assert!(
+        table.lines().any(|l| l.split('#').next().unwrap().replace(' ', "") == "invocation_logs=false"),
+        "[observability.logs] must set invocation_logs = false: {table}"
+    );
+}

@@ -115,6 +115,12 @@ fn capture(cmd: &mut Command) -> Result<String> {
     Ok(text)
 }
 
+/// `text` with paths inside the checkout made relative to it: the report is committed and read on
+/// other machines, where this machine's directories mean nothing.
+fn relative_paths(root: &std::path::Path, text: &str) -> String {
+    text.replace(&format!("{}/", root.display()), "")
+}
+
 /// Replaces the generated part of docs/PERFORMANCE.md (after its marker line) with this run's
 /// outputs, so the report always holds the raw numbers of the latest `cargo xtask bench`.
 fn write_report(root: &std::path::Path, sections: &[(String, String)]) -> Result<()> {
@@ -130,8 +136,9 @@ fn write_report(root: &std::path::Path, sections: &[(String, String)]) -> Result
     let mut out = format!(
         "{head}\n\n{MARKER}\n\n## Latest `cargo xtask bench` run\n\n{when}, {cores} cores. Raw output of each step;\nthe tables above are medians of several such runs.\n"
     );
+    let relative = |s: &str| relative_paths(root, s);
     for (title, text) in sections {
-        out.push_str(&format!("\n### {title}\n\n```text\n{}\n```\n", text.trim_end()));
+        out.push_str(&format!("\n### {}\n\n```text\n{}\n```\n", relative(title), relative(text.trim_end())));
     }
     std::fs::write(&path, out).context("cannot write docs/PERFORMANCE.md")?;
     println!("\nreport written to {}", path.display());
@@ -367,4 +374,16 @@ fn bench(tools: &setup::Tools, scale: &[usize], seconds: u32) -> Result<()> {
     drop(server);
     report.push(("Lighthouse (mobile preset)".into(), result?));
     write_report(&root, &report)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn report_paths_are_relative_to_the_checkout() {
+        let root = std::path::Path::new("/home/ci/shop");
+        assert_eq!(
+            super::relative_paths(root, "load: /home/ci/shop/target/xtask/demo-build/kv, /tmp/x"),
+            "load: target/xtask/demo-build/kv, /tmp/x"
+        );
+    }
 }
