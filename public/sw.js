@@ -1,11 +1,16 @@
 //! Offline support for the storefront: the app shell and built assets cache-first, `/api/*`
 //! network-first with the last answer as the offline fallback (marked `x-offline: 1`, so the app can
-//! say it is offline and rank on the device). Personal answers (`no-store`) are never stored.
+//! say it is offline and rank on the device). Personal answers (`no-store`) are never stored, nor
+//! suggestions (one per keystroke: a trail of what was typed); the answers kept are bounded, dropped
+//! with each new build and deleted by the app when the shopper clears their history.
 // `cargo xtask build` replaces VERSION and PRECACHE with the build's hash and its file list.
 const VERSION = "dev";
 const PRECACHE = ["/"];
 const SHELL = `shell-${VERSION}`;
-const API = "api-v1";
+const API = `api-${VERSION}`;
+/// Most API answers kept (the oldest go first): enough for the pack, a session's viewed products and
+/// searches.
+const MAX_API = 60;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(SHELL).then((c) => c.addAll(PRECACHE)).then(() => self.skipWaiting()));
@@ -14,7 +19,7 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches.keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("shell-") && k !== SHELL).map((k) => caches.delete(k))))
+      .then((keys) => Promise.all(keys.filter((k) => (k.startsWith("shell-") && k !== SHELL) || (k.startsWith("api-") && k !== API)).map((k) => caches.delete(k))))
       .then(() => self.clients.claim()),
   );
 });
@@ -40,8 +45,13 @@ async function networkFirst(request) {
   try {
     const response = await fetch(request);
     const control = response.headers.get("cache-control") ?? "";
-    if (response.ok && !control.includes("no-store") && !request.headers.has("x-history")) {
+    const url = new URL(request.url);
+    if (response.ok && !control.includes("no-store") && !request.headers.has("x-history") && url.pathname !== "/api/suggest") {
+      // Re-added, not replaced: the newest answers are last, so the bound drops the oldest.
+      await cache.delete(request, { ignoreVary: true });
       await cache.put(request, response.clone());
+      const keys = await cache.keys();
+      await Promise.all(keys.slice(0, Math.max(0, keys.length - MAX_API)).map((k) => cache.delete(k)));
     }
     return response;
   } catch {

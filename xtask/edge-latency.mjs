@@ -20,19 +20,19 @@ try {
   const history = first.map((i) => i.id).join(",");
   const cases = [
     ["feed, new shopper", "/api/feed?limit=24"],
-    ["feed, 2-item history", `/api/feed?limit=24&history=${encodeURIComponent(history)}`],
+    ["feed, 2-item history", "/api/feed?limit=24", { "x-history": history }],
     ["search 'chair'", "/api/search?q=chair"],
     ["search 'something to sit on'", "/api/search?q=something%20to%20sit%20on"],
     ["suggest 'office cha'", "/api/suggest?q=office%20cha"],
     ["product", `/api/products/${encodeURIComponent(first[0].id)}`],
   ];
   console.log(`  ${"endpoint".padEnd(30)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)}  (${runs} sequential requests, warm isolate)`);
-  for (const [name, path] of cases) {
-    for (let i = 0; i < 5; i++) await (await mf.dispatchFetch(`http://x${path}`)).arrayBuffer();
+  for (const [name, path, headers] of cases) {
+    for (let i = 0; i < 5; i++) await (await mf.dispatchFetch(`http://x${path}`, { headers })).arrayBuffer();
     const t = [];
     for (let i = 0; i < runs; i++) {
       const s = performance.now();
-      const res = await mf.dispatchFetch(`http://x${path}`);
+      const res = await mf.dispatchFetch(`http://x${path}`, { headers });
       await res.arrayBuffer();
       if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}`);
       t.push(performance.now() - s);

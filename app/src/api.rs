@@ -203,7 +203,8 @@ extern "C" {
 /// Where the build put the engine module: `<meta name=\"shopfront-engine\" content=…>` in the shell.
 fn engine_url() -> Option<String> {
     let meta = web_sys::window()?.document()?.query_selector("meta[name=shopfront-engine]").ok()??;
-    meta.get_attribute("content").filter(|u| u.starts_with('/'))
+    // Only a module of this origin: `//host/…` would load code from another.
+    meta.get_attribute("content").filter(|u| ranking::catalog::is_own_path(u))
 }
 
 /// The on-device ranking engine (`engine/`, a second wasm module; see [`crate::device`]). Cached by
@@ -214,6 +215,23 @@ pub async fn engine() -> Result<crate::device::Engine, ApiError> {
     let module =
         wasm_bindgen_futures::JsFuture::from(import_engine(&url)).await.map_err(|_| ApiError::Network)?;
     Ok(module.unchecked_into())
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen(inline_js = "
+export function forget_api_answers() {
+  if (!self.caches) return Promise.resolve();
+  return caches.keys().then((keys) => Promise.all(keys.filter((k) => k.startsWith('api-')).map((k) => caches.delete(k))));
+}")]
+extern "C" {
+    fn forget_api_answers() -> js_sys::Promise;
+}
+
+/// Deletes every API answer the service worker kept (viewed products, rows, searches): called when
+/// the shopper clears their history, so no trail of it stays on the device.
+pub fn forget_offline_answers() {
+    wasm_bindgen_futures::spawn_local(async {
+        let _ = wasm_bindgen_futures::JsFuture::from(forget_api_answers()).await;
+    });
 }
 
 /// Offline support: installs `/sw.js` (public/sw.js), which caches the shell, the assets and the last

@@ -142,9 +142,11 @@ impl Store {
             .then(|| h.iter().map(|(id, e)| format!("{id}:{}", event_name(*e))).collect::<Vec<_>>().join(","))
     }
 
+    /// Forgets the history, recently viewed and every API answer the service worker kept.
     pub fn clear_history(self) {
         self.history.set(Vec::new());
         self.viewed.set(Vec::new());
+        crate::api::forget_offline_answers();
     }
 
     pub fn add_to_cart(self, card: &Card) {

@@ -46,6 +46,61 @@ pub enum Route {
     },
 }
 
+impl Route {
+    /// The edge cache's key for this answer (without version, variant, country and currency, which
+    /// the caller adds), built from the parsed route rather than the raw query string: unknown,
+    /// repeated or reordered parameters name the same entry, so nobody can force misses on demand.
+    /// `None` for answers computed from a history, which are never cached.
+    pub fn cache_key(&self) -> Option<String> {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        let path = match self {
+            Route::Feed { history, .. } | Route::Search(SearchParams { history, .. })
+                if !history.is_empty() =>
+            {
+                return None;
+            }
+            Route::Feed { limit, .. } => {
+                q.append_pair("limit", &limit.to_string());
+                "feed".to_owned()
+            }
+            Route::Search(p) => {
+                q.append_pair("q", &p.q).append_pair("page", &p.page.to_string());
+                q.append_pair("limit", &p.limit.to_string());
+                if let Some(c) = &p.filters.category {
+                    q.append_pair("category", c);
+                }
+                for (name, price) in [("min_price", p.filters.min_price), ("max_price", p.filters.max_price)]
+                {
+                    if let Some(v) = price {
+                        q.append_pair(name, &v.to_string());
+                    }
+                }
+                q.append_pair("in_stock", if p.filters.in_stock { "1" } else { "0" });
+                q.append_pair("sort", &format!("{:?}", p.sort));
+                "search".to_owned()
+            }
+            Route::Suggest { q: text } => {
+                q.append_pair("q", text);
+                "suggest".to_owned()
+            }
+            Route::Categories => "categories".to_owned(),
+            Route::Pack => "pack".to_owned(),
+            Route::Product { id } => format!("products/{}", encode(id)),
+            Route::Similar { id } => format!("products/{}/similar", encode(id)),
+            Route::BoughtTogether { id } => format!("products/{}/bought-together", encode(id)),
+            Route::Rows { ids, related } => {
+                q.append_pair("ids", &ids.join(",")).append_pair("related", if *related { "1" } else { "0" });
+                "rows".to_owned()
+            }
+        };
+        Some(format!("{path}?{}", q.finish()))
+    }
+}
+
+fn encode(id: &str) -> String {
+    form_urlencoded::byte_serialize(id.as_bytes()).collect()
+}
+
 pub const DEFAULT_LIMIT: usize = 24;
 /// Deepest result reachable by paging; deeper pages are a crawler, not a shopper.
 pub const MAX_OFFSET: usize = 10_000;
@@ -64,8 +119,8 @@ pub fn route(method: &str, path: &str, query: &str) -> Result<Route, ApiError> {
     route_with_history(method, path, query, None)
 }
 
-/// [`route`] with the history header, which wins over a `history` query parameter (a header keeps
-/// the history out of URLs, caches and logs).
+/// [`route`] with the `X-History` header, the only way a history is accepted: a `history` query
+/// parameter is refused, since URLs end up in logs, caches and browser history.
 pub fn route_with_history(
     method: &str,
     path: &str,
@@ -95,11 +150,12 @@ pub fn route_with_history(
         return Err(bad("history", format!("X-History is {} bytes, at most {MAX_HISTORY_HEADER}", h.len())));
     }
     let params = Params::parse(query);
+    if params.get("history").is_some_and(|h| !h.is_empty()) {
+        return Err(bad("history", "the history goes in the X-History header, never in the URL".into()));
+    }
+    let history = || parse_history(history_header.unwrap_or_default());
     match path {
-        "/api/feed" => {
-            let raw = history_header.or_else(|| params.get("history")).unwrap_or_default();
-            Ok(Route::Feed { limit: params.limit()?, history: parse_history(raw)? })
-        }
+        "/api/feed" => Ok(Route::Feed { limit: params.limit()?, history: history()? }),
         "/api/categories" => Ok(Route::Categories),
         "/api/pack" => Ok(Route::Pack),
         "/api/rows" => Ok(Route::Rows {
@@ -141,7 +197,7 @@ pub fn route_with_history(
                     in_stock: params.flag("in_stock")?,
                 },
                 sort: params.sort()?,
-                history: parse_history(history_header.or_else(|| params.get("history")).unwrap_or_default())?,
+                history: history()?,
             }))
         }
         _ => {
@@ -437,7 +493,7 @@ mod tests {
         assert_eq!(route("GET", "/api/feed", ""), Ok(Route::Feed { limit: DEFAULT_LIMIT, history: vec![] }));
         assert_eq!(route("GET", "/api/feed/", "limit=5&x=1"), Ok(Route::Feed { limit: 5, history: vec![] }));
         assert_eq!(
-            route_with_history("GET", "/api/feed", "history=q1", Some("a:cart, b ,c:x:purchase,d:odd")),
+            route_with_history("GET", "/api/feed", "", Some("a:cart, b ,c:x:purchase,d:odd")),
             Ok(Route::Feed {
                 limit: DEFAULT_LIMIT,
                 history: vec![
@@ -447,7 +503,7 @@ mod tests {
                     ("d:odd".into(), Event::View)
                 ]
             }),
-            "the header wins over the query; unknown suffixes stay part of the id"
+            "unknown suffixes stay part of the id"
         );
         assert_eq!(route("GET", "/api/products/a%2Fb/similar", ""), Ok(Route::Similar { id: "a/b".into() }));
         assert_eq!(
@@ -496,7 +552,54 @@ mod tests {
         assert!(route("GET", "/api/search", "q=a&category=b%C3%BCrobedarf/stifte").is_ok(), "Unicode slugs");
         assert_eq!(param(route("GET", &format!("/api/products/{}", "x".repeat(129)), "")), "id");
         let long: Vec<String> = (0..101).map(|i| format!("p{i}")).collect();
-        assert_eq!(param(route("GET", "/api/feed", &format!("history={}", long.join(",")))), "history");
+        let header = long.join(",");
+        assert_eq!(param(route_with_history("GET", "/api/feed", "", Some(&header))), "history");
+        // A history in the URL would be logged and cached on the way: refused, whatever the route.
+        for path in ["/api/feed", "/api/search", "/api/products/x"] {
+            assert_eq!(param(route_with_history("GET", path, "history=p1", Some("p2"))), "history", "{path}");
+        }
+        assert!(route("GET", "/api/feed", "history=").is_ok(), "given empty, as absent");
+    }
+
+    #[test]
+    fn cache_keys_come_from_the_parsed_route() {
+        let key = |path: &str, query: &str| route("GET", path, query).unwrap().cache_key().unwrap();
+        // Unknown, repeated and reordered parameters, and spellings of the same value, share one key.
+        assert_eq!(key("/api/search", "q=chair&zz=1"), key("/api/search", "q=chair&zz=2"));
+        assert_eq!(key("/api/search", "limit=5&q=chair"), key("/api/search", "q=chair&limit=5&q=desk"));
+        assert_eq!(key("/api/search", "q=chair"), key("/api/search", "q=chair&page=1&sort=&in_stock=false"));
+        assert_eq!(key("/api/feed/", "limit=08&utm_source=x"), key("/api/feed", "limit=8"));
+        // What changes the answer changes the key.
+        let distinct = [
+            key("/api/search", "q=chair"),
+            key("/api/search", "q=chairs"),
+            key("/api/search", "q=chair&page=2"),
+            key("/api/search", "q=chair&sort=price_asc"),
+            key("/api/search", "q=chair&in_stock=true"),
+            key("/api/search", "q=chair&min_price=5"),
+            key("/api/search", "q=chair&max_price=5"),
+            key("/api/search", "q=chair&category=furniture"),
+            key("/api/suggest", "q=chair"),
+            key("/api/feed", ""),
+            key("/api/feed", "limit=5"),
+            key("/api/products/a", ""),
+            key("/api/products/a/similar", ""),
+            key("/api/products/a/bought-together", ""),
+            key("/api/products/a%3Fb", ""),
+            key("/api/rows", "ids=a"),
+            key("/api/rows", "ids=a&related=true"),
+            key("/api/categories", ""),
+            key("/api/pack", ""),
+        ];
+        assert_eq!(
+            distinct.iter().collect::<std::collections::HashSet<_>>().len(),
+            distinct.len(),
+            "{distinct:?}"
+        );
+        assert!(!key("/api/products/a%3Fb", "").contains("a?b"), "ids are encoded");
+        let personal = route_with_history("GET", "/api/search", "q=a", Some("p1")).unwrap();
+        assert_eq!(personal.cache_key(), None, "answers from a history are never cached");
+        assert_eq!(route_with_history("GET", "/api/feed", "", Some("p1")).unwrap().cache_key(), None);
     }
 
     #[test]

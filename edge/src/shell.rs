@@ -35,10 +35,10 @@ const MAX_CACHED_CELLS: usize = 32;
 const KV_BINDING: &str = "SHOP";
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let url = req.url()?;
     if url.path() == "/" {
-        return home_page(&req, &env, &url).await;
+        return home_page(&req, &env, &ctx, &url).await;
     }
     if !url.path().starts_with("/api/") {
         if let Some(id) = seo::product_path_id(url.path()) {
@@ -65,23 +65,19 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             if matches!(route, Route::Pack | Route::Rows { .. }) {
                 content_type = "application/octet-stream";
             }
-            // The cache key never carries a history, even one the header overrode.
-            let kept: Vec<(String, String)> = url
-                .query_pairs()
-                .filter(|(k, _)| k != "history")
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-            let query_key = form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish();
-            let target = format!("{}?{}", url.path(), query_key);
-            answer(&env, route, client, country.as_deref(), currency.as_deref(), &target).await
+            let shopper = Shopper { client, country: country.as_deref(), currency: currency.as_deref() };
+            answer(&env, &ctx, &url, route, shopper).await
         }
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
     };
     match answer {
-        Ok((body, cache, edge_cache)) => {
-            let resp = with_headers(json_response(body, 200, content_type)?, cache);
-            if let Some(state) = edge_cache {
+        Ok(a) => {
+            let resp = with_headers(json_response(a.body, 200, content_type)?, a.cache_control);
+            if let Some(state) = a.edge_cache {
                 resp.headers().set("x-edge-cache", state)?;
+            }
+            if !a.fell_back.is_empty() {
+                resp.headers().set("x-degraded", &a.fell_back.join(", "))?;
             }
             Ok(resp)
         }
@@ -113,30 +109,35 @@ async fn product_page(req: &Request, env: &Env, id: &str, url: &worker::Url) -> 
     let query = url.query().unwrap_or("");
     let country = api::shopper_country(query, country.as_deref()).ok().flatten();
     let currency = api::shopper_currency(query).ok().flatten();
-    let (status, html) = match product_meta(env, id, country.as_deref(), currency.as_deref()).await {
-        Ok((product, price, in_stock)) => {
-            let origin = url.origin().ascii_serialization();
-            let canonical = seo::product_url(&origin, id);
-            let image = seo::absolute(&origin, &product.image_url());
-            let meta = seo::ProductMeta {
-                product: &product,
-                price: &price,
-                canonical: &canonical,
-                image: &image,
-                in_stock,
-            };
-            (200, seo::product_page(&shell, &meta))
-        }
-        Err(ApiError::UnknownProduct(_)) => (404, shell.clone()),
-        Err(e) => {
-            worker::console_warn!("product page {id} without SEO tags: {e}");
-            (200, shell.clone())
-        }
-    };
+    let fell = FellBack::default();
+    let (status, html, tagged) =
+        match product_meta(env, id, country.as_deref(), currency.as_deref(), &fell).await {
+            Ok((product, price, in_stock)) => {
+                let origin = url.origin().ascii_serialization();
+                let canonical = seo::product_url(&origin, id);
+                let image = seo::absolute(&origin, &product.image_url());
+                let meta = seo::ProductMeta {
+                    product: &product,
+                    price: &price,
+                    canonical: &canonical,
+                    image: &image,
+                    in_stock,
+                };
+                (200, seo::product_page(&shell, &meta), true)
+            }
+            Err(ApiError::UnknownProduct(_)) => (404, shell.clone(), false),
+            Err(e) => {
+                worker::console_warn!("product page {id} without SEO tags: {e}");
+                (200, shell.clone(), false)
+            }
+        };
     let resp = Response::from_html(html)?.with_status(status);
     let h = resp.headers();
     h.set("content-security-policy", &seo::shell_csp(&shell))?;
-    h.set("cache-control", "public, max-age=60")?;
+    // Only a complete page may be kept by shared caches: a 404 (the product may be listed by the next
+    // build) or a page without its tags or prices must not outlive the fault.
+    let complete = tagged && fell.borrow().is_empty();
+    h.set("cache-control", if complete { "public, max-age=60" } else { "no-store" })?;
     h.set("vary", "cf-ipcountry")?;
     h.set("x-content-type-options", "nosniff")?;
     h.set("referrer-policy", "strict-origin-when-cross-origin")?;
@@ -149,7 +150,7 @@ const PRERENDER_ITEMS: usize = 12;
 /// The home page: the shell with the history-free feed as plain HTML ([`seo::home_page`]), from
 /// the same cached answer as `/api/feed`, so the first grid needs no wasm; the plain shell when the
 /// feed cannot be read.
-async fn home_page(req: &Request, env: &Env, url: &worker::Url) -> worker::Result<Response> {
+async fn home_page(req: &Request, env: &Env, ctx: &Context, url: &worker::Url) -> worker::Result<Response> {
     let mut shell_resp =
         env.assets("ASSETS")?.fetch(format!("{}/", url.origin().ascii_serialization()), None).await?;
     let shell = shell_resp.text().await?;
@@ -161,9 +162,9 @@ async fn home_page(req: &Request, env: &Env, url: &worker::Url) -> worker::Resul
         req.headers().get("x-client-id").ok().flatten().as_deref(),
     );
     let route = Route::Feed { limit: PRERENDER_ITEMS, history: Vec::new() };
-    let target = format!("/api/feed?limit={PRERENDER_ITEMS}");
-    let html = match answer(env, route, client, country.as_deref(), currency.as_deref(), &target).await {
-        Ok((body, _, _)) => match serde_json::from_slice::<ranking::api::FeedResponse>(&body) {
+    let shopper = Shopper { client, country: country.as_deref(), currency: currency.as_deref() };
+    let html = match answer(env, ctx, url, route, shopper).await {
+        Ok(a) => match serde_json::from_slice::<ranking::api::FeedResponse>(&a.body) {
             Ok(feed) => seo::home_page(&shell, &feed),
             Err(e) => {
                 worker::console_warn!("home page without its feed: {e}");
@@ -193,6 +194,7 @@ async fn product_meta(
     id: &str,
     country: Option<&str>,
     currency: Option<&str>,
+    fell: &FellBack,
 ) -> Result<(ranking::Product, ranking::Price, Option<bool>), ApiError> {
     let store =
         env.kv(KV_BINDING).map_err(|e| ApiError::Unavailable(format!("KV binding {KV_BINDING}: {e}")))?;
@@ -203,7 +205,7 @@ async fn product_meta(
         load::<ProductShard>(&store, v, &kv::keys::products(v, kv::shard_of(id, manifest.shard_count)))
             .await?;
     let product = shard.get(id).cloned().ok_or_else(|| ApiError::UnknownProduct(id.to_owned()))?;
-    let locale = load::<Locale>(&store, v, &kv::keys::locale(v)).await.ok();
+    let locale = optional::<Locale>(&store, v, &kv::keys::locale(v), "locale", fell).await;
     let weights = Weights::default();
     let ctx = api::Ctx {
         version: v,
@@ -248,55 +250,94 @@ fn body<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(value).map_err(|e| ApiError::Unavailable(format!("cannot encode response: {e}")))
 }
 
+/// Who is asking, as far as an answer depends on it: experiment bucket, country and currency.
+#[derive(Debug, Clone, Copy)]
+struct Shopper<'a> {
+    client: u64,
+    country: Option<&'a str>,
+    currency: Option<&'a str>,
+}
+
+/// An API answer before it becomes a response.
+struct Answer {
+    body: Vec<u8>,
+    cache_control: &'static str,
+    /// `x-edge-cache`: `hit`, `miss`, or `None` when the answer may not be cached.
+    edge_cache: Option<&'static str>,
+    /// Build parts that could not be read, so defaults answered instead (`x-degraded`).
+    fell_back: Vec<&'static str>,
+}
+
+/// Parts of the build that failed to load for one request (each falls back to a default). Such an
+/// answer is served but never stored: a cache would keep the fallback for everyone.
+type FellBack = RefCell<Vec<&'static str>>;
+
+/// An optional part of the build: `None` when this build has none, a default (and noted in `fell`)
+/// when it is there but unreadable.
+async fn optional<T: Blob + Checked + 'static>(
+    store: &KvStore,
+    v: &str,
+    key: &str,
+    part: &'static str,
+    fell: &FellBack,
+) -> Option<Rc<T>> {
+    match load_optional_as::<T, T>(store, v, key, |x| x.is_consistent().then_some(x)).await {
+        Ok(value) => value,
+        Err(e) => {
+            worker::console_warn!("{part} unreadable, defaults used: {e}");
+            fell.borrow_mut().push(part);
+            None
+        }
+    }
+}
+
 async fn answer(
     env: &Env,
+    ctx: &Context,
+    url: &worker::Url,
     route: Route,
-    client: u64,
-    country: Option<&str>,
-    currency: Option<&str>,
-    target: &str,
-) -> Result<(Vec<u8>, &'static str, Option<&'static str>), ApiError> {
+    shopper: Shopper<'_>,
+) -> Result<Answer, ApiError> {
     let store =
         env.kv(KV_BINDING).map_err(|e| ApiError::Unavailable(format!("KV binding {KV_BINDING}: {e}")))?;
     let version = current_version(&store).await?;
     let v = version.as_str();
-    // Weights per experiment variant; a build without them (or unreadable) ranks with the defaults.
-    let variants = load::<Variants>(&store, v, &kv::keys::weights(v)).await.unwrap_or_else(|e| {
-        worker::console_warn!("default weights: {e}");
-        Rc::new(Variants::default())
-    });
-    // Without localisation data (an older build, or unreadable) prices stay in the catalog currency.
-    let locale = load::<Locale>(&store, v, &kv::keys::locale(v)).await.ok();
-    // A build without rules (or unreadable ones) ranks unmerchandised; the indexer refuses bad rules.
-    let rules = load::<Rules>(&store, v, &kv::keys::rules(v)).await.ok();
+    let fell = FellBack::default();
+    // Weights per experiment variant, localisation (prices in the catalog currency without it) and
+    // merchandising rules: a build may lack any of them; an unreadable one degrades the answer.
+    let variants = optional::<Variants>(&store, v, &kv::keys::weights(v), "weights", &fell).await;
+    let locale = optional::<Locale>(&store, v, &kv::keys::locale(v), "locale", &fell).await;
+    let now = (worker::Date::now().as_millis() / 1000) as i64;
+    // Only the rules in force, under numbers instead of the shop's ids: answers and the device pack
+    // show what shapes a ranking, never rules yet to start or what the shop calls them.
+    let rules =
+        optional::<Rules>(&store, v, &kv::keys::rules(v), "rules", &fell).await.map(|r| r.public(now));
     let fallback = Weights::default();
-    let (variant, weights) = variants.pick(client).unwrap_or(("default", &fallback));
-    let ctx = api::Ctx {
+    let (variant, weights) =
+        variants.as_deref().and_then(|vs| vs.pick(shopper.client)).unwrap_or(("default", &fallback));
+    let api_ctx = api::Ctx {
         version: v,
-        country,
-        now: (worker::Date::now().as_millis() / 1000) as i64,
+        country: shopper.country,
+        now,
         variant,
         weights,
-        currency,
+        currency: shopper.currency,
         locale: locale.as_deref(),
-        rules: rules.as_deref(),
+        rules: rules.as_ref(),
     };
     let feed_limit = match &route {
         Route::Feed { limit, .. } => Some(*limit),
         _ => None,
     };
     // History-free answers are the same for every shopper of one variant, country and currency: the
-    // Cache API keeps them per index version (a new build never serves an old answer).
-    let personal = match &route {
-        Route::Feed { history, .. } => !history.is_empty(),
-        Route::Search(p) => !p.history.is_empty(),
-        _ => false,
-    };
-    let key = (!personal).then(|| {
+    // Cache API keeps them per index version (a new build never serves an old answer), under the
+    // shop's own origin and a key made from the parsed route.
+    let key = route.cache_key().map(|route_key| {
         format!(
-            "https://edge-cache.internal/{v}/{variant}/{}/{}{target}",
-            country.unwrap_or("-"),
-            currency.unwrap_or("-")
+            "{}/__edge-cache/{v}/{variant}/{}/{}/{route_key}",
+            url.origin().ascii_serialization(),
+            shopper.country.unwrap_or("-"),
+            shopper.currency.unwrap_or("-")
         )
     });
     let cache = worker::Cache::default();
@@ -309,36 +350,51 @@ async fn answer(
         } else {
             "public, max-age=300"
         };
-        return Ok((bytes, control, Some("hit")));
+        return Ok(Answer {
+            body: bytes,
+            cache_control: control,
+            edge_cache: Some("hit"),
+            fell_back: Vec::new(),
+        });
     }
-    let result = match (respond(&store, route, ctx).await, feed_limit) {
+    let result = match (respond(&store, route, api_ctx, &fell).await, feed_limit) {
         // The feed degrades to the build's non-personal popular list rather than an empty page.
         (Err(ApiError::Unavailable(why)), Some(limit)) => {
             match load::<CardList>(&store, v, &kv::keys::popular(v)).await {
                 Ok(popular) => {
                     // Logged once, with the response (below in `fetch`).
-                    Err(ApiError::Degraded(why, Box::new(api::fallback_feed(&popular, limit, ctx))))
+                    Err(ApiError::Degraded(why, Box::new(api::fallback_feed(&popular, limit, api_ctx))))
                 }
                 Err(_) => Err(ApiError::Unavailable(why)),
             }
         }
         (result, _) => result,
     }?;
-    let Some(key) = key else { return Ok((result.0, result.1, None)) };
-    // Cache API entries need a max-age; a failed put only costs the next request a recompute.
+    let fell_back = fell.into_inner();
+    if !fell_back.is_empty() {
+        return Ok(Answer { body: result.0, cache_control: "no-store", edge_cache: None, fell_back });
+    }
+    let Some(key) = key else {
+        return Ok(Answer { body: result.0, cache_control: result.1, edge_cache: None, fell_back });
+    };
+    // Cache API entries need a max-age. Stored after the response is sent; a failed put only costs
+    // the next request a recompute.
     if let Ok(stored) = Response::from_bytes(result.0.clone()) {
         let _ = stored.headers().set("cache-control", result.1);
-        if let Err(e) = cache.put(key.as_str(), stored).await {
-            worker::console_warn!("edge cache put failed: {e}");
-        }
+        ctx.wait_until(async move {
+            if let Err(e) = worker::Cache::default().put(key.as_str(), stored).await {
+                worker::console_warn!("edge cache put failed: {e}");
+            }
+        });
     }
-    Ok((result.0, result.1, Some("miss")))
+    Ok(Answer { body: result.0, cache_control: result.1, edge_cache: Some("miss"), fell_back })
 }
 
 async fn respond(
     store: &KvStore,
     route: Route,
     ctx: api::Ctx<'_>,
+    fell: &FellBack,
 ) -> Result<(Vec<u8>, &'static str), ApiError> {
     let (store, v) = (store, ctx.version);
     let manifest = load::<Manifest>(store, v, &kv::keys::manifest(v)).await?;
@@ -351,7 +407,7 @@ async fn respond(
         return Ok((device_pack(store, ctx).await?, "public, max-age=300"));
     }
     if manifest.cells > 0 {
-        return partitioned(store, route, ctx).await;
+        return partitioned(store, route, ctx, fell).await;
     }
     match route {
         Route::Feed { limit, history } => {
@@ -368,7 +424,7 @@ async fn respond(
             let items = load::<ItemIndex>(store, v, &kv::keys::items(v)).await?;
             let lexicon =
                 load_as::<LexicalData, Lexicon>(store, v, &kv::keys::search(v), Lexicon::new).await?;
-            let embedder = embedder(store, v).await;
+            let embedder = embedder(store, v, fell).await;
             let cat = Catalog::new(&items, Some(&lexicon), embedder.as_deref());
             Ok((body(&api::suggest(cat, &q, ctx))?, "public, max-age=60"))
         }
@@ -384,7 +440,7 @@ async fn respond(
             let items = load::<ItemIndex>(store, v, &kv::keys::items(v)).await?;
             let lexicon =
                 load_as::<LexicalData, Lexicon>(store, v, &kv::keys::search(v), Lexicon::new).await?;
-            let embedder = embedder(store, v).await;
+            let embedder = embedder(store, v, fell).await;
             let cat = Catalog::new(&items, Some(&lexicon), embedder.as_deref());
             let cache = if params.history.is_empty() { "public, max-age=60" } else { "private, no-store" };
             Ok((body(&api::search(cat, &params, ctx))?, cache))
@@ -424,12 +480,14 @@ async fn device_pack(store: &KvStore, ctx: api::Ctx<'_>) -> Result<Vec<u8>, ApiE
     Ok(kv::encode(&pack))
 }
 
-/// The query embedder; without it (indexed without a model, or unreadable) search is keyword-only.
-async fn embedder(store: &KvStore, v: &str) -> Option<Rc<Embedder>> {
-    match load_as::<EmbedderData, Embedder>(store, v, &kv::keys::embedder(v), Embedder::new).await {
-        Ok(e) => Some(e),
+/// The query embedder; without it (indexed without a model) search is keyword-only, and when it is
+/// unreadable the answer is keyword-only and degraded.
+async fn embedder(store: &KvStore, v: &str, fell: &FellBack) -> Option<Rc<Embedder>> {
+    match load_optional_as::<EmbedderData, Embedder>(store, v, &kv::keys::embedder(v), Embedder::new).await {
+        Ok(e) => e,
         Err(e) => {
             worker::console_warn!("semantic search off: {e}");
+            fell.borrow_mut().push("embedder");
             None
         }
     }
@@ -441,6 +499,7 @@ async fn partitioned(
     store: &KvStore,
     route: Route,
     ctx: api::Ctx<'_>,
+    fell: &FellBack,
 ) -> Result<(Vec<u8>, &'static str), ApiError> {
     let v = ctx.version;
     let router = load_as::<IvfHead, Router>(store, v, &kv::keys::ivf(v), Router::new).await?;
@@ -477,7 +536,7 @@ async fn partitioned(
         Route::Similar { id } => related(store, &router, &id, false, ctx).await,
         Route::BoughtTogether { id } => related(store, &router, &id, true, ctx).await,
         Route::Search(params) => {
-            let embedder = embedder(store, v).await;
+            let embedder = embedder(store, v, fell).await;
             let mut wanted =
                 router.search_cells(&params.q, params.filters.category.as_deref(), embedder.as_deref());
             // Pinned products may live in cells the query would not route to (within the bound).
@@ -529,7 +588,7 @@ async fn partitioned(
             Ok((kv::encode(&device::rows_cell(&sources, &ids, related)), "public, max-age=300"))
         }
         Route::Suggest { q } => {
-            let embedder = embedder(store, v).await;
+            let embedder = embedder(store, v, fell).await;
             let wanted = router.search_cells(&q, None, embedder.as_deref());
             let all = cells(store, v, &wanted).await?;
             let refs: Vec<&OpenCell> = all.iter().map(Rc::as_ref).collect();
@@ -597,23 +656,39 @@ thread_local! {
 }
 
 async fn current_version(store: &KvStore) -> Result<String, ApiError> {
-    let raw = store
-        .get(kv::CURRENT)
-        .text()
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("cannot read KV key `current`: {e}")))?
-        .ok_or_else(|| {
-            ApiError::Unavailable("the index is not built yet: KV key `current` is missing".into())
-        })?;
-    let version =
-        kv::parse_version_id(&raw).map_err(|e| ApiError::Unavailable(format!("KV key `current`: {e}")))?;
+    let live = pointer(store, kv::CURRENT).await?.ok_or_else(|| {
+        ApiError::Unavailable("the index is not built yet: KV key `current` is missing".into())
+    })?;
+    // Mid-deploy, `current` may name a build of another format than this worker reads: it then
+    // serves the last build of its own format, if there is one (else the values say what is wrong).
+    let version = match kv::format_of(&live) {
+        Some(f) if f != kv::FORMAT_VERSION => {
+            pointer(store, &kv::current_key(kv::FORMAT_VERSION)).await?.unwrap_or(live)
+        }
+        _ => live,
+    };
     CACHE.with_borrow_mut(|c| {
         if c.version != version {
-            c.version = version.to_owned();
+            c.version.clone_from(&version);
             c.values.clear();
         }
     });
-    Ok(version.to_owned())
+    Ok(version)
+}
+
+/// The version id a pointer key names, `None` when the key is missing.
+async fn pointer(store: &KvStore, key: &str) -> Result<Option<String>, ApiError> {
+    let Some(raw) = store
+        .get(key)
+        .text()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("cannot read KV key `{key}`: {e}")))?
+    else {
+        return Ok(None);
+    };
+    let version =
+        kv::parse_version_id(&raw).map_err(|e| ApiError::Unavailable(format!("KV key `{key}`: {e}")))?;
+    Ok(Some(version.to_owned()))
 }
 
 async fn load<T: Blob + Checked + 'static>(
@@ -655,16 +730,30 @@ async fn load_as<T: Blob, R: 'static>(
     key: &str,
     convert: impl FnOnce(T) -> Option<R>,
 ) -> Result<Rc<R>, ApiError> {
+    load_optional_as(store, version, key, convert)
+        .await?
+        .ok_or_else(|| ApiError::Unavailable(format!("KV key {key} is missing")))
+}
+
+/// [`load_as`] for a value a build may lack: `Ok(None)` when the key is missing.
+async fn load_optional_as<T: Blob, R: 'static>(
+    store: &KvStore,
+    version: &str,
+    key: &str,
+    convert: impl FnOnce(T) -> Option<R>,
+) -> Result<Option<Rc<R>>, ApiError> {
     let cached = CACHE.with_borrow(|c| (c.version == version).then(|| c.values.get(key).cloned()).flatten());
     if let Some(v) = cached.and_then(|v| v.downcast::<R>().ok()) {
-        return Ok(v);
+        return Ok(Some(v));
     }
-    let bytes = store
+    let Some(bytes) = store
         .get(key)
         .bytes()
         .await
         .map_err(|e| ApiError::Unavailable(format!("cannot read KV key {key}: {e}")))?
-        .ok_or_else(|| ApiError::Unavailable(format!("KV key {key} is missing")))?;
+    else {
+        return Ok(None);
+    };
     let decoded = kv::decode::<T>(&bytes).map_err(|e| ApiError::Unavailable(format!("KV key {key}: {e}")))?;
     let value = Rc::new(
         convert(decoded).ok_or_else(|| ApiError::Unavailable(format!("KV key {key}: inconsistent data")))?,
@@ -685,5 +774,5 @@ async fn load_as<T: Blob, R: 'static>(
             c.values.insert(key.to_owned(), value.clone() as Rc<dyn Any>);
         }
     });
-    Ok(value)
+    Ok(Some(value))
 }

@@ -237,12 +237,19 @@ pub fn write(out: &Path, build: &Build) -> Result<Vec<PathBuf>> {
         let name = if n == 0 { "bulk.json".to_owned() } else { format!("bulk-{}.json", n + 1) };
         fs::write(out.join(&name), part).with_context(|| format!("cannot write {name}"))?;
     }
-    let current = serde_json::json!([{"key": kv::CURRENT, "value": build.version}]);
+    // This format's own pointer first, then the shared one (see `kv::current_key`).
+    let own = kv::current_key(kv::FORMAT_VERSION);
+    let current = serde_json::json!([
+        {"key": own, "value": build.version},
+        {"key": kv::CURRENT, "value": build.version},
+    ]);
     fs::write(out.join("bulk-current.json"), serde_json::to_vec(&current)?)
         .context("cannot write bulk-current.json")?;
-    let pointer = kv_dir.join(kv::CURRENT);
-    fs::write(&pointer, &build.version).with_context(|| format!("cannot write {}", pointer.display()))?;
-    written.push(pointer);
+    for name in [own.as_str(), kv::CURRENT] {
+        let pointer = kv_dir.join(name);
+        fs::write(&pointer, &build.version).with_context(|| format!("cannot write {}", pointer.display()))?;
+        written.push(pointer);
+    }
     Ok(written)
 }
 

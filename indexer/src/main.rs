@@ -379,6 +379,11 @@ fn build_cmd(
     };
     let variant_names = variants.0.keys().cloned().collect::<Vec<_>>().join(", ");
     let rule_count = rules.as_ref().map_or(0, |r| r.rules.len());
+    // Answers name rules by number (`Rules::public`): the operator's key to them.
+    let rule_numbers: Vec<String> = rules
+        .as_ref()
+        .map(|r| r.numbers().iter().zip(&r.rules).map(|(n, rule)| format!("{n} = {}", rule.id)).collect())
+        .unwrap_or_default();
     let extra = build::Extra { embedder, items: Some(items), variants, cells, locale: Some(locale), rules };
     let b = step("building entries", || build::build(&products, &rows, version, built_at, extra))?;
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -397,6 +402,9 @@ fn build_cmd(
     );
     for (key, bytes) in &b.entries {
         println!("  {key:<48} {:>10} bytes", bytes.len());
+    }
+    if !rule_numbers.is_empty() {
+        println!("rules as answers name them: {}", rule_numbers.join(", "));
     }
     println!("done in {:.2} s -> {}", total.elapsed().as_secs_f64(), out.display());
     Ok(())

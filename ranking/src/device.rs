@@ -18,8 +18,9 @@ use crate::weights::Weights;
 /// and keywords, compressed: the whole pack stays near 250 KB on the wire).
 pub const PACK_ITEMS: usize = 300;
 
-/// Most products one rows request may name.
-pub const MAX_ROWS_IDS: usize = 48;
+/// Most products one rows request may name: the app asks for the one product being viewed (with
+/// its related items); more would let one request read many cells of a partitioned build.
+pub const MAX_ROWS_IDS: usize = 1;
 
 /// `GET /api/pack`: everything the device needs to rank like the edge for this shopper's variant,
 /// country and currency. Not personal: the same for every shopper of one variant and country.
@@ -168,7 +169,9 @@ mod tests {
             assert_eq!(ivf::merge(&cells, &[]).items.len(), 5);
         }
         // Known rows keep global numbers and appear once, however often they are named.
-        let rows = rows_cell(&[Source { items: &index, globals: None }], &["p3", "p3", "p1"], true);
-        assert_eq!(rows.globals, vec![3, 1]);
+        let source = [Source { items: &index, globals: None }];
+        assert_eq!(rows_cell(&source, &["p3"], false).globals, vec![3]);
+        // Ids past the cap are not read.
+        assert_eq!(rows_cell(&source, &["p3", "p1"], false).globals, vec![3]);
     }
 }

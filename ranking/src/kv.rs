@@ -91,6 +91,18 @@ pub fn decode<T: Blob>(bytes: &[u8]) -> Result<T, FormatError> {
     Ok(value)
 }
 
+/// The pointer to the live build of one format. Each build writes it beside [`CURRENT`]: while a
+/// deploy has flipped `current` to a build of a new format and the old worker still answers (or the
+/// other way round), that worker reads its own format's pointer instead of failing on every value.
+pub fn current_key(format: u16) -> String {
+    format!("current-v{format}")
+}
+
+/// The format a version id was built with (the indexer names builds `v<format>-<hash>`), if it says.
+pub fn format_of(version: &str) -> Option<u16> {
+    version.strip_prefix('v')?.split_once('-')?.0.parse().ok()
+}
+
 /// Validates a version id read from [`CURRENT`]; it becomes part of every key, so it must be tame.
 pub fn parse_version_id(raw: &str) -> Result<&str, FormatError> {
     let v = raw.trim();
@@ -265,6 +277,19 @@ mod tests {
         assert!(parse_version_id("../etc").is_err());
         assert!(parse_version_id("").is_err());
         assert!(parse_version_id(&"x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn each_format_has_its_own_pointer() {
+        assert_eq!(format_of("v6-c8064a3723b0f7c2"), Some(6));
+        assert_eq!(format_of("v7-00"), Some(7));
+        for other in ["faulty", "v-live", "v20261122-0615", "6-abc", "v6"] {
+            assert_eq!(format_of(other), None, "{other}");
+        }
+        assert_eq!(current_key(6), "current-v6");
+        assert_ne!(current_key(FORMAT_VERSION), CURRENT);
+        // The pointer is a key of its own, outside every build's prefix.
+        assert!(!current_key(FORMAT_VERSION).contains('/'));
     }
 
     #[test]

@@ -119,6 +119,32 @@ impl Rules {
 }
 
 impl Rules {
+    /// What may leave the edge (in the device pack and in answers' `why.rules`): the rules in force at
+    /// `now` (a rule that starts later would reveal a coming sale or change), in file order, with
+    /// the shop's rule ids replaced by `r1`, `r2`, … numbered in id order (zero-padded, so ties
+    /// between equal priorities still go the same way).
+    pub fn public(&self, now: i64) -> Rules {
+        let rules = self
+            .rules
+            .iter()
+            .zip(self.numbers())
+            .filter(|(r, _)| r.from.is_none_or(|f| now >= f) && r.until.is_none_or(|u| now < u))
+            .map(|(r, id)| Rule { id, ..r.clone() })
+            .collect();
+        Rules { rules }
+    }
+
+    /// Each rule's public name, in file order: `r1`, `r2`, … numbered in id order, zero-padded.
+    pub fn numbers(&self) -> Vec<String> {
+        let mut ids: Vec<&str> = self.rules.iter().map(|r| r.id.as_str()).collect();
+        crate::order::sort_by(&mut ids, |a, b| a.cmp(b));
+        let width = ids.len().to_string().len();
+        self.rules
+            .iter()
+            .map(|r| format!("r{:0width$}", ids.partition_point(|id| *id < r.id.as_str()) + 1))
+            .collect()
+    }
+
     /// Products pinned by the rules that apply to this search (to read their cells).
     pub fn pinned(&self, query: &str, category: Option<&str>, now: i64) -> Vec<String> {
         let cx = Context { query, category, now };
@@ -156,4 +182,45 @@ pub fn pin_slots(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(id: &str, priority: i32, from: Option<i64>, until: Option<i64>) -> Rule {
+        let actions = vec![Action::Pin { product: format!("P{}", id.len()), position: 1 }];
+        Rule { id: id.into(), priority, when: Trigger::Always, from, until, actions }
+    }
+
+    #[test]
+    fn only_rules_in_force_leave_the_edge_and_without_the_shops_ids() {
+        let rules = Rules {
+            rules: vec![
+                rule("summer-sale-secret", 1, Some(1_000), None),
+                rule("b-pin", 5, None, None),
+                rule("a-pin", 5, Some(10), Some(500)),
+                rule("expired", 9, None, Some(100)),
+            ],
+        };
+        let now = 200;
+        let public = rules.public(now);
+        let ids: Vec<&str> = public.rules.iter().map(|r| r.id.as_str()).collect();
+        // File order kept; numbered by the original ids' order (a-pin < b-pin < expired < summer…).
+        assert_eq!(ids, ["r2", "r1"]);
+        let text = format!("{public:?}");
+        for secret in ["summer", "secret", "a-pin", "b-pin", "expired"] {
+            assert!(!text.contains(secret), "{secret} leaks: {text}");
+        }
+        // The same rules apply, in the same order, so the device ranks as the edge does.
+        let cx = Context { query: "x", category: None, now };
+        let pins = |r: &Rules| -> Vec<String> {
+            r.active(&cx).iter().flat_map(|r| &r.actions).map(|a| format!("{a:?}")).collect()
+        };
+        assert_eq!(pins(&public), pins(&rules));
+        assert_eq!(public.public(now), public, "stable");
+        let later = rules.public(1_000);
+        assert_eq!(later.rules.len(), 2, "{later:?}");
+        assert!(later.rules.iter().any(|r| r.from == Some(1_000)), "the sale is shipped once it starts");
+    }
 }

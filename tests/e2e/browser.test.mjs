@@ -120,8 +120,11 @@ test("product pages carry SEO tags and a CSP that still lets the app run", async
   await page.goto(url);
   await page.locator("h1").first().waitFor();
   assert.equal((await page.locator("h1").first().textContent()).trim(), item.title);
+  assert.equal(res.headers.get("cache-control"), "public, max-age=60");
   const missing = await fetch(`${BASE_URL}/p/NOPE-404`);
   assert.equal(missing.status, 404);
+  // The product may be listed by the next build: a 404 is never kept by a shared cache.
+  assert.equal(missing.headers.get("cache-control"), "no-store");
   assert.match(await missing.text(), /<title>Shopfront<\/title>/);
 });
 
@@ -338,6 +341,20 @@ test("offline after one visit: shell, feed, a viewed product and search on the d
     await rows;
     await page.locator("a.brand").click();
     await edgeFeed(page);
+    // What the service worker keeps: API answers of this build, bounded, and no suggestions (one per
+    // keystroke would be a trail of what was typed).
+    await page.evaluate(() => fetch("/api/suggest?q=cha").then((r) => r.text()));
+    const kept = await page.evaluate(async () => {
+      const names = (await caches.keys()).filter((k) => k.startsWith("api-"));
+      const urls = [];
+      for (const n of names) urls.push(...(await (await caches.open(n)).keys()).map((r) => new URL(r.url).pathname));
+      return { names, urls };
+    });
+    assert.equal(kept.names.length, 1, JSON.stringify(kept.names));
+    assert.notEqual(kept.names[0], "api-v1", "versioned with the build");
+    assert.ok(kept.urls.includes("/api/pack") && kept.urls.includes("/api/rows"), kept.urls.join(" "));
+    assert.ok(!kept.urls.includes("/api/suggest"), kept.urls.join(" "));
+    assert.ok(kept.urls.length <= 60, `${kept.urls.length} answers kept`);
 
     await server.close();
     await page.reload();
@@ -353,6 +370,11 @@ test("offline after one visit: shell, feed, a viewed product and search on the d
     await page.locator("[data-source=device] [data-testid=result-count]").waitFor();
     const found = (await cards(page).locator(".card-title").allTextContents()).map((t) => t.toLowerCase());
     assert.ok(found.length > 0 && found.some((t) => t.includes("paper")), found.join(" | "));
+
+    // Clearing the history clears what the service worker kept of the visit too.
+    await page.goto(base + "/settings");
+    await page.getByTestId("clear-history").click();
+    await page.waitForFunction(async () => (await caches.keys()).every((k) => !k.startsWith("api-")));
   } finally {
     await context.close();
     await server.close();
