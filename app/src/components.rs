@@ -176,8 +176,13 @@ impl Tile {
     }
 }
 
+/// Cards a phone shows before any scrolling (two rows of two): in the page's leading grid their
+/// images load at once rather than lazily, the first with high priority (it is the largest paint).
+const ABOVE_THE_FOLD: usize = 4;
+
+/// One product card; `lead`: its position in the page's leading grid, if it is in it.
 #[component]
-pub fn ProductCard(tile: Tile) -> impl IntoView {
+pub fn ProductCard(tile: Tile, #[prop(optional_no_strip)] lead: Option<usize>) -> impl IntoView {
     let store = expect_context::<Store>();
     let Tile { card, note, featured } = tile;
     let href = format!("/p/{}", encode(&card.id));
@@ -186,7 +191,9 @@ pub fn ProductCard(tile: Tile) -> impl IntoView {
         <li class="card" data-id=card.id.clone()>
             <A href=href>
                 {featured.then(|| view! { <span class="badge">{store.t(Msg::Featured)}</span> })}
-                <img src=card.image.clone() alt="" width="240" height="240" loading="lazy" decoding="async"/>
+                <img src=card.image.clone() alt="" width="240" height="240" decoding="async"
+                    loading=lead.is_none_or(|i| i >= ABOVE_THE_FOLD).then_some("lazy")
+                    fetchpriority=(lead == Some(0)).then_some("high")/>
                 <span class="card-title">{card.title.clone()}</span>
             </A>
             <span class="card-meta">
@@ -202,12 +209,16 @@ pub fn ProductCard(tile: Tile) -> impl IntoView {
     }
 }
 
-/// A grid of product cards.
+/// A grid of product cards; `lead`: the page's first grid, whose top cards are above the fold.
 #[component]
-pub fn Grid(tiles: Vec<Tile>) -> impl IntoView {
+pub fn Grid(tiles: Vec<Tile>, #[prop(optional)] lead: bool) -> impl IntoView {
     view! {
         <ul class="grid" data-testid="product-grid">
-            {tiles.into_iter().map(|tile| view! { <ProductCard tile/> }).collect_view()}
+            {tiles
+                .into_iter()
+                .enumerate()
+                .map(|(i, tile)| view! { <ProductCard tile lead=lead.then_some(i) /> })
+                .collect_view()}
         </ul>
     }
 }

@@ -65,13 +65,20 @@ pub fn home_page(shell: &str, feed: &ranking::api::FeedResponse) -> String {
     let mut html = String::from(
         "<div id=\"prerender\"><header class=\"site-header\"><a class=\"brand\" href=\"/\">Shopfront</a></header><main>",
     );
-    for s in &feed.sections {
+    for (n, s) in feed.sections.iter().enumerate() {
         html.push_str(&format!("<section><h2>{}</h2><ul class=\"grid\">", escape(&s.title)));
-        for i in &s.items {
-            let c = &i.card;
+        for (i, item) in s.items.iter().enumerate() {
+            let c = &item.card;
+            // The first section's top cards are above the fold: eager, the first with high priority
+            // (the largest paint); the rest load as they scroll into view.
+            let loading = match (n, i) {
+                (0, 0) => " fetchpriority=\"high\"",
+                (0, 1..4) => "",
+                _ => " loading=\"lazy\"",
+            };
             html.push_str(&format!(
                 "<li class=\"card\"><a href=\"/p/{}\"><img src=\"{}\" alt=\"\" width=\"240\" height=\"240\" \
-                 decoding=\"async\"><span class=\"card-title\">{}</span></a><span class=\"card-meta\">\
+                 decoding=\"async\"{loading}><span class=\"card-title\">{}</span></a><span class=\"card-meta\">\
                  <span class=\"price\">{}</span><span class=\"category\">{}</span></span></li>",
                 escape(&percent_encoding::utf8_percent_encode(&c.id, URL_COMPONENT).to_string()),
                 escape(&c.image),
@@ -366,6 +373,8 @@ mod tests {
             index_version: "v1".into(),
         };
         let html = home_page(SHELL, &feed);
+        assert_eq!(html.matches("fetchpriority=\"high\"").count(), 1, "the first card only");
+        assert!(!html.contains("loading=\"lazy\""), "a single card is above the fold");
         assert!(html.starts_with(&SHELL[..SHELL.find("<body>").unwrap()]));
         assert!(html.ends_with("</body></html>"));
         assert!(!html.contains("<script>alert"), "{html}");

@@ -36,10 +36,20 @@ test("home shows the feed's sections", async () => {
   assert.deepEqual(await page.locator("section[data-source] h2").allTextContents(), feed.sections.map((s) => s.title));
   const booted = await page.evaluate(() => performance.now());
   console.log(`# first product grid (first contentful paint) ${Math.round(paint)} ms; app's own grid by ${Math.round(booted)} ms`);
-  // Images have explicit dimensions (no layout shift) and lazy loading.
+  // Images have explicit dimensions (no layout shift); those above the fold load at once, the first
+  // with high priority (the largest paint), the rest lazily. Prerendered and app grids alike.
   const img = cards(page).first().locator("img");
   assert.equal(await img.getAttribute("width"), "240");
   assert.equal(await img.getAttribute("height"), "240");
+  const loading = async (i) => {
+    const el = page.locator("[data-testid=product-grid] img").nth(i);
+    return [await el.getAttribute("loading"), await el.getAttribute("fetchpriority")];
+  };
+  assert.deepEqual(await loading(0), [null, "high"]);
+  assert.deepEqual(await loading(3), [null, null]);
+  assert.deepEqual(await loading(4), ["lazy", null]);
+  assert.equal(html.match(/fetchpriority="high"/g)?.length, 1, "one high-priority image in the prerendered page");
+  assert.ok(!html.slice(0, html.indexOf('fetchpriority="high"')).includes('loading="lazy"'), "the first image is not lazy");
   await page.screenshot({ path: join(ARTIFACTS, "home-phone.png") });
 });
 
@@ -381,6 +391,36 @@ test("offline after one visit: shell, feed, a viewed product and search on the d
   }
   // Requests refused while offline are expected; anything else in the console is a bug.
   assert.deepEqual(offlineBrowser.errors, [], "no errors in the page console");
+});
+
+test("nothing overflows sideways on phones from 320 to 430 px wide, header included", async () => {
+  const { page } = browser;
+  const item = (await api("/api/feed?limit=1")).sections[0].items[0];
+  const pages = ["/", "/search?q=chair", "/c/furniture", `/p/${encodeURIComponent(item.id)}`, "/cart", "/settings"];
+  try {
+    for (const width of [320, 390, 430]) {
+      await page.setViewportSize({ width, height: 800 });
+      for (const path of pages) {
+        await page.goto(BASE_URL + path);
+        await page.locator("main h1, main h2").first().waitFor();
+        // Every element inside the viewport's width, not just the document (a clipped nav link is lost too).
+        const wide = await page.evaluate(() => {
+          const out = [];
+          for (const el of document.querySelectorAll("body *")) {
+            const r = el.getBoundingClientRect();
+            if (r.width > 0 && r.right > innerWidth + 0.5) {
+              out.push(`${el.tagName.toLowerCase()}.${el.className} right ${Math.round(r.right)}`);
+            }
+          }
+          return { scroll: document.documentElement.scrollWidth, out: out.slice(0, 5) };
+        });
+        assert.ok(wide.scroll <= width, `${path} at ${width}px scrolls sideways to ${wide.scroll}px: ${wide.out.join("; ")}`);
+        assert.deepEqual(wide.out, [], `${path} at ${width}px`);
+      }
+    }
+  } finally {
+    await page.setViewportSize({ width: 390, height: 844 });
+  }
 });
 
 test("screenshots at phone and desktop sizes", async () => {

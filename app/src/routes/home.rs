@@ -74,7 +74,8 @@ fn sections(store: Store, feed: FeedResponse, source: &'static str) -> impl Into
     let title_of = move |id: &str| viewed.iter().find(|c| c.id == id).map(|c| c.title.clone());
     feed.sections
         .into_iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(n, s)| {
             let title = match s.id.as_str() {
                 "for-you" => store.t(Msg::ForYou).to_owned(),
                 "trending" => store.t(Msg::Trending).to_owned(),
@@ -92,7 +93,7 @@ fn sections(store: Store, feed: FeedResponse, source: &'static str) -> impl Into
                 <section aria-labelledby=labelled_by data-section=s.id data-source=source>
                     <h2 id=heading>{title}</h2>
                     {(source == "device").then(|| view! { <p class="source-note">{store.t(Msg::OnDevice)}</p> })}
-                    <Grid tiles/>
+                    <Grid tiles lead=n == 0/>
                 </section>
             }
         })
