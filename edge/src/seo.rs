@@ -31,9 +31,10 @@ const URL_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHAN
     .remove(b'(')
     .remove(b')');
 
-/// An absolute URL for an image path (`/img/…` on this origin) or the URL itself when it is absolute.
+/// An absolute URL for a path on this origin (`/img/…`) or the URL itself otherwise (`//host/…` is
+/// not a path here: [`ranking::catalog::is_own_path`]).
 pub fn absolute(origin: &str, url: &str) -> String {
-    if url.starts_with('/') { format!("{origin}{url}") } else { url.to_owned() }
+    if ranking::catalog::is_own_path(url) { format!("{origin}{url}") } else { url.to_owned() }
 }
 
 /// The canonical URL of a product page.

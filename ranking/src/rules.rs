@@ -92,9 +92,8 @@ pub struct Context<'a> {
 impl Rule {
     /// Whether the rule applies to this search (trigger and date window).
     pub fn applies(&self, cx: &Context<'_>) -> bool {
-        let in_window = self.from.is_none_or(|f| cx.now >= f) && self.until.is_none_or(|u| cx.now < u);
         let query = crate::text::words(cx.query).join(" ");
-        in_window
+        self.in_force(cx.now)
             && match &self.when {
                 Trigger::Always => true,
                 Trigger::QueryIs(q) => query == crate::text::words(q).join(" "),
@@ -106,6 +105,13 @@ impl Rule {
                     f == c || (f.starts_with(c.as_str()) && f.as_bytes().get(c.len()) == Some(&b'/'))
                 }),
             }
+    }
+}
+
+impl Rule {
+    /// Whether `now` (unix seconds) is inside the rule's date window.
+    pub fn in_force(&self, now: i64) -> bool {
+        self.from.is_none_or(|f| now >= f) && self.until.is_none_or(|u| now < u)
     }
 }
 
@@ -128,7 +134,7 @@ impl Rules {
             .rules
             .iter()
             .zip(self.numbers())
-            .filter(|(r, _)| r.from.is_none_or(|f| now >= f) && r.until.is_none_or(|u| now < u))
+            .filter(|(r, _)| r.in_force(now))
             .map(|(r, id)| Rule { id, ..r.clone() })
             .collect();
         Rules { rules }
