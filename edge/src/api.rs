@@ -115,6 +115,55 @@ pub const MAX_QUERY_STRING: usize = 16 * 1024;
 pub const MAX_HISTORY_HEADER: usize = 64 * 1024;
 
 /// Parses method, path, query string (without `?`) and the `X-History` header into a route.
+/// Every API endpoint: the index reads ([`Route`]) and the checkout's, which read no index of their own
+/// until their body is parsed ([`crate::checkout`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Endpoint {
+    Read(Route),
+    /// `GET /api/checkout`: whether the shop takes payments.
+    CheckoutStatus,
+    /// `POST /api/checkout`: a cart to pay.
+    Checkout,
+    /// `POST /api/stripe/webhook`: Stripe reporting a paid order.
+    StripeWebhook,
+}
+
+/// The endpoint of a request; like [`route_with_history`], bounded and validated before anything else
+/// is read.
+pub fn endpoint(
+    method: &str,
+    path: &str,
+    query: &str,
+    history_header: Option<&str>,
+) -> Result<Endpoint, ApiError> {
+    let method_error = |allow| ApiError::Method { method: method.chars().take(20).collect(), allow };
+    let commerce = match path.trim_end_matches('/') {
+        "/api/checkout" => match method {
+            "GET" | "HEAD" => Ok(Endpoint::CheckoutStatus),
+            "POST" => Ok(Endpoint::Checkout),
+            _ => Err(method_error("GET, HEAD, POST")),
+        },
+        "/api/stripe/webhook" => match method {
+            "POST" => Ok(Endpoint::StripeWebhook),
+            _ => Err(method_error("POST")),
+        },
+        _ => return route_with_history(method, path, query, history_header).map(Endpoint::Read),
+    }?;
+    check_query_length(query)?;
+    Ok(commerce)
+}
+
+/// Bounds the query string before anything is parsed (Cloudflare itself refuses URLs over 16 KB).
+fn check_query_length(query: &str) -> Result<(), ApiError> {
+    if query.len() > MAX_QUERY_STRING {
+        return Err(bad(
+            "query",
+            format!("the query string is {} bytes, at most {MAX_QUERY_STRING}", query.len()),
+        ));
+    }
+    Ok(())
+}
+
 pub fn route(method: &str, path: &str, query: &str) -> Result<Route, ApiError> {
     route_with_history(method, path, query, None)
 }
@@ -137,13 +186,7 @@ pub fn route_with_history(
     if method != "GET" && method != "HEAD" {
         return Err(ApiError::Method { method: method.chars().take(20).collect(), allow: "GET, HEAD" });
     }
-    // Bounded before anything is parsed (Cloudflare itself refuses URLs over 16 KB).
-    if query.len() > MAX_QUERY_STRING {
-        return Err(bad(
-            "query",
-            format!("the query string is {} bytes, at most {MAX_QUERY_STRING}", query.len()),
-        ));
-    }
+    check_query_length(query)?;
     if let Some(h) = history_header
         && h.len() > MAX_HISTORY_HEADER
     {

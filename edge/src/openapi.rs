@@ -34,8 +34,18 @@ fn resolve<'a>(spec: &'a Value, v: &'a Value) -> &'a Value {
     }
 }
 
+/// The checkout's paths, which read no index and take POST bodies: checked by their own tests.
+const COMMERCE: [&str; 2] = ["/api/checkout", "/api/stripe/webhook"];
+
+/// The documented index reads (every path but the checkout's).
 fn paths(spec: &Value) -> Vec<String> {
-    spec["paths"].as_object().expect("paths").keys().cloned().collect()
+    spec["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .filter(|p| !COMMERCE.contains(&p.as_str()))
+        .cloned()
+        .collect()
 }
 
 fn operation<'a>(spec: &'a Value, path: &str) -> &'a Value {
@@ -611,6 +621,13 @@ fn answered_by(e: &ApiError, path: &str) -> bool {
         ApiError::UnknownProduct(_) => path.contains("{id}"),
         ApiError::NoRoute(_) => false,
         ApiError::Degraded(..) => path == "/api/feed",
+        // The checkout's errors belong to its own endpoints, checked by `checkout_endpoints_*`.
+        ApiError::BadBody { .. }
+        | ApiError::TooLarge { .. }
+        | ApiError::BadSignature(_)
+        | ApiError::NotConfigured(_)
+        | ApiError::Provider(_)
+        | ApiError::Storage(_) => false,
     }
 }
 
@@ -657,6 +674,15 @@ fn schemas_describe_exactly_what_serde_writes() {
         assert_eq!(answered == 0, matches!(e, ApiError::NoRoute(_)), "{e:?} is answered by {answered} paths");
     }
 
+    for (schema, body) in checkout_bodies() {
+        let schema = json!({ "$ref": format!("#/components/schemas/{schema}") });
+        check(&spec, &body, &schema, "checkout", &mut seen).unwrap_or_else(|e| panic!("{e}\n{body:#}"));
+    }
+    for (_, e) in checkout_errors() {
+        let body = to_json(&e.problem());
+        check(&spec, &body, &problem, "problem", &mut seen).unwrap_or_else(|err| panic!("{err}\n{body:#}"));
+    }
+
     // Every documented member appears in some answer: none is invented, misspelt or stale.
     let mut documented = BTreeSet::new();
     for (name, schema) in spec["components"]["schemas"].as_object().expect("schemas") {
@@ -686,4 +712,141 @@ fn the_checker_refuses_what_the_schemas_do_not_say() {
     let mut wrong = good;
     wrong["delivery"]["days"] = json!("two");
     assert!(check(&spec, &wrong, &schema, "wrong", &mut seen).is_err(), "a wrong type");
+}
+
+/// Bodies of the checkout's requests and answers, as serde reads and writes them, by schema name.
+fn checkout_bodies() -> Vec<(&'static str, Value)> {
+    use ranking::api::{CartLine, CheckoutRequest, CheckoutResponse, CheckoutStatus};
+    let cart =
+        CheckoutRequest { lines: vec![CartLine { id: "a".into(), quantity: 2 }], locale: Some("de".into()) };
+    let parsed = crate::checkout::cart(Some("application/json"), &serde_json::to_vec(&cart).expect("json"));
+    assert_eq!(parsed.as_ref(), Ok(&cart), "the request reads back");
+    vec![
+        ("CheckoutRequest", to_json(&cart)),
+        (
+            "CheckoutResponse",
+            to_json(&CheckoutResponse { url: "https://checkout.stripe.com/c/pay/cs_1".into() }),
+        ),
+        ("CheckoutStatus", to_json(&CheckoutStatus { enabled: false })),
+        ("WebhookAnswer", json!({ "received": true, "recorded": false })),
+    ]
+}
+
+/// Each error the checkout's endpoints answer, with the (path, method) answering it.
+fn checkout_errors() -> Vec<((&'static str, &'static str), ApiError)> {
+    let checkout = ("/api/checkout", "post");
+    let webhook = ("/api/stripe/webhook", "post");
+    let empty = crate::checkout::cart(Some("application/json"), br#"{"lines":[]}"#).expect("parses");
+    let weights = Weights::default();
+    let priced = crate::checkout::session_form(&empty, |_| None, &ctx(&weights, &locale()), "https://s");
+    vec![
+        (checkout, priced.expect_err("an empty cart")),
+        (checkout, crate::checkout::cart(Some("text/plain"), b"").expect_err("content type")),
+        (
+            checkout,
+            crate::checkout::check_length(Some("16385"), crate::checkout::MAX_CHECKOUT_BODY)
+                .expect_err("big"),
+        ),
+        (checkout, ApiError::NotConfigured("no key")),
+        (checkout, ApiError::Provider("Stripe answered 400".into())),
+        (checkout, ApiError::Unavailable("KV key v1/manifest is missing".into())),
+        (
+            ("/api/checkout", "get"),
+            api::endpoint("GET", "/api/checkout", "country=Germany", None)
+                .map_or_else(|e| e, |_| api::shopper_country("country=Germany", None).expect_err("country")),
+        ),
+        (webhook, crate::checkout::webhook(None, b"{}", "whsec", 0).expect_err("unsigned")),
+        (
+            webhook,
+            crate::checkout::check_length(Some("262145"), crate::checkout::MAX_WEBHOOK_BODY)
+                .expect_err("big"),
+        ),
+        (webhook, ApiError::NotConfigured("no webhook secret")),
+        (webhook, ApiError::Storage("order store: D1 failed".into())),
+    ]
+}
+
+/// The documented operations of the checkout's paths, as (path, method).
+fn checkout_operations(spec: &Value) -> Vec<(String, String)> {
+    COMMERCE
+        .iter()
+        .flat_map(|path| {
+            let ops = spec["paths"][*path].as_object().unwrap_or_else(|| panic!("{path} is not documented"));
+            ops.keys().map(|m| ((*path).to_owned(), m.clone())).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn checkout_endpoints_route_as_documented_and_refuse_other_methods() {
+    use crate::api::Endpoint;
+    let spec = spec();
+    let operations = checkout_operations(&spec);
+    for (path, method) in &operations {
+        let e = api::endpoint(&method.to_uppercase(), path, "", None)
+            .unwrap_or_else(|e| panic!("{path} {method}: {e}"));
+        let expected = match (path.as_str(), method.as_str()) {
+            ("/api/checkout", "get") => Endpoint::CheckoutStatus,
+            ("/api/checkout", "post") => Endpoint::Checkout,
+            ("/api/stripe/webhook", "post") => Endpoint::StripeWebhook,
+            other => panic!("undocumented operation {other:?} in the test"),
+        };
+        assert_eq!(e, expected, "{path} {method}");
+    }
+    for path in COMMERCE {
+        let documented: Vec<String> =
+            operations.iter().filter(|(p, _)| p == path).map(|(_, m)| m.to_uppercase()).collect();
+        for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+            match api::endpoint(method, path, "", None) {
+                Ok(_) => {
+                    assert!(documented.iter().any(|m| m == method), "{path} answers undocumented {method}")
+                }
+                Err(e) => {
+                    assert!(!documented.iter().any(|m| m == method), "{path} refuses documented {method}");
+                    let allow = e.allow().expect("405 names what is allowed");
+                    let op = &spec["paths"][path][documented[0].to_lowercase()];
+                    let header = resolve(&spec, &op["responses"]["405"]["headers"]["Allow"]);
+                    assert_eq!(header["schema"]["const"], json!(allow), "{path}: documented Allow");
+                    for m in &documented {
+                        assert!(allow.contains(m.as_str()), "{path}: Allow lacks {m}");
+                    }
+                }
+            }
+        }
+        let huge = "a".repeat(20_000);
+        assert_eq!(refused(api::endpoint("POST", path, &huge, None).map(|_| Route::Pack)), "query");
+    }
+}
+
+#[test]
+fn checkout_errors_are_documented_as_problem_json_where_they_happen() {
+    let spec = spec();
+    let operations = checkout_operations(&spec);
+    let mut answered = BTreeSet::new();
+    for ((path, method), e) in checkout_errors() {
+        let doc = &spec["paths"][path][method]["responses"][e.status().to_string()];
+        assert!(
+            doc["content"][PROBLEM_JSON].is_object(),
+            "{path} {method} does not document {}: {e:?}",
+            e.status()
+        );
+        let slug = e.problem().kind.rsplit('#').next().expect("slug").to_owned();
+        let text = doc["description"].as_str().unwrap_or_default();
+        assert!(
+            text.contains(&slug) || e.status() == 400,
+            "{path} {method} {}: type {slug} not named",
+            e.status()
+        );
+        answered.insert((path.to_owned(), method.to_owned(), e.status().to_string()));
+    }
+    // And no documented error status is one the code cannot answer.
+    for (path, method) in operations {
+        let responses = spec["paths"][&path][&method]["responses"].as_object().expect("responses");
+        for status in responses.keys().filter(|s| *s != "200" && *s != "405") {
+            assert!(
+                answered.contains(&(path.clone(), method.clone(), status.clone())),
+                "{path} {method} documents {status}, which no sample error answers"
+            );
+        }
+    }
 }

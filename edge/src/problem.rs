@@ -17,6 +17,24 @@ pub enum ApiError {
     /// The route exists but not for this method.
     #[error("method {method} is not allowed here; use {allow}")]
     Method { method: String, allow: &'static str },
+    /// A request body (or the header that describes it) is malformed; `field` is its JSON path.
+    #[error("{field}: {reason}")]
+    BadBody { field: String, reason: String },
+    /// A request body over the endpoint's limit.
+    #[error("the request body must be at most {limit} bytes")]
+    TooLarge { limit: usize },
+    /// A webhook whose `Stripe-Signature` does not prove it came from Stripe, now.
+    #[error("{0}")]
+    BadSignature(String),
+    /// The shop has not connected a payment provider (no `STRIPE_SECRET_KEY`).
+    #[error("{0}")]
+    NotConfigured(&'static str),
+    /// The payment provider refused or could not be reached.
+    #[error("{0}")]
+    Provider(String),
+    /// The order store (D1) failed; the webhook is retried by Stripe.
+    #[error("{0}")]
+    Storage(String),
     /// The index is missing or cannot be read (never the shopper's fault).
     #[error("{0}")]
     Unavailable(String),
@@ -28,7 +46,11 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::BadParam { .. } => 400,
+            ApiError::BadParam { .. } | ApiError::BadBody { .. } | ApiError::BadSignature(_) => 400,
+            ApiError::TooLarge { .. } => 413,
+            ApiError::NotConfigured(_) => 501,
+            ApiError::Provider(_) => 502,
+            ApiError::Storage(_) => 503,
             ApiError::UnknownProduct(_) | ApiError::NoRoute(_) => 404,
             ApiError::Method { .. } => 405,
             ApiError::Unavailable(_) | ApiError::Degraded(..) => 503,
@@ -38,6 +60,12 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         let (slug, title) = match self {
             ApiError::BadParam { .. } => ("bad-parameter", "Invalid request parameter"),
+            ApiError::BadBody { .. } => ("bad-body", "Invalid request body"),
+            ApiError::TooLarge { .. } => ("body-too-large", "Request body too large"),
+            ApiError::BadSignature(_) => ("bad-signature", "Webhook signature refused"),
+            ApiError::NotConfigured(_) => ("checkout-not-configured", "Checkout is not set up"),
+            ApiError::Provider(_) => ("payment-provider", "The payment provider did not accept the checkout"),
+            ApiError::Storage(_) => ("storage-unavailable", "Order store unavailable"),
             ApiError::UnknownProduct(_) => ("unknown-product", "Product not found"),
             ApiError::NoRoute(_) => ("not-found", "Not found"),
             ApiError::Method { .. } => ("method-not-allowed", "Method not allowed"),
@@ -52,6 +80,9 @@ impl ApiError {
             detail: self.to_string(),
             param: match self {
                 ApiError::BadParam { param, .. } => Some((*param).to_owned()),
+                ApiError::BadBody { field, .. } => Some(field.clone()),
+                ApiError::TooLarge { .. } => Some("body".to_owned()),
+                ApiError::BadSignature(_) => Some("Stripe-Signature".to_owned()),
                 ApiError::UnknownProduct(_) => Some("id".to_owned()),
                 _ => None,
             },

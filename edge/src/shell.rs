@@ -20,7 +20,8 @@ use ranking::weights::{Variants, Weights};
 use serde::Serialize;
 use worker::{Context, Env, Request, Response, event, kv::KvStore};
 
-use crate::api::{self, Route};
+use crate::api::{self, Endpoint, Route};
+use crate::commerce;
 use crate::problem::{ApiError, PROBLEM_JSON};
 use crate::seo;
 
@@ -32,10 +33,10 @@ const MAX_CELLS_PER_REQUEST: usize = 13;
 const MAX_CACHED_CELLS: usize = 32;
 
 /// KV namespace binding name (wrangler.toml).
-const KV_BINDING: &str = "SHOP";
+pub(crate) const KV_BINDING: &str = "SHOP";
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let url = req.url()?;
     if url.path() == "/" {
         return home_page(&req, &env, &ctx, &url).await;
@@ -57,16 +58,29 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
     let country = ip_country(&req);
     let mut content_type = "application/json";
     let answer = match (
-        api::route_with_history(&method, url.path(), query, history.as_deref()),
+        api::endpoint(&method, url.path(), query, history.as_deref()),
         api::shopper_country(query, country.as_deref()),
         api::shopper_currency(query),
     ) {
-        (Ok(route), Ok(country), Ok(currency)) => {
+        (Ok(Endpoint::Read(route)), Ok(country), Ok(currency)) => {
             if matches!(route, Route::Pack | Route::Rows { .. }) {
                 content_type = "application/octet-stream";
             }
             let shopper = Shopper { client, country: country.as_deref(), currency: currency.as_deref() };
             answer(&env, &ctx, &url, route, shopper).await
+        }
+        // Whether the shop takes payments changes only when its secrets do.
+        (Ok(Endpoint::CheckoutStatus), Ok(_), Ok(_)) => {
+            commerce::status(&env).map(|b| Answer::uncached(b, "public, max-age=300"))
+        }
+        (Ok(Endpoint::Checkout), Ok(country), Ok(currency)) => {
+            let origin = url.origin().ascii_serialization();
+            commerce::checkout(&mut req, &env, &origin, country.as_deref(), currency.as_deref())
+                .await
+                .map(|b| Answer::uncached(b, "no-store"))
+        }
+        (Ok(Endpoint::StripeWebhook), Ok(_), Ok(_)) => {
+            commerce::webhook(&mut req, &env).await.map(|b| Answer::uncached(b, "no-store"))
         }
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
     };
@@ -85,6 +99,8 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
             // One line per failed request; never the request itself (it may carry a history).
             match &e {
                 ApiError::Degraded(..) => worker::console_error!("{e} (answered with the fallback feed)"),
+                // A shop without Stripe is a setting, not a fault.
+                ApiError::NotConfigured(_) => {}
                 e if e.status() >= 500 => worker::console_error!("{e}"),
                 _ => {}
             }
@@ -246,7 +262,7 @@ fn with_headers(resp: Response, cache: &str) -> Response {
     resp
 }
 
-fn body<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
+pub(crate) fn body<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(value).map_err(|e| ApiError::Unavailable(format!("cannot encode response: {e}")))
 }
 
@@ -268,13 +284,20 @@ struct Answer {
     fell_back: Vec<&'static str>,
 }
 
+impl Answer {
+    /// An answer no edge cache keeps, with its own `Cache-Control`.
+    fn uncached(body: Vec<u8>, cache_control: &'static str) -> Answer {
+        Answer { body, cache_control, edge_cache: None, fell_back: Vec::new() }
+    }
+}
+
 /// Parts of the build that failed to load for one request (each falls back to a default). Such an
 /// answer is served but never stored: a cache would keep the fallback for everyone.
-type FellBack = RefCell<Vec<&'static str>>;
+pub(crate) type FellBack = RefCell<Vec<&'static str>>;
 
 /// An optional part of the build: `None` when this build has none, a default (and noted in `fell`)
 /// when it is there but unreadable.
-async fn optional<T: Blob + Checked + 'static>(
+pub(crate) async fn optional<T: Blob + Checked + 'static>(
     store: &KvStore,
     v: &str,
     key: &str,
@@ -655,7 +678,7 @@ thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
 }
 
-async fn current_version(store: &KvStore) -> Result<String, ApiError> {
+pub(crate) async fn current_version(store: &KvStore) -> Result<String, ApiError> {
     let live = pointer(store, kv::CURRENT).await?.ok_or_else(|| {
         ApiError::Unavailable("the index is not built yet: KV key `current` is missing".into())
     })?;
@@ -691,7 +714,7 @@ async fn pointer(store: &KvStore, key: &str) -> Result<Option<String>, ApiError>
     Ok(Some(version.to_owned()))
 }
 
-async fn load<T: Blob + Checked + 'static>(
+pub(crate) async fn load<T: Blob + Checked + 'static>(
     store: &KvStore,
     version: &str,
     key: &str,
@@ -700,7 +723,7 @@ async fn load<T: Blob + Checked + 'static>(
 }
 
 /// Values whose parts must agree with each other before handlers may index into them.
-trait Checked {
+pub(crate) trait Checked {
     fn is_consistent(&self) -> bool {
         true
     }

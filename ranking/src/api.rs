@@ -147,3 +147,33 @@ pub struct CategoriesResponse {
     pub categories: Vec<crate::index::CategoryNode>,
     pub index_version: String,
 }
+
+/// `POST /api/checkout`: the cart as the device holds it, ids and quantities only. Prices are never
+/// read from a request (any other field is ignored): the edge prices every line from the build.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckoutRequest {
+    pub lines: Vec<CartLine>,
+    /// The shopper's language for the payment page (`en`, `de`); the provider's default without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+}
+
+/// One cart line. The quantity is signed so that a negative one is refused with a message naming the
+/// line rather than a type error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CartLine {
+    pub id: String,
+    pub quantity: i64,
+}
+
+/// `POST /api/checkout` answer: where the shopper pays (the provider's hosted page).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckoutResponse {
+    pub url: String,
+}
+
+/// `GET /api/checkout`: whether this shop takes payments, so the app shows its checkout button.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckoutStatus {
+    pub enabled: bool,
+}

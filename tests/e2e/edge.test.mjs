@@ -699,3 +699,209 @@ describe("merchandising rules", () => {
     assert.equal((await get("/api/search?q=chair&limit=5")).body.items[0].id, before[0].id);
   });
 });
+
+describe("checkout through Stripe (a local stand-in) with the order store in D1", () => {
+  const SECRET_KEY = "sk_test_edge";
+  const WEBHOOK_SECRET = "whsec_edge";
+  let shop, stripe, db, catalog, dir;
+  /** A Miniflare running the built worker on the small stocked build, with `bindings` as its secrets. */
+  const shopWith = async (bindings) => {
+    const m = new Miniflare({
+      scriptPath: "edge/build/index.js",
+      modules: true,
+      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+      compatibilityDate: "2026-04-20",
+      kvNamespaces: { SHOP: "checkout-test" },
+      d1Databases: { DB: "orders-test" },
+      bindings,
+    });
+    const { join } = await import("node:path");
+    await seed(await m.getKVNamespace("SHOP"), join(dir, "out", "kv"));
+    return m;
+  };
+  const post = async (m, path, body, headers = {}) => {
+    const text = typeof body === "string" ? body : JSON.stringify(body);
+    const res = await m.dispatchFetch(`http://shop.test${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: text,
+    });
+    const answer = await res.text();
+    return { res, status: res.status, type: res.headers.get("content-type"), body: answer ? JSON.parse(answer) : null };
+  };
+  const rows = async (sql) => (await db.prepare(sql).all()).results;
+
+  before(async () => {
+    const { execFileSync } = await import("node:child_process");
+    const { mkdtempSync, readFileSync, readdirSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { startStandIn } = await import("./stripe-standin.mjs");
+    // A small build whose stock says: the first product is held in the US, the second nowhere.
+    catalog = products.slice(0, 40).map((p) => ({ ...p }));
+    catalog[0].stock = { US: 3 };
+    catalog[1].stock = { US: 0, DE: 0 };
+    dir = mkdtempSync(join(tmpdir(), "checkout-"));
+    writeFileSync(join(dir, "catalog.jsonl"), catalog.map((p) => JSON.stringify(p)).join("\n"));
+    execFileSync("target/debug/indexer", ["build", "--catalog", join(dir, "catalog.jsonl"), "--out", join(dir, "out")], { stdio: "pipe" });
+    stripe = await startStandIn({ secretKey: SECRET_KEY, webhookSecret: WEBHOOK_SECRET, shopUrl: "http://unused" });
+    shop = await shopWith({ STRIPE_SECRET_KEY: SECRET_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_API_BASE: stripe.url });
+    db = await shop.getD1Database("DB");
+    // The same migrations `wrangler d1 migrations apply` runs, statement by statement.
+    for (const file of readdirSync("edge/migrations").sort()) {
+      const sql = readFileSync(join("edge/migrations", file), "utf8").replace(/^--.*$/gm, "");
+      for (const statement of sql.split(";").map((s) => s.trim()).filter(Boolean)) await db.prepare(statement).run();
+    }
+  });
+  after(async () => {
+    await shop?.dispose();
+    await stripe?.close();
+  });
+
+  test("a cart becomes a Checkout Session priced by the edge; a price in the request changes nothing", async () => {
+    const status = await shop.dispatchFetch("http://shop.test/api/checkout");
+    assert.deepEqual(await status.json(), { enabled: true });
+    const [a, b] = [catalog[0], catalog[2]];
+    const asked = stripe.requests.length;
+    const { status: code, body, res } = await post(shop, "/api/checkout?country=DE", {
+      lines: [{ id: a.id, quantity: 2, price: 0.01, unit_amount: 1 }, { id: b.id, quantity: 1 }],
+      locale: "de",
+    });
+    assert.equal(code, 200, JSON.stringify(body));
+    assert.equal(res.headers.get("cache-control"), "no-store");
+    assert.equal(stripe.requests.length, asked + 1, "one session request");
+    const sent = stripe.requests.at(-1);
+    assert.equal(sent.headers.authorization, `Bearer ${SECRET_KEY}`);
+    assert.match(sent.headers["content-type"], /^application\/x-www-form-urlencoded/);
+    // The edge's own price of each product for a shopper in Germany, in cents.
+    const cents = async (p) => {
+      const r = await shop.dispatchFetch(`http://shop.test/api/products/${encodeURIComponent(p.id)}?country=DE`);
+      const price = (await r.json()).product.price;
+      assert.equal(price.currency, "EUR");
+      return String(Math.round(price.amount * 100));
+    };
+    assert.deepEqual(sent.form, [
+      ["mode", "payment"],
+      ["success_url", "http://shop.test/checkout/done?session_id={CHECKOUT_SESSION_ID}"],
+      ["cancel_url", "http://shop.test/cart?checkout=cancelled"],
+      ["locale", "de"],
+      ["line_items[0][price_data][currency]", "eur"],
+      ["line_items[0][price_data][unit_amount]", await cents(a)],
+      ["line_items[0][price_data][product_data][name]", a.title],
+      ["line_items[0][quantity]", "2"],
+      ["metadata[line_0]", `2*${a.id}`],
+      ["line_items[1][price_data][currency]", "eur"],
+      ["line_items[1][price_data][unit_amount]", await cents(b)],
+      ["line_items[1][price_data][product_data][name]", b.title],
+      ["line_items[1][quantity]", "1"],
+      ["metadata[line_1]", `1*${b.id}`],
+    ]);
+    assert.ok(Number(await cents(a)) > 1, "the tampered price was not used");
+    const session = [...stripe.sessions.values()].at(-1);
+    assert.equal(body.url, session.url);
+  });
+
+  test("carts that cannot be paid get 400 problem+json naming the line, and never reach Stripe", async () => {
+    const asked = stripe.requests.length;
+    const [a, gone] = [catalog[0], catalog[1]];
+    const cases = [
+      [{ lines: [] }, "lines"],
+      [{ lines: [{ id: a.id, quantity: 1 }, { id: "NO-SUCH-ID", quantity: 1 }] }, "lines[1].id"],
+      [{ lines: [{ id: a.id, quantity: 0 }] }, "lines[0].quantity"],
+      [{ lines: [{ id: a.id, quantity: 100 }] }, "lines[0].quantity"],
+      [{ lines: [{ id: a.id, quantity: -1 }] }, "lines[0].quantity"],
+      [{ lines: [{ id: a.id, quantity: "2" }] }, "lines[0].quantity"],
+      [{ lines: [{ id: gone.id, quantity: 1 }] }, "lines[0].id"],
+      [{ lines: [{ id: a.id, quantity: 1 }, { id: a.id, quantity: 1 }] }, "lines[1].id"],
+      [{ lines: [{ id: a.id, quantity: 1 }], locale: "tlh" }, "locale"],
+      ['{"lines": [', "lines"],
+    ];
+    for (const [cart, param] of cases) {
+      const { status, type, body } = await post(shop, "/api/checkout", cart);
+      assert.equal(status, 400, `${JSON.stringify(cart)}: ${JSON.stringify(body)}`);
+      assert.equal(type, "application/problem+json");
+      assert.equal(body.param, param, JSON.stringify(cart));
+      assert.equal(body.type, "/docs/problems#bad-body");
+    }
+    const outOfStock = await post(shop, "/api/checkout?country=US", { lines: [{ id: gone.id, quantity: 1 }] });
+    assert.match(outOfStock.body.detail, /out of stock for delivery to US/);
+    const plain = await post(shop, "/api/checkout", JSON.stringify({ lines: [] }), { "content-type": "text/plain" });
+    assert.equal(plain.body.param, "Content-Type");
+    const huge = await post(shop, "/api/checkout", { lines: [{ id: "x".repeat(20_000), quantity: 1 }] });
+    assert.equal(huge.status, 413);
+    assert.equal(huge.body.param, "body");
+    const put = await shop.dispatchFetch("http://shop.test/api/checkout", { method: "PUT" });
+    assert.equal(put.status, 405);
+    assert.equal(put.headers.get("allow"), "GET, HEAD, POST");
+    assert.equal(stripe.requests.length, asked, "no bad cart reached Stripe");
+  });
+
+  test("the webhook records a signed paid order once, with nothing about the buyer", async () => {
+    const { signature } = await import("./stripe-standin.mjs");
+    const [a, b] = [catalog[0], catalog[3]];
+    const event = JSON.stringify({
+      id: "evt_edge_1",
+      object: "event",
+      type: "checkout.session.completed",
+      data: { object: { id: "cs_test_x", object: "checkout.session", payment_status: "paid",
+        customer_details: { email: "buyer@example.com" }, metadata: { line_0: `2*${a.id}`, line_1: `1*${b.id}` } } },
+    });
+    const deliver = (body, sig = signature(WEBHOOK_SECRET, body)) =>
+      post(shop, "/api/stripe/webhook", body, { "stripe-signature": sig });
+    const first = await deliver(event);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.deepEqual(first.body, { received: true, recorded: true });
+    const replay = await deliver(event);
+    assert.deepEqual(replay.body, { received: true, recorded: false }, "a repeated delivery is not counted");
+    assert.deepEqual(await rows("SELECT count(*) AS n FROM orders"), [{ n: 1 }]);
+    const lines = await rows("SELECT item_id, quantity FROM order_lines ORDER BY item_id");
+    assert.deepEqual(lines, [{ item_id: a.id, quantity: 2 }, { item_id: b.id, quantity: 1 }].sort((x, y) => x.item_id < y.item_id ? -1 : 1));
+    const stored = JSON.stringify([...await rows("SELECT * FROM stripe_events"), ...await rows("SELECT * FROM orders")]);
+    for (const secret of ["evt_edge_1", "cs_test_x", "buyer@example.com"]) assert.ok(!stored.includes(secret), `${secret} stored`);
+    const day = Math.floor(Date.now() / 86_400_000);
+    assert.ok((await rows("SELECT day FROM orders"))[0].day >= day - 1);
+
+    // Refused: a wrong signature, one too old, a missing one, and a signed body that is no event.
+    const old = Math.floor(Date.now() / 1000) - 301;
+    const other = event.replace("evt_edge_1", "evt_edge_2");
+    for (const [body, sig, param] of [
+      [other, signature("whsec_wrong", other), "Stripe-Signature"],
+      [other, signature(WEBHOOK_SECRET, other, old), "Stripe-Signature"],
+      [other, "", "Stripe-Signature"],
+      ["{not json", signature(WEBHOOK_SECRET, "{not json"), "body"],
+    ]) {
+      const r = await deliver(body, sig);
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.equal(r.type, "application/problem+json");
+      assert.equal(r.body.param, param);
+    }
+    assert.deepEqual(await rows("SELECT count(*) AS n FROM orders"), [{ n: 1 }], "nothing stored from a refused delivery");
+    // An event that reports no payment is acknowledged and recorded nowhere.
+    const unpaid = other.replace('"paid"', '"unpaid"');
+    assert.deepEqual((await deliver(unpaid)).body, { received: true, recorded: false });
+    assert.equal((await shop.dispatchFetch("http://shop.test/api/stripe/webhook")).status, 405);
+  });
+
+  test("without a Stripe key the shop takes no payments: 501, and the app is told to hide checkout", async () => {
+    const bare = await shopWith({});
+    try {
+      assert.deepEqual(await (await bare.dispatchFetch("http://shop.test/api/checkout")).json(), { enabled: false });
+      const r = await post(bare, "/api/checkout", { lines: [{ id: catalog[0].id, quantity: 1 }] });
+      assert.equal(r.status, 501);
+      assert.equal(r.body.type, "/docs/problems#checkout-not-configured");
+      assert.equal((await post(bare, "/api/stripe/webhook", "{}", { "stripe-signature": "t=1,v1=00" })).status, 501);
+    } finally {
+      await bare.dispose();
+    }
+    // A key Stripe refuses: the shopper gets 502, not Stripe's words or a hung request.
+    const wrong = await shopWith({ STRIPE_SECRET_KEY: "sk_test_revoked", STRIPE_API_BASE: stripe.url });
+    try {
+      const r = await post(wrong, "/api/checkout", { lines: [{ id: catalog[0].id, quantity: 1 }] });
+      assert.equal(r.status, 502);
+      assert.equal(r.body.type, "/docs/problems#payment-provider");
+      assert.ok(!r.body.detail.includes("Invalid API Key"));
+    } finally {
+      await wrong.dispose();
+    }
+  });
+});

@@ -262,3 +262,44 @@ fn invocation_logs_are_off() {
         "[observability.logs] must set invocation_logs = false: {table}"
     );
 }
+
+/// Architecture invariant: the order store keeps what was bought, never who bought it. Every column
+/// the migrations create is on this list; a new one (an e-mail, an amount, a session id) fails here
+/// until it is argued for.
+#[test]
+fn the_order_store_holds_nothing_about_buyers() {
+    const ALLOWED: [&str; 6] = ["event_hash", "day", "id", "order_id", "item_id", "quantity"];
+    let mut columns = BTreeSet::new();
+    for entry in std::fs::read_dir(root().join("edge/migrations")).unwrap() {
+        let sql = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let code: String = sql.lines().map(|l| l.split("--").next().unwrap()).collect::<Vec<_>>().join("\n");
+        let lower = code.to_lowercase();
+        assert!(!lower.contains("alter table"), "migrations add columns only in CREATE TABLE, checked here");
+        for table in lower.split("create table").skip(1) {
+            let table = table.split(';').next().unwrap();
+            let body = &table[table.find('(').unwrap() + 1..table.rfind(')').unwrap()];
+            for column in body.split(',').filter_map(|c| c.split_whitespace().next()) {
+                if !["primary", "foreign", "unique", "check", "constraint"].contains(&column) {
+                    columns.insert(column.to_owned());
+                }
+            }
+        }
+    }
+    assert!(columns.contains("item_id"), "the migrations were read: {columns:?}");
+    for column in &columns {
+        assert!(ALLOWED.contains(&column.as_str()), "order store column {column:?} is not on the list");
+    }
+}
+
+/// The Stripe keys are Workers secrets: never in wrangler.toml, and the local file that holds them
+/// (`edge/.dev.vars`) is ignored by git.
+#[test]
+fn stripe_keys_are_never_committed() {
+    let toml = std::fs::read_to_string(root().join("edge/wrangler.toml")).unwrap();
+    for line in toml.lines().map(|l| l.split('#').next().unwrap()) {
+        assert!(!line.contains("STRIPE_SECRET_KEY") && !line.contains("STRIPE_WEBHOOK_SECRET"), "{line}");
+        assert!(!line.contains("sk_live_") && !line.contains("whsec_"), "{line}");
+    }
+    let ignored = std::fs::read_to_string(root().join(".gitignore")).unwrap();
+    assert!(ignored.lines().any(|l| l.trim() == "/edge/.dev.vars"), ".gitignore must list /edge/.dev.vars");
+}

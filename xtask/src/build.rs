@@ -199,7 +199,21 @@ pub fn seed(tools: &Tools, kv_dir: &Path, state: &Path) -> Result<()> {
         .arg(kv_dir)
         .arg(state.join("v3/kv"))
         .arg(LOCAL_NAMESPACE)
-        .arg("--prune"))
+        .arg("--prune"))?;
+    migrate(tools, state)
+}
+
+/// Applies edge/migrations to the local D1 database under `state` (the order store); only the
+/// migrations not applied yet run.
+fn migrate(tools: &Tools, state: &Path) -> Result<()> {
+    step("apply D1 migrations to the local order store");
+    run(tools
+        .command(tools.npm_bin("wrangler"))
+        .current_dir(&tools.root)
+        .args(["d1", "migrations", "apply", "shopfront", "--local", "--config", "edge/wrangler.toml"])
+        .arg("--persist-to")
+        .arg(state)
+        .stdin(std::process::Stdio::null()))
 }
 
 /// Runs `build` unless the inputs' fingerprint equals the one of the last successful build and the

@@ -153,6 +153,10 @@ fn dev(port: u16) -> Result<()> {
     serve::dev_forever(&tools, port, &state)
 }
 
+/// The Stripe keys the browser tests' worker and stand-in share (test values, never real keys).
+const STANDIN_SECRET_KEY: &str = "sk_test_standin";
+const STANDIN_WEBHOOK_SECRET: &str = "whsec_standin";
+
 fn test() -> Result<()> {
     let tools = setup::all(setup::Need::Test)?;
     let root = root();
@@ -185,12 +189,23 @@ fn test() -> Result<()> {
     }
     build::seed(&tools, &built.kv_dir, &state)?;
     let port = serve::free_port()?;
+    // The browser's checkout goes to a local stand-in for Stripe (tests/e2e/stripe-standin.mjs,
+    // started by the tests on this port); the keys are test values, not secrets.
+    let stripe_port = serve::free_port()?;
+    let stripe = [
+        ("STRIPE_SECRET_KEY", STANDIN_SECRET_KEY.to_owned()),
+        ("STRIPE_WEBHOOK_SECRET", STANDIN_WEBHOOK_SECRET.to_owned()),
+        ("STRIPE_API_BASE", format!("http://127.0.0.1:{stripe_port}")),
+    ];
     serve::stop_group_on_ctrl_c();
-    let server = serve::Wrangler::start(&tools, port, &state)?;
+    let server = serve::Wrangler::start(&tools, port, &state, &stripe)?;
     let result = run(tools
         .node()
         .current_dir(&root)
         .env("BASE_URL", format!("http://127.0.0.1:{port}"))
+        .env("STRIPE_PORT", stripe_port.to_string())
+        .env("STRIPE_SECRET_KEY", STANDIN_SECRET_KEY)
+        .env("STRIPE_WEBHOOK_SECRET", STANDIN_WEBHOOK_SECRET)
         .env("CHROMIUM", &tools.chromium)
         .env("ARTIFACTS", root.join("tests/artifacts"))
         .args(["--test", "--test-concurrency=1", "tests/e2e/browser.test.mjs"]));
@@ -360,7 +375,7 @@ fn bench(tools: &setup::Tools, scale: &[usize], seconds: u32) -> Result<()> {
     build::seed(tools, &built.kv_dir, &state)?;
     let port = serve::free_port()?;
     serve::stop_group_on_ctrl_c();
-    let server = serve::Wrangler::start(tools, port, &state)?;
+    let server = serve::Wrangler::start(tools, port, &state, &[])?;
     let lighthouse = root.join("tests/artifacts/lighthouse-mobile.html");
     let result = capture(
         tools

@@ -13,12 +13,16 @@ use anyhow::{Context, Result, bail};
 use crate::setup::Tools;
 use crate::step;
 
-fn wrangler(tools: &Tools, port: u16, state: &Path) -> Command {
+/// `wrangler dev` with `vars` (name, value) set for the worker, over edge/.dev.vars.
+fn wrangler(tools: &Tools, port: u16, state: &Path, vars: &[(&str, String)]) -> Command {
     let mut cmd = tools.command(tools.npm_bin("wrangler"));
     cmd.args(["dev", "--config", "edge/wrangler.toml", "--ip", "127.0.0.1", "--port"])
         .arg(port.to_string())
         .arg("--persist-to")
         .arg(state);
+    for (name, value) in vars {
+        cmd.arg("--var").arg(format!("{name}:{value}"));
+    }
     cmd
 }
 
@@ -63,7 +67,7 @@ pub fn dev_forever(tools: &Tools, port: u16, state: &Path) -> Result<()> {
     step(&format!("start wrangler dev on http://127.0.0.1:{port}"));
     // Ctrl-C goes to wrangler too; we only outlive it to report how it ended.
     ctrlc::set_handler(|| {}).context("cannot install Ctrl-C handler")?;
-    let mut child = wrangler(tools, port, state).spawn().context("cannot start wrangler dev")?;
+    let mut child = wrangler(tools, port, state, &[]).spawn().context("cannot start wrangler dev")?;
     if let Err(e) = wait_ready(&mut child, port, None) {
         let _ = child.kill();
         let _ = child.wait();
@@ -82,11 +86,11 @@ pub struct Wrangler {
 }
 
 impl Wrangler {
-    pub fn start(tools: &Tools, port: u16, state: &Path) -> Result<Wrangler> {
+    pub fn start(tools: &Tools, port: u16, state: &Path, vars: &[(&str, String)]) -> Result<Wrangler> {
         step(&format!("start wrangler dev on port {port} (log: target/xtask/wrangler.log)"));
         let log_path = tools.root.join("target/xtask/wrangler.log");
         let log = std::fs::File::create(&log_path).context("cannot create wrangler log")?;
-        let mut child = wrangler(tools, port, state)
+        let mut child = wrangler(tools, port, state, vars)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

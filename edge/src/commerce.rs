@@ -1,0 +1,176 @@
+//! The checkout's I/O, wasm only: reads the cart's products from KV, posts the Checkout Session to
+//! Stripe, and writes paid orders to D1. The logic between these reads and writes is in
+//! [`crate::checkout`] and [`crate::stripe`], tested natively.
+
+use std::rc::Rc;
+
+use futures_util::StreamExt;
+
+use ranking::api::{CheckoutResponse, CheckoutStatus};
+use ranking::kv::{self, Manifest, ProductShard};
+use ranking::locale::Locale;
+use ranking::weights::Weights;
+use worker::wasm_bindgen::JsValue;
+use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
+
+use crate::api::Ctx;
+use crate::checkout::{self, MAX_CHECKOUT_BODY, MAX_WEBHOOK_BODY, SEEN_EVENT, Sql};
+use crate::problem::ApiError;
+use crate::shell::{FellBack, KV_BINDING, body, current_version, load, optional};
+use crate::stripe::{self, Session};
+
+/// Secret: the shop's Stripe secret key (`wrangler secret put STRIPE_SECRET_KEY`).
+const SECRET_KEY: &str = "STRIPE_SECRET_KEY";
+/// Secret: the signing secret of the shop's webhook endpoint (`whsec_…`).
+const WEBHOOK_SECRET: &str = "STRIPE_WEBHOOK_SECRET";
+/// Variable: Stripe's API base URL, for a local stand-in in tests ([`stripe::API_BASE`] without it).
+const API_BASE: &str = "STRIPE_API_BASE";
+/// D1 binding of the order store (wrangler.toml).
+const DB_BINDING: &str = "DB";
+
+/// A secret or variable, when set and not empty.
+fn setting(env: &Env, name: &str) -> Option<String> {
+    env.secret(name).ok().map(|s| s.to_string()).filter(|s| !s.trim().is_empty())
+}
+
+/// `GET /api/checkout`.
+pub(crate) fn status(env: &Env) -> Result<Vec<u8>, ApiError> {
+    body(&CheckoutStatus { enabled: setting(env, SECRET_KEY).is_some() })
+}
+
+/// The request body, refused as soon as it (or its declared length) passes `limit`.
+async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> {
+    checkout::check_length(req.headers().get("content-length").ok().flatten().as_deref(), limit)?;
+    let unreadable = |e: worker::Error| ApiError::BadBody { field: "body".into(), reason: e.to_string() };
+    let mut stream = req.stream().map_err(unreadable)?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(unreadable)?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(ApiError::TooLarge { limit });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// `POST /api/checkout`: prices the cart from the current build and answers with the URL of a new
+/// Checkout Session.
+pub(crate) async fn checkout(
+    req: &mut Request,
+    env: &Env,
+    origin: &str,
+    country: Option<&str>,
+    currency: Option<&str>,
+) -> Result<Vec<u8>, ApiError> {
+    let key = setting(env, SECRET_KEY)
+        .ok_or(ApiError::NotConfigured("this shop takes no payments yet (no STRIPE_SECRET_KEY)"))?;
+    let content_type = req.headers().get("content-type").ok().flatten();
+    let cart = checkout::cart(content_type.as_deref(), &read_body(req, MAX_CHECKOUT_BODY).await?)?;
+    let store =
+        env.kv(KV_BINDING).map_err(|e| ApiError::Unavailable(format!("KV binding {KV_BINDING}: {e}")))?;
+    let version = current_version(&store).await?;
+    let v = version.as_str();
+    let manifest = load::<Manifest>(&store, v, &kv::keys::manifest(v)).await?;
+    let mut shards: Vec<(u32, Rc<ProductShard>)> = Vec::new();
+    for line in &cart.lines {
+        let n = kv::shard_of(&line.id, manifest.shard_count);
+        if !shards.iter().any(|(m, _)| *m == n) {
+            shards.push((n, load::<ProductShard>(&store, v, &kv::keys::products(v, n)).await?));
+        }
+    }
+    // Without its currencies the build prices in the catalog's currency; never with a stale fallback.
+    let fell = FellBack::default();
+    let locale = optional::<Locale>(&store, v, &kv::keys::locale(v), "locale", &fell).await;
+    if !fell.borrow().is_empty() {
+        return Err(ApiError::Unavailable("the build's currencies cannot be read".into()));
+    }
+    let weights = Weights::default();
+    let ctx = Ctx {
+        version: v,
+        country,
+        now: (worker::Date::now().as_millis() / 1000) as i64,
+        variant: "default",
+        weights: &weights,
+        currency,
+        locale: locale.as_deref(),
+        rules: None,
+    };
+    let lookup = |id: &str| shards.iter().find_map(|(_, s)| s.get(id));
+    let form = checkout::session_form(&cart, lookup, &ctx, origin)?;
+    let session = create_session(env, &key, form).await?;
+    body(&CheckoutResponse { url: session.url })
+}
+
+/// `POST {base}/v1/checkout/sessions` with the secret key as bearer token.
+async fn create_session(env: &Env, key: &str, form: String) -> Result<Session, ApiError> {
+    let base = env.var(API_BASE).map(|v| v.to_string()).unwrap_or_else(|_| stripe::API_BASE.to_owned());
+    let headers = Headers::new();
+    let provider = |e: worker::Error| ApiError::Provider(format!("Stripe could not be reached: {e}"));
+    headers.set("authorization", &format!("Bearer {key}")).map_err(provider)?;
+    headers.set("content-type", "application/x-www-form-urlencoded").map_err(provider)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_headers(headers).with_body(Some(JsValue::from_str(&form)));
+    let url = format!("{}/v1/checkout/sessions", base.trim_end_matches('/'));
+    let request = Request::new_with_init(&url, &init).map_err(provider)?;
+    let mut resp = Fetch::Request(request).send().await.map_err(provider)?;
+    let status = resp.status_code();
+    let bytes = resp.bytes().await.map_err(provider)?;
+    if !(200..300).contains(&status) {
+        // Stripe's message names the parameter it refused; it carries nothing about the shopper.
+        let why = stripe::error_message(&bytes);
+        worker::console_error!("Stripe refused a Checkout Session ({status}): {why}");
+        return Err(ApiError::Provider(format!("Stripe answered {status}")));
+    }
+    serde_json::from_slice::<Session>(&bytes)
+        .map_err(|e| ApiError::Provider(format!("Stripe's session could not be read: {e}")))
+}
+
+/// `POST /api/stripe/webhook`: records each paid order once; anything not signed by Stripe with the
+/// shop's endpoint secret, or too old, is refused before it is read.
+pub(crate) async fn webhook(req: &mut Request, env: &Env) -> Result<Vec<u8>, ApiError> {
+    let secret = setting(env, WEBHOOK_SECRET)
+        .ok_or(ApiError::NotConfigured("this shop has no webhook endpoint (no STRIPE_WEBHOOK_SECRET)"))?;
+    let signature = req.headers().get("stripe-signature").ok().flatten();
+    let payload = read_body(req, MAX_WEBHOOK_BODY).await?;
+    let now = (worker::Date::now().as_millis() / 1000) as i64;
+    let recorded = match checkout::webhook(signature.as_deref(), &payload, &secret, now)? {
+        Some(order) => record(env, &order, now).await?,
+        None => false,
+    };
+    body(&serde_json::json!({ "received": true, "recorded": recorded }))
+}
+
+/// Writes an order unless its event was recorded before; `false` for a repeated delivery.
+async fn record(env: &Env, order: &stripe::PaidOrder, now: i64) -> Result<bool, ApiError> {
+    let storage = |e: worker::Error| ApiError::Storage(format!("order store: {e}"));
+    let db = env.d1(DB_BINDING).map_err(storage)?;
+    let hash = checkout::event_hash(&order.event_id);
+    let seen = || async {
+        let stmt = db.prepare(SEEN_EVENT).bind(&[JsValue::from_str(&hash)]).map_err(storage)?;
+        stmt.first::<serde_json::Value>(None).await.map(|row| row.is_some()).map_err(storage)
+    };
+    if seen().await? {
+        return Ok(false);
+    }
+    let mut batch = Vec::new();
+    for (sql, params) in checkout::record_order(order, now) {
+        let values: Vec<JsValue> = params
+            .iter()
+            .map(|p| match p {
+                Sql::Text(t) => JsValue::from_str(t),
+                Sql::Int(i) => JsValue::from_f64(*i as f64),
+            })
+            .collect();
+        batch.push(db.prepare(sql).bind(&values).map_err(storage)?);
+    }
+    match db.batch(batch).await {
+        Ok(_) => Ok(true),
+        // Two deliveries of one event at once: the other one's batch committed first.
+        Err(e) if seen().await? => {
+            worker::console_warn!("webhook event recorded by a concurrent delivery: {e}");
+            Ok(false)
+        }
+        Err(e) => Err(storage(e)),
+    }
+}
