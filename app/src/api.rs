@@ -6,8 +6,8 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use leptos::prelude::{GetUntracked, Set};
 use ranking::api::{
-    CategoriesResponse, FeedResponse, Problem, ProductResponse, RelatedResponse, SearchResponse,
-    SuggestResponse,
+    CategoriesResponse, CheckoutRequest, CheckoutResponse, CheckoutStatus, FeedResponse, Problem,
+    ProductResponse, RelatedResponse, SearchResponse, SuggestResponse,
 };
 use serde::de::DeserializeOwned;
 
@@ -178,6 +178,40 @@ pub async fn product(store: Store, id: &str) -> Result<ProductResponse, ApiError
 pub async fn related(store: Store, id: &str, bought_together: bool) -> Result<RelatedResponse, ApiError> {
     let which = if bought_together { "bought-together" } else { "similar" };
     get_json(store, Request::get(&format!("/api/products/{}/{which}", segment(id)))).await
+}
+
+/// Whether the shop takes payments (the cart shows its checkout button only then).
+pub async fn checkout_status(store: Store) -> Result<CheckoutStatus, ApiError> {
+    get_json(store, Request::get("/api/checkout")).await
+}
+
+/// Asks the edge to price the cart and open a payment session; the answer's URL is where to pay.
+/// Only ids and quantities are sent: the edge prices every line itself.
+pub async fn checkout(store: Store, cart: &CheckoutRequest) -> Result<CheckoutResponse, ApiError> {
+    let req = Request::post("/api/checkout").query(store.locale_query());
+    let req = req.json(cart).map_err(|_| ApiError::Decode)?;
+    let resp = match req.send().await {
+        Ok(r) => r,
+        Err(_) => {
+            went_offline(store);
+            return Err(ApiError::Network);
+        }
+    };
+    if !resp.ok() {
+        let status = resp.status();
+        return Err(match resp.json::<Problem>().await {
+            Ok(p) => ApiError::Status { status, detail: p.detail, fallback: None },
+            Err(_) => ApiError::Status { status, detail: resp.status_text(), fallback: None },
+        });
+    }
+    resp.json::<CheckoutResponse>().await.map_err(|_| ApiError::Decode)
+}
+
+/// Leaves the shop for the payment page.
+pub fn go_to(url: &str) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().assign(url);
+    }
 }
 
 /// The device pack (binary, decoded by [`crate::device`]).

@@ -64,6 +64,12 @@ pub enum Msg {
     Settings,
     CartEmpty,
     Subtotal,
+    Checkout,
+    CheckoutOffline,
+    CheckoutCancelled,
+    CheckoutFailed,
+    OrderPaid,
+    OrderPaidBody,
     Quantity,
     Remove,
     Increase,
@@ -138,6 +144,14 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
             Settings => "Settings",
             CartEmpty => "Your cart is empty.",
             Subtotal => "Subtotal",
+            Checkout => "Checkout",
+            CheckoutOffline => "Checkout needs a connection. Your cart is kept on this device.",
+            CheckoutCancelled => "Payment cancelled. Your cart is as you left it.",
+            CheckoutFailed => "Checkout could not start:",
+            OrderPaid => "Thank you for your order",
+            OrderPaidBody => {
+                "Your payment went through. The receipt comes by e-mail from our payment provider."
+            }
             Quantity => "Quantity",
             Remove => "Remove",
             Increase => "One more",
@@ -209,6 +223,14 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
             Settings => "Einstellungen",
             CartEmpty => "Dein Warenkorb ist leer.",
             Subtotal => "Zwischensumme",
+            Checkout => "Zur Kasse",
+            CheckoutOffline => "Die Kasse braucht eine Verbindung. Dein Warenkorb bleibt auf diesem Gerät.",
+            CheckoutCancelled => "Zahlung abgebrochen. Dein Warenkorb ist unverändert.",
+            CheckoutFailed => "Die Kasse konnte nicht öffnen:",
+            OrderPaid => "Danke für deine Bestellung",
+            OrderPaidBody => {
+                "Deine Zahlung ist eingegangen. Den Beleg schickt dir unser Zahlungsanbieter per E-Mail."
+            }
             Quantity => "Menge",
             Remove => "Entfernen",
             Increase => "Eins mehr",

@@ -65,6 +65,7 @@ fn App() -> impl IntoView {
                     <Route path=path!("/c") view=routes::category::CategoryPage/>
                     <Route path=path!("/c/*path") view=routes::category::CategoryPage/>
                     <Route path=path!("/cart") view=routes::cart::CartPage/>
+                    <Route path=path!("/checkout/done") view=routes::order_paid::OrderPaid/>
                     <Route path=path!("/wishlist") view=routes::wishlist::WishlistPage/>
                     <Route path=path!("/viewed") view=routes::viewed::ViewedPage/>
                     <Route path=path!("/settings") view=routes::settings::SettingsPage/>

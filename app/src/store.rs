@@ -157,6 +157,15 @@ impl Store {
         self.record(&card.id, Event::Cart);
     }
 
+    /// The cart's order was paid: its products join the history as purchases (on this device only,
+    /// like every event) and the cart empties. A second call finds the cart empty and does nothing.
+    pub fn order_paid(self) {
+        for line in self.cart.get_untracked() {
+            self.record(&line.card.id, Event::Purchase);
+        }
+        self.cart.set(Vec::new());
+    }
+
     /// Sets a line's quantity; 0 removes it.
     pub fn set_qty(self, id: &str, qty: u32) {
         self.cart.update(|c| {

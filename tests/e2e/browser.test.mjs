@@ -319,6 +319,73 @@ test("cart and wishlist persist across a reload; prices follow ?country=", async
   assert.equal((await cards(page).first().locator(".card-title").textContent()).trim(), title);
 });
 
+test("checkout: the cart goes to Stripe (a stand-in) priced by the edge; cancel keeps it, paying empties it", async () => {
+  const { startStandIn } = await import("./stripe-standin.mjs");
+  // `cargo xtask test` started the worker with this stand-in's address and keys.
+  const stripe = await startStandIn({
+    port: Number(process.env.STRIPE_PORT),
+    secretKey: process.env.STRIPE_SECRET_KEY,
+    webhookSecret: process.env.STRIPE_WEBHOOK_SECRET,
+    shopUrl: BASE_URL,
+  });
+  const { page, context } = browser;
+  try {
+    await freshDevice(page);
+    const picked = [];
+    for (const n of [0, 1]) {
+      await page.goto(BASE_URL + "/?country=DE");
+      await edgeFeed(page);
+      await cards(page).nth(n).locator("a").click();
+      await page.getByTestId("add-to-cart").waitFor();
+      picked.push(decodeURIComponent(new URL(page.url()).pathname.split("/").pop()));
+      await page.getByTestId("add-to-cart").click();
+    }
+    await page.getByRole("link", { name: /Cart/ }).click();
+    // Cancelled on the payment page: back to the cart, which is unchanged.
+    await page.getByTestId("checkout").click();
+    await page.waitForURL(`${stripe.url}/pay/**`);
+    await page.locator("#cancel").click();
+    await page.waitForURL(/\/cart\?checkout=cancelled$/);
+    await page.getByTestId("checkout-cancelled").waitFor();
+    assert.equal(await page.locator("[data-testid=cart-lines] li").count(), 2);
+    // Paid: the session holds the cart's ids at the edge's prices, the shop hears of it once, the
+    // confirmation page empties the cart.
+    await page.getByTestId("checkout").click();
+    await page.waitForURL(`${stripe.url}/pay/**`);
+    const session = [...stripe.sessions.values()].at(-1);
+    assert.deepEqual(Object.values(session.metadata), picked.map((id) => `1*${id}`));
+    assert.equal(session.locale, "en");
+    assert.equal(session.currency, "eur");
+    let total = 0;
+    for (const id of picked) total += Math.round((await api(`/api/products/${encodeURIComponent(id)}?country=DE`)).product.price.amount * 100);
+    assert.equal(session.amount_total, total);
+    await page.locator("#pay").click();
+    await page.waitForURL(new RegExp(`/checkout/done\\?session_id=${session.id}$`));
+    await page.getByTestId("order-paid").waitFor();
+    assert.deepEqual(stripe.webhooks, [{ status: 200, body: { received: true, recorded: true } }]);
+    assert.equal(await page.getByTestId("cart-count").textContent(), "0");
+    const stored = await page.evaluate(() => ({ cart: localStorage.getItem("sf.cart"), history: localStorage.getItem("sf.history") }));
+    assert.equal(stored.cart, "[]");
+    const history = new Map(JSON.parse(stored.history));
+    for (const id of picked) assert.equal(history.get(id), "purchase", "bought products join the device's history");
+    // Offline the button stays, disabled, and says why; it comes back with the connection.
+    await page.goto(BASE_URL + `/p/${encodeURIComponent(picked[0])}`);
+    await page.getByTestId("add-to-cart").click();
+    await page.getByRole("link", { name: /Cart/ }).click();
+    await page.getByTestId("checkout").waitFor();
+    await context.setOffline(true);
+    await page.getByTestId("checkout").click();
+    await page.getByTestId("checkout-offline").waitFor();
+    assert.ok(await page.getByTestId("checkout").isDisabled());
+    await context.setOffline(false);
+    await page.waitForFunction(() => !document.querySelector("[data-testid=checkout]")?.disabled, null, { timeout: 15_000 });
+    assert.equal(stripe.sessions.size, 2, "no session was opened offline");
+  } finally {
+    await context.setOffline(false);
+    await stripe.close();
+  }
+});
+
 test("the interface speaks German when asked, and the choice persists", async () => {
   const { page } = browser;
   await page.goto(BASE_URL + "/settings");

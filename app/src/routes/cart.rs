@@ -1,10 +1,15 @@
-//! Cart: lines with quantities and a subtotal in the shopper's currency, kept on the device.
+//! Cart: lines with quantities and a subtotal in the shopper's currency, kept on the device, and the
+//! way to pay for them when the shop takes payments.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
 use ranking::Price;
+use ranking::api::{CartLine, CheckoutRequest};
 
+use crate::api;
 use crate::components::{encode, format_price};
+use crate::fetch::Fetch;
 use crate::i18n::Msg;
 use crate::store::Store;
 
@@ -51,8 +56,61 @@ pub fn CartPage() -> impl IntoView {
                     }).collect_view()}
                 </ul>
                 <p class="subtotal">{store.t(Msg::Subtotal)} ": " <strong data-testid="subtotal">{subtotals}</strong></p>
+                <Checkout/>
             }
             .into_any()
         }}
+    }
+}
+
+/// The checkout button, shown only when the shop takes payments: the edge prices the cart and the
+/// shopper goes to the payment page. Offline it is disabled with a note (and the status is refetched
+/// when the shop is back); back from a cancelled payment, a note says the cart is unchanged.
+#[component]
+fn Checkout() -> impl IntoView {
+    let store = expect_context::<Store>();
+    let status = Fetch::new(move || api::checkout_status(store));
+    // Offline the shop cannot say whether it takes payments: the button shows, disabled, with a note.
+    let shown = move || status.with(|s| matches!(s, Some(Ok(s)) if s.enabled)) || !store.online.get();
+    let cancelled = use_query_map().with_untracked(|q| q.get("checkout").as_deref() == Some("cancelled"));
+    Effect::new(move |was_online: Option<bool>| {
+        let online = store.online.get();
+        if was_online == Some(false) && online {
+            status.refetch();
+        }
+        online
+    });
+    let busy = RwSignal::new(false);
+    let failed = RwSignal::new(None::<String>);
+    let pay = move |_| {
+        let lines = store.cart.with_untracked(|c| {
+            c.iter().map(|l| CartLine { id: l.card.id.clone(), quantity: i64::from(l.qty) }).collect()
+        });
+        let request = CheckoutRequest { lines, locale: Some(store.lang().tag().to_owned()) };
+        busy.set(true);
+        failed.set(None);
+        leptos::task::spawn_local(async move {
+            match api::checkout(store, &request).await {
+                // The page is left; `busy` stays, so a second tap cannot open a second session.
+                Ok(session) => api::go_to(&session.url),
+                Err(e) => {
+                    failed.set(Some(format!("{} {}", store.t(Msg::CheckoutFailed), e.message(store.lang()))));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+    view! {
+        {cancelled.then(|| view! { <p class="note" data-testid="checkout-cancelled">{store.t(Msg::CheckoutCancelled)}</p> })}
+        <Show when=shown>
+            <div class="checkout">
+                <button class="primary" data-testid="checkout" on:click=pay
+                    disabled=move || busy.get() || !store.online.get()>{store.t(Msg::Checkout)}</button>
+                <Show when=move || !store.online.get()>
+                    <p class="note" data-testid="checkout-offline">{store.t(Msg::CheckoutOffline)}</p>
+                </Show>
+                {move || failed.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+            </div>
+        </Show>
     }
 }
