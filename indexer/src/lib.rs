@@ -11,6 +11,7 @@ pub mod feeds;
 pub mod instacart;
 pub mod ivf;
 pub mod model;
+pub mod orders;
 pub mod progress;
 pub mod read;
 pub mod report;

@@ -175,6 +175,18 @@ enum Source {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The shop's own paid orders from its D1 order store: the output of
+    /// `wrangler d1 execute shopfront --json --command "SELECT orders.id AS order_id, day, item_id,
+    /// quantity FROM order_lines JOIN orders ON orders.id = order_id ORDER BY order_id"`. Writes
+    /// interactions.csv (one shopper per order, every line a purchase).
+    Orders {
+        json: PathBuf,
+        /// An interactions CSV to keep: its rows come first in the output.
+        #[arg(long)]
+        with: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Instacart's order lines (orders joined with order products: user_id, order_number,
     /// order_hour_of_day, days_since_prior_order, product_id, add_to_cart_order).
     Instacart {
@@ -205,6 +217,9 @@ fn run(cli: Cli) -> Result<()> {
             write_interactions(&interactions, &imported.interactions)?;
             println!("{} purchase interactions -> {}", imported.interactions.len(), interactions.display());
             Ok(())
+        }
+        Command::Import { source: Source::Orders { json, with, out } } => {
+            import_orders(&json, with.as_deref(), &out)
         }
         Command::Import { source: Source::Shopify { csv, out, currency, country } } => {
             let (products, rejects) =
@@ -249,6 +264,28 @@ fn finish_import(products: &[Product], rejects: &read::Rejects, out: &Path) -> R
     write_catalog(&catalog, products)?;
     print!("{rejects}");
     println!("imported {} products -> {}", products.len(), catalog.display());
+    Ok(())
+}
+
+fn import_orders(json: &Path, with: Option<&Path>, out: &Path) -> Result<()> {
+    let (orders, rejects) = step("reading paid orders", || indexer::orders::import(json))?;
+    print!("{rejects}");
+    read::ensure_some(&orders, &rejects, "order lines")?;
+    let mut rows = match with {
+        // Every item is accepted here: `indexer build` checks ids against the catalog it builds.
+        Some(path) => {
+            let (kept, kept_rejects) = read::interactions_any(path)?;
+            print!("{kept_rejects}");
+            kept
+        }
+        None => Vec::new(),
+    };
+    let kept = rows.len();
+    rows.extend(orders);
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let path = out.join("interactions.csv");
+    write_interactions(&path, &rows)?;
+    println!("{kept} interactions kept, {} order lines added -> {}", rows.len() - kept, path.display());
     Ok(())
 }
 

@@ -118,6 +118,15 @@ pub const INTERACTIONS_HEADER: [&str; 4] = ["user_id", "item_id", "timestamp", "
 /// Reads interactions CSV. Rows naming an item not in `known_items` are skipped (and counted).
 /// An empty file (or header only) is allowed: a new shop has no history yet.
 pub fn interactions(path: &Path, known_items: &HashSet<&str>) -> Result<(Vec<Interaction>, Rejects)> {
+    interactions_where(path, |id| known_items.contains(id))
+}
+
+/// [`interactions`] of any item id (a file to be merged before the catalog is known).
+pub fn interactions_any(path: &Path) -> Result<(Vec<Interaction>, Rejects)> {
+    interactions_where(path, |_| true)
+}
+
+fn interactions_where(path: &Path, known: impl Fn(&str) -> bool) -> Result<(Vec<Interaction>, Rejects)> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(path)
@@ -144,7 +153,7 @@ pub fn interactions(path: &Path, known_items: &HashSet<&str>) -> Result<(Vec<Int
             }
         };
         let line = rec.position().map_or(0, |p| p.line() as usize);
-        match interaction(&rec, known_items) {
+        match interaction(&rec, &known) {
             Ok(i) => rows.push(i),
             Err((kind, detail)) => rejects.add(line, kind, detail),
         }
@@ -157,7 +166,7 @@ pub fn interactions(path: &Path, known_items: &HashSet<&str>) -> Result<(Vec<Int
 
 fn interaction(
     rec: &csv::StringRecord,
-    known: &HashSet<&str>,
+    known: &impl Fn(&str) -> bool,
 ) -> Result<Interaction, (&'static str, String)> {
     if rec.len() != 4 {
         return Err(("wrong column count", format!("expected 4 columns, got {}", rec.len())));
@@ -167,7 +176,7 @@ fn interaction(
     if user_id.is_empty() {
         return Err(("empty user_id", "user_id is empty".into()));
     }
-    if !known.contains(item_id) {
+    if !known(item_id) {
         return Err(("unknown item_id", format!("item_id {item_id:?} is not in the catalog")));
     }
     let timestamp = parse_timestamp(&rec[2]).map_err(|e| ("bad timestamp", e))?;

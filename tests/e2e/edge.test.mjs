@@ -882,6 +882,33 @@ describe("checkout through Stripe (a local stand-in) with the order store in D1"
     assert.equal((await shop.dispatchFetch("http://shop.test/api/stripe/webhook")).status, 405);
   });
 
+  test("paid orders teach the next build what is bought together", async () => {
+    const { signature } = await import("./stripe-standin.mjs");
+    const { execFileSync } = await import("node:child_process");
+    const { writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const [a, b] = [catalog[5], catalog[6]];
+    const before = await (await shop.dispatchFetch(`http://shop.test/api/products/${encodeURIComponent(a.id)}/bought-together`)).json();
+    assert.ok(!before.items.some((i) => i.id === b.id), "the build has no orders yet");
+    for (let n = 0; n < 3; n++) {
+      const event = JSON.stringify({ id: `evt_loop_${n}`, type: "checkout.session.completed",
+        data: { object: { payment_status: "paid", metadata: { line_0: `1*${a.id}`, line_1: `2*${b.id}` } } } });
+      const r = await post(shop, "/api/stripe/webhook", event, { "stripe-signature": signature(WEBHOOK_SECRET, event) });
+      assert.equal(r.body.recorded, true);
+    }
+    // What `wrangler d1 execute shopfront --json --command "<the query>"` prints, from the same database.
+    const query = "SELECT orders.id AS order_id, day, item_id, quantity FROM order_lines JOIN orders ON orders.id = order_id ORDER BY order_id";
+    const exported = [{ results: (await db.prepare(query).all()).results, success: true, meta: {} }];
+    writeFileSync(join(dir, "orders.json"), JSON.stringify(exported));
+    execFileSync("target/debug/indexer", ["import", "orders", join(dir, "orders.json"), "--out", join(dir, "learned")], { stdio: "pipe" });
+    execFileSync("target/debug/indexer", ["build", "--catalog", join(dir, "catalog.jsonl"), "--interactions",
+      join(dir, "learned", "interactions.csv"), "--out", join(dir, "learned-build")], { stdio: "pipe" });
+    const kv = await shop.getKVNamespace("SHOP");
+    await seed(kv, join(dir, "learned-build", "kv"));
+    const after = await (await shop.dispatchFetch(`http://shop.test/api/products/${encodeURIComponent(a.id)}/bought-together`)).json();
+    assert.equal(after.items[0]?.id, b.id, JSON.stringify(after.items.map((i) => i.id)));
+  });
+
   test("without a Stripe key the shop takes no payments: 501, and the app is told to hide checkout", async () => {
     const bare = await shopWith({});
     try {

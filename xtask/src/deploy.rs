@@ -28,17 +28,32 @@ pub struct DeployArgs {
 
 /// The KV namespace id in edge/wrangler.toml (`id = "…"` of the SHOP binding).
 fn namespace_id(wrangler_toml: &str) -> Option<String> {
-    let mut in_kv = false;
+    table_value(wrangler_toml, "[[kv_namespaces]]", "id")
+}
+
+/// The D1 database id in edge/wrangler.toml (`database_id = "…"` of the order store).
+fn database_id(wrangler_toml: &str) -> Option<String> {
+    table_value(wrangler_toml, "[[d1_databases]]", "database_id")
+}
+
+/// The first `key = "value"` inside a `table` header of wrangler.toml.
+fn table_value(wrangler_toml: &str, table: &str, key: &str) -> Option<String> {
+    let mut inside = false;
     for line in wrangler_toml.lines().map(str::trim) {
         if line.starts_with('[') {
-            in_kv = line == "[[kv_namespaces]]";
-        } else if in_kv && let Some(rest) = line.strip_prefix("id") {
-            let value = rest.trim_start().strip_prefix('=')?.trim().trim_matches('"');
-            return Some(value.to_owned());
+            inside = line == table;
+        } else if inside
+            && let Some((k, v)) = line.split_once('=')
+            && k.trim() == key
+        {
+            return Some(v.split('#').next()?.trim().trim_matches('"').to_owned());
         }
     }
     None
 }
+
+/// The id wrangler.toml ships with for the local order store.
+const LOCAL_DATABASE: &str = "00000000-0000-4000-8000-000000000000";
 
 pub fn deploy(tools: &Tools, args: &DeployArgs) -> Result<()> {
     let root = &tools.root;
@@ -54,6 +69,13 @@ pub fn deploy(tools: &Tools, args: &DeployArgs) -> Result<()> {
         bail!(
             "edge/wrangler.toml still has the local KV id {ns:?}: create a namespace with \
              `npx wrangler kv namespace create SHOP` and put its id there"
+        );
+    }
+    let db = database_id(&toml).context("edge/wrangler.toml has no [[d1_databases]] database_id")?;
+    if db == LOCAL_DATABASE && !args.dry_run {
+        bail!(
+            "edge/wrangler.toml still has the local D1 id: create the order store with \
+             `npx wrangler d1 create shopfront` and put its id there"
         );
     }
     // `bulk put` of binary values is only broken against the local store (see docs/FORMATS.md); the
@@ -89,8 +111,16 @@ pub fn deploy(tools: &Tools, args: &DeployArgs) -> Result<()> {
                 file.display()
             );
         }
+        step("dry run: the order store's migrations would be applied");
+        println!("  (cd edge && npx wrangler d1 migrations apply shopfront --remote)");
         return bundle(tools, &root.join(&args.outdir));
     }
+    step("apply the order store's D1 migrations (only those not applied yet)");
+    run(tools
+        .command(&wrangler)
+        .current_dir(root.join("edge"))
+        .args(["d1", "migrations", "apply", "shopfront", "--remote"])
+        .stdin(std::process::Stdio::null()))?;
     step("upload the KV build (entries first, `current` last, so the edge never mixes builds)");
     for file in &uploads {
         run(&mut bulk(file))?;
@@ -143,7 +173,16 @@ fn index(tools: &Tools, catalog: &Path, interactions: &Path) -> Result<PathBuf> 
 
 #[cfg(test)]
 mod tests {
-    use super::namespace_id;
+    use super::{LOCAL_DATABASE, database_id, namespace_id};
+
+    #[test]
+    fn reads_the_d1_database_id() {
+        let toml = "[[kv_namespaces]]\nid = \"kv\"\n[[d1_databases]]\nbinding = \"DB\"\ndatabase_id = \"d1\" # note\n";
+        assert_eq!(database_id(toml).as_deref(), Some("d1"));
+        assert_eq!(database_id("[[kv_namespaces]]\ndatabase_id = \"no\"\n"), None);
+        let real = include_str!("../../edge/wrangler.toml");
+        assert_eq!(database_id(real).as_deref(), Some(LOCAL_DATABASE));
+    }
 
     #[test]
     fn reads_the_kv_namespace_id() {
