@@ -115,8 +115,8 @@ pub const MAX_QUERY_STRING: usize = 16 * 1024;
 pub const MAX_HISTORY_HEADER: usize = 64 * 1024;
 
 /// Parses method, path, query string (without `?`) and the `X-History` header into a route.
-/// Every API endpoint: the index reads ([`Route`]) and the checkout's, which read no index of their own
-/// until their body is parsed ([`crate::checkout`]).
+/// Every API endpoint: the index reads ([`Route`]) and the writes (checkout, webhook, events), which
+/// read no index of their own until their body is parsed ([`crate::checkout`], [`crate::events`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Endpoint {
     Read(Route),
@@ -126,6 +126,8 @@ pub enum Endpoint {
     Checkout,
     /// `POST /api/stripe/webhook`: Stripe reporting a paid order.
     StripeWebhook,
+    /// `POST /api/events`: what shoppers did with what they were shown.
+    Events,
 }
 
 /// The endpoint of a request; like [`route_with_history`], bounded and validated before anything else
@@ -145,6 +147,10 @@ pub fn endpoint(
         },
         "/api/stripe/webhook" => match method {
             "POST" => Ok(Endpoint::StripeWebhook),
+            _ => Err(method_error("POST")),
+        },
+        "/api/events" => match method {
+            "POST" => Ok(Endpoint::Events),
             _ => Err(method_error("POST")),
         },
         _ => return route_with_history(method, path, query, history_header).map(Endpoint::Read),

@@ -1,5 +1,5 @@
-//! The checkout's I/O, wasm only: reads the cart's products from KV, posts the Checkout Session to
-//! Stripe, and writes paid orders to D1. The logic between these reads and writes is in
+//! The writes' I/O, wasm only: reads the cart's (or the events') products from KV, posts the Checkout
+//! Session to Stripe, and writes paid orders and shop events to D1 (and expires old events). The logic between these reads and writes is in
 //! [`crate::checkout`] and [`crate::stripe`], tested natively.
 
 use std::rc::Rc;
@@ -10,14 +10,18 @@ use ranking::api::{CheckoutResponse, CheckoutStatus};
 use ranking::kv::{self, Manifest, ProductShard};
 use ranking::locale::Locale;
 use ranking::weights::Weights;
+use worker::kv::KvStore;
 use worker::wasm_bindgen::JsValue;
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::api::Ctx;
 use crate::checkout::{self, MAX_CHECKOUT_BODY, MAX_WEBHOOK_BODY, SEEN_EVENT, Sql};
+use crate::events::SEEN_BATCH;
 use crate::problem::ApiError;
 use crate::shell::{FellBack, KV_BINDING, body, current_version, load, optional};
 use crate::stripe::{self, Session};
+use ranking::events::MAX_BATCH_BYTES;
+use ranking::weights::Variants;
 
 /// Secret: the shop's Stripe secret key (`wrangler secret put STRIPE_SECRET_KEY`).
 const SECRET_KEY: &str = "STRIPE_SECRET_KEY";
@@ -25,8 +29,10 @@ const SECRET_KEY: &str = "STRIPE_SECRET_KEY";
 const WEBHOOK_SECRET: &str = "STRIPE_WEBHOOK_SECRET";
 /// Variable: Stripe's API base URL, for a local stand-in in tests ([`stripe::API_BASE`] without it).
 const API_BASE: &str = "STRIPE_API_BASE";
-/// D1 binding of the order store (wrangler.toml).
+/// D1 binding of the order and event store (wrangler.toml).
 const DB_BINDING: &str = "DB";
+/// Variable: days events are kept (`crate::events::DEFAULT_RETENTION_DAYS` without it).
+const RETENTION: &str = "EVENT_RETENTION_DAYS";
 
 /// A secret or variable, when set and not empty.
 fn setting(env: &Env, name: &str) -> Option<String> {
@@ -38,18 +44,26 @@ pub(crate) fn status(env: &Env) -> Result<Vec<u8>, ApiError> {
     body(&CheckoutStatus { enabled: setting(env, SECRET_KEY).is_some() })
 }
 
-/// The request body, refused as soon as it (or its declared length) passes `limit`.
+/// The request body, refused when it passes `limit` (read to its end first when that is at most
+/// [`crate::body::DRAIN_LIMIT`], so the client hears the refusal).
 async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> {
-    checkout::check_length(req.headers().get("content-length").ok().flatten().as_deref(), limit)?;
+    crate::body::check_length(req.headers().get("content-length").ok().flatten().as_deref(), limit)?;
     let unreadable = |e: worker::Error| ApiError::BadBody { field: "body".into(), reason: e.to_string() };
     let mut stream = req.stream().map_err(unreadable)?;
-    let mut bytes = Vec::new();
+    let (mut bytes, mut seen) = (Vec::new(), 0_usize);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(unreadable)?;
-        if bytes.len() + chunk.len() > limit {
-            return Err(ApiError::TooLarge { limit });
+        seen += chunk.len();
+        if seen > crate::body::DRAIN_LIMIT {
+            break;
         }
-        bytes.extend_from_slice(&chunk);
+        // Past the limit the rest is read and dropped, never kept.
+        if seen <= limit {
+            bytes.extend_from_slice(&chunk);
+        }
+    }
+    if seen > limit {
+        return Err(ApiError::TooLarge { limit });
     }
     Ok(bytes)
 }
@@ -71,14 +85,7 @@ pub(crate) async fn checkout(
         env.kv(KV_BINDING).map_err(|e| ApiError::Unavailable(format!("KV binding {KV_BINDING}: {e}")))?;
     let version = current_version(&store).await?;
     let v = version.as_str();
-    let manifest = load::<Manifest>(&store, v, &kv::keys::manifest(v)).await?;
-    let mut shards: Vec<(u32, Rc<ProductShard>)> = Vec::new();
-    for line in &cart.lines {
-        let n = kv::shard_of(&line.id, manifest.shard_count);
-        if !shards.iter().any(|(m, _)| *m == n) {
-            shards.push((n, load::<ProductShard>(&store, v, &kv::keys::products(v, n)).await?));
-        }
-    }
+    let shards = shards_holding(&store, v, cart.lines.iter().map(|l| l.id.as_str())).await?;
     // Without its currencies the build prices in the catalog's currency; never with a stale fallback.
     let fell = FellBack::default();
     let locale = optional::<Locale>(&store, v, &kv::keys::locale(v), "locale", &fell).await;
@@ -96,7 +103,7 @@ pub(crate) async fn checkout(
         locale: locale.as_deref(),
         rules: None,
     };
-    let lookup = |id: &str| shards.iter().find_map(|(_, s)| s.get(id));
+    let lookup = |id: &str| shards.iter().find_map(|s| s.get(id));
     let form = checkout::session_form(&cart, lookup, &ctx, origin)?;
     let session = create_session(env, &key, form).await?;
     body(&CheckoutResponse { url: session.url })
@@ -143,34 +150,98 @@ pub(crate) async fn webhook(req: &mut Request, env: &Env) -> Result<Vec<u8>, Api
 
 /// Writes an order unless its event was recorded before; `false` for a repeated delivery.
 async fn record(env: &Env, order: &stripe::PaidOrder, now: i64) -> Result<bool, ApiError> {
-    let storage = |e: worker::Error| ApiError::Storage(format!("order store: {e}"));
-    let db = env.d1(DB_BINDING).map_err(storage)?;
     let hash = checkout::event_hash(&order.event_id);
-    let seen = || async {
-        let stmt = db.prepare(SEEN_EVENT).bind(&[JsValue::from_str(&hash)]).map_err(storage)?;
+    run_once(env, SEEN_EVENT, &hash, checkout::record_order(order, now)).await
+}
+
+/// Runs `statements` as one D1 transaction unless `seen` (a query with `key` as `?1`) finds a row;
+/// `false` when it did, or when a concurrent delivery of the same key committed first (the
+/// statements' first insert has `key` as its primary key, so theirs and ours cannot both commit).
+async fn run_once(
+    env: &Env,
+    seen: &str,
+    key: &str,
+    statements: Vec<(&'static str, Vec<Sql>)>,
+) -> Result<bool, ApiError> {
+    let storage = |e: worker::Error| ApiError::Storage(format!("D1: {e}"));
+    let db = env.d1(DB_BINDING).map_err(storage)?;
+    let is_seen = || async {
+        let stmt = db.prepare(seen).bind(&[JsValue::from_str(key)]).map_err(storage)?;
         stmt.first::<serde_json::Value>(None).await.map(|row| row.is_some()).map_err(storage)
     };
-    if seen().await? {
+    if is_seen().await? {
         return Ok(false);
     }
     let mut batch = Vec::new();
-    for (sql, params) in checkout::record_order(order, now) {
-        let values: Vec<JsValue> = params
-            .iter()
-            .map(|p| match p {
-                Sql::Text(t) => JsValue::from_str(t),
-                Sql::Int(i) => JsValue::from_f64(*i as f64),
-            })
-            .collect();
-        batch.push(db.prepare(sql).bind(&values).map_err(storage)?);
+    for (sql, params) in statements {
+        batch.push(db.prepare(sql).bind(&js_values(&params)).map_err(storage)?);
     }
     match db.batch(batch).await {
         Ok(_) => Ok(true),
-        // Two deliveries of one event at once: the other one's batch committed first.
-        Err(e) if seen().await? => {
-            worker::console_warn!("webhook event recorded by a concurrent delivery: {e}");
+        Err(e) if is_seen().await? => {
+            worker::console_warn!("stored by a concurrent delivery: {e}");
             Ok(false)
         }
         Err(e) => Err(storage(e)),
     }
+}
+
+/// `POST /api/events`: a checked batch stored once, with the experiment variant of the client id
+/// (cookie `sf_cid` or `X-Client-Id`, hashed to `client`); the id itself is not stored.
+pub(crate) async fn events(req: &mut Request, env: &Env, client: u64) -> Result<Vec<u8>, ApiError> {
+    let content_type = req.headers().get("content-type").ok().flatten();
+    let batch = crate::events::batch(content_type.as_deref(), &read_body(req, MAX_BATCH_BYTES).await?)?;
+    let store =
+        env.kv(KV_BINDING).map_err(|e| ApiError::Unavailable(format!("KV binding {KV_BINDING}: {e}")))?;
+    let version = current_version(&store).await?;
+    let v = version.as_str();
+    let shards = shards_holding(&store, v, batch.events.iter().map(|e| e.item.as_str())).await?;
+    let now = (worker::Date::now().as_millis() / 1000) as i64;
+    crate::events::check(&batch, now, |id| shards.iter().any(|s| s.get(id).is_some()))?;
+    let fell = FellBack::default();
+    let variants = optional::<Variants>(&store, v, &kv::keys::weights(v), "weights", &fell).await;
+    let variant = variants.as_deref().and_then(|vs| vs.pick(client)).map_or("default", |(name, _)| name);
+    let stored = run_once(env, SEEN_BATCH, &batch.batch, crate::events::store(&batch, variant, now)).await?;
+    body(&serde_json::json!({ "accepted": batch.events.len(), "stored": stored }))
+}
+
+/// The daily cron: deletes events older than the shop's retention window.
+pub(crate) async fn expire_events(env: &Env) -> Result<(), ApiError> {
+    let retention = crate::events::retention_days(env.var(RETENTION).ok().map(|v| v.to_string()).as_deref());
+    let now = (worker::Date::now().as_millis() / 1000) as i64;
+    let storage = |e: worker::Error| ApiError::Storage(format!("D1: {e}"));
+    let db = env.d1(DB_BINDING).map_err(storage)?;
+    for (sql, params) in crate::events::expire(now, retention) {
+        db.prepare(sql).bind(&js_values(&params)).map_err(storage)?.run().await.map_err(storage)?;
+    }
+    Ok(())
+}
+
+/// Statement parameters as D1 binds them (integers as JS numbers: days and positions fit exactly).
+fn js_values(params: &[Sql]) -> Vec<JsValue> {
+    params
+        .iter()
+        .map(|p| match p {
+            Sql::Text(t) => JsValue::from_str(t),
+            Sql::Int(i) => JsValue::from_f64(*i as f64),
+            Sql::Null => JsValue::NULL,
+        })
+        .collect()
+}
+
+/// The product shards that hold `ids` in the current build, each read once.
+async fn shards_holding<'a>(
+    store: &KvStore,
+    v: &str,
+    ids: impl Iterator<Item = &'a str>,
+) -> Result<Vec<Rc<ProductShard>>, ApiError> {
+    let manifest = load::<Manifest>(store, v, &kv::keys::manifest(v)).await?;
+    let mut shards: Vec<(u32, Rc<ProductShard>)> = Vec::new();
+    for id in ids {
+        let n = kv::shard_of(id, manifest.shard_count);
+        if !shards.iter().any(|(m, _)| *m == n) {
+            shards.push((n, load::<ProductShard>(store, v, &kv::keys::products(v, n)).await?));
+        }
+    }
+    Ok(shards.into_iter().map(|(_, s)| s).collect())
 }

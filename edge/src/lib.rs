@@ -8,9 +8,11 @@
 //! sync with the router.
 
 pub mod api;
+pub mod body;
 pub mod checkout;
 #[cfg(target_arch = "wasm32")]
 mod commerce;
+pub mod events;
 #[cfg(test)]
 mod openapi;
 pub mod problem;

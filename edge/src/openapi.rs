@@ -34,8 +34,8 @@ fn resolve<'a>(spec: &'a Value, v: &'a Value) -> &'a Value {
     }
 }
 
-/// The checkout's paths, which read no index and take POST bodies: checked by their own tests.
-const COMMERCE: [&str; 2] = ["/api/checkout", "/api/stripe/webhook"];
+/// The writes' paths (checkout, webhook, events), which take POST bodies: checked by their own tests.
+const COMMERCE: [&str; 3] = ["/api/checkout", "/api/stripe/webhook", "/api/events"];
 
 /// The documented index reads (every path but the checkout's).
 fn paths(spec: &Value) -> Vec<String> {
@@ -729,6 +729,8 @@ fn checkout_bodies() -> Vec<(&'static str, Value)> {
         ),
         ("CheckoutStatus", to_json(&CheckoutStatus { enabled: false })),
         ("WebhookAnswer", json!({ "received": true, "recorded": false })),
+        ("EventsAnswer", json!({ "accepted": 2, "stored": true })),
+        ("EventBatch", to_json(&event_batch())),
     ]
 }
 
@@ -736,17 +738,14 @@ fn checkout_bodies() -> Vec<(&'static str, Value)> {
 fn checkout_errors() -> Vec<((&'static str, &'static str), ApiError)> {
     let checkout = ("/api/checkout", "post");
     let webhook = ("/api/stripe/webhook", "post");
+    let events = ("/api/events", "post");
     let empty = crate::checkout::cart(Some("application/json"), br#"{"lines":[]}"#).expect("parses");
     let weights = Weights::default();
     let priced = crate::checkout::session_form(&empty, |_| None, &ctx(&weights, &locale()), "https://s");
     vec![
         (checkout, priced.expect_err("an empty cart")),
         (checkout, crate::checkout::cart(Some("text/plain"), b"").expect_err("content type")),
-        (
-            checkout,
-            crate::checkout::check_length(Some("16385"), crate::checkout::MAX_CHECKOUT_BODY)
-                .expect_err("big"),
-        ),
+        (checkout, ApiError::TooLarge { limit: crate::checkout::MAX_CHECKOUT_BODY }),
         (checkout, ApiError::NotConfigured("no key")),
         (checkout, ApiError::Provider("Stripe answered 400".into())),
         (checkout, ApiError::Unavailable("KV key v1/manifest is missing".into())),
@@ -756,13 +755,12 @@ fn checkout_errors() -> Vec<((&'static str, &'static str), ApiError)> {
                 .map_or_else(|e| e, |_| api::shopper_country("country=Germany", None).expect_err("country")),
         ),
         (webhook, crate::checkout::webhook(None, b"{}", "whsec", 0).expect_err("unsigned")),
-        (
-            webhook,
-            crate::checkout::check_length(Some("262145"), crate::checkout::MAX_WEBHOOK_BODY)
-                .expect_err("big"),
-        ),
+        (webhook, ApiError::TooLarge { limit: crate::checkout::MAX_WEBHOOK_BODY }),
         (webhook, ApiError::NotConfigured("no webhook secret")),
         (webhook, ApiError::Storage("order store: D1 failed".into())),
+        (events, crate::events::batch(Some("text/html"), b"{}").expect_err("content type")),
+        (events, ApiError::TooLarge { limit: ranking::events::MAX_BATCH_BYTES }),
+        (events, ApiError::Storage("D1 failed".into())),
     ]
 }
 
@@ -789,6 +787,7 @@ fn checkout_endpoints_route_as_documented_and_refuse_other_methods() {
             ("/api/checkout", "get") => Endpoint::CheckoutStatus,
             ("/api/checkout", "post") => Endpoint::Checkout,
             ("/api/stripe/webhook", "post") => Endpoint::StripeWebhook,
+            ("/api/events", "post") => Endpoint::Events,
             other => panic!("undocumented operation {other:?} in the test"),
         };
         assert_eq!(e, expected, "{path} {method}");
@@ -842,11 +841,31 @@ fn checkout_errors_are_documented_as_problem_json_where_they_happen() {
     // And no documented error status is one the code cannot answer.
     for (path, method) in operations {
         let responses = spec["paths"][&path][&method]["responses"].as_object().expect("responses");
-        for status in responses.keys().filter(|s| *s != "200" && *s != "405") {
+        for status in responses.keys().filter(|s| !["200", "202", "405"].contains(&s.as_str())) {
             assert!(
                 answered.contains(&(path.clone(), method.clone(), status.clone())),
                 "{path} {method} documents {status}, which no sample error answers"
             );
         }
     }
+}
+
+/// A batch with every field of an event, as the app sends it, read back by the edge's parser.
+fn event_batch() -> ranking::events::EventBatch {
+    use ranking::events::{EventBatch, EventKind, ShopEvent, Surface};
+    let batch = EventBatch {
+        batch: "b".repeat(20),
+        session: "s".repeat(20),
+        events: vec![ShopEvent {
+            kind: EventKind::Impression,
+            surface: Surface::Home,
+            list: Some("trending".into()),
+            item: "a".into(),
+            position: Some(0),
+            at: 1,
+        }],
+    };
+    let parsed = crate::events::batch(Some("application/json"), &serde_json::to_vec(&batch).expect("json"));
+    assert_eq!(parsed.as_ref(), Ok(&batch), "the batch reads back");
+    batch
 }

@@ -35,6 +35,14 @@ const MAX_CACHED_CELLS: usize = 32;
 /// KV namespace binding name (wrangler.toml).
 pub(crate) const KV_BINDING: &str = "SHOP";
 
+/// The daily cron (wrangler.toml `[triggers]`): events older than the shop's retention window go.
+#[event(scheduled)]
+async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    if let Err(e) = commerce::expire_events(&env).await {
+        worker::console_error!("expiring old events failed: {e}");
+    }
+}
+
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let url = req.url()?;
@@ -82,11 +90,14 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
         (Ok(Endpoint::StripeWebhook), Ok(_), Ok(_)) => {
             commerce::webhook(&mut req, &env).await.map(|b| Answer::uncached(b, "no-store"))
         }
+        (Ok(Endpoint::Events), Ok(_), Ok(_)) => commerce::events(&mut req, &env, client)
+            .await
+            .map(|b| Answer { status: 202, ..Answer::uncached(b, "no-store") }),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
     };
     match answer {
         Ok(a) => {
-            let resp = with_headers(json_response(a.body, 200, content_type)?, a.cache_control);
+            let resp = with_headers(json_response(a.body, a.status, content_type)?, a.cache_control);
             if let Some(state) = a.edge_cache {
                 resp.headers().set("x-edge-cache", state)?;
             }
@@ -276,6 +287,8 @@ struct Shopper<'a> {
 
 /// An API answer before it becomes a response.
 struct Answer {
+    /// 200, or 202 for events accepted for storage.
+    status: u16,
     body: Vec<u8>,
     cache_control: &'static str,
     /// `x-edge-cache`: `hit`, `miss`, or `None` when the answer may not be cached.
@@ -287,7 +300,7 @@ struct Answer {
 impl Answer {
     /// An answer no edge cache keeps, with its own `Cache-Control`.
     fn uncached(body: Vec<u8>, cache_control: &'static str) -> Answer {
-        Answer { body, cache_control, edge_cache: None, fell_back: Vec::new() }
+        Answer { status: 200, body, cache_control, edge_cache: None, fell_back: Vec::new() }
     }
 }
 
@@ -374,6 +387,7 @@ async fn answer(
             "public, max-age=300"
         };
         return Ok(Answer {
+            status: 200,
             body: bytes,
             cache_control: control,
             edge_cache: Some("hit"),
@@ -395,10 +409,22 @@ async fn answer(
     }?;
     let fell_back = fell.into_inner();
     if !fell_back.is_empty() {
-        return Ok(Answer { body: result.0, cache_control: "no-store", edge_cache: None, fell_back });
+        return Ok(Answer {
+            status: 200,
+            body: result.0,
+            cache_control: "no-store",
+            edge_cache: None,
+            fell_back,
+        });
     }
     let Some(key) = key else {
-        return Ok(Answer { body: result.0, cache_control: result.1, edge_cache: None, fell_back });
+        return Ok(Answer {
+            status: 200,
+            body: result.0,
+            cache_control: result.1,
+            edge_cache: None,
+            fell_back,
+        });
     };
     // Cache API entries need a max-age. Stored after the response is sent; a failed put only costs
     // the next request a recompute.
@@ -410,7 +436,7 @@ async fn answer(
             }
         });
     }
-    Ok(Answer { body: result.0, cache_control: result.1, edge_cache: Some("miss"), fell_back })
+    Ok(Answer { status: 200, body: result.0, cache_control: result.1, edge_cache: Some("miss"), fell_back })
 }
 
 async fn respond(

@@ -7,6 +7,7 @@ pub mod ease;
 pub mod elsa;
 pub mod embed;
 pub mod eval;
+pub mod experiments;
 pub mod feeds;
 pub mod instacart;
 pub mod ivf;

@@ -64,6 +64,24 @@ enum Command {
         #[command(flatten)]
         extras: BuildExtras,
     },
+    /// The experiment report from the shop's events: per variant sessions, impressions,
+    /// click-through and add-to-cart rate with 95% intervals, uplift over control with a
+    /// significance test, and a sample-ratio-mismatch check. Reads the output of
+    /// `wrangler d1 execute shopfront --json --command "SELECT day, at, session, variant, surface,
+    /// kind, list, item_id, position FROM events ORDER BY at"` (`cargo xtask experiments` runs it on the
+    /// local database).
+    Experiments {
+        events: PathBuf,
+        /// The control variant (default: the first by name, the one variant-less clients get).
+        #[arg(long)]
+        control: Option<String>,
+        /// Print the report as JSON instead of markdown.
+        #[arg(long)]
+        json: bool,
+        /// Also write report.md, chart.svg and report.json into this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Measure how much of the model's similarity each reduced dimension keeps (top-10 neighbour
     /// overlap with the full model), to choose --dim.
     Dims {
@@ -187,6 +205,16 @@ enum Source {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The shop's own events (the same export `indexer experiments` reads): each session becomes a
+    /// shopper; a click is a view, an add to cart a cart event, a checkout intent a purchase.
+    Events {
+        json: PathBuf,
+        /// An interactions CSV to keep: its rows come first in the output.
+        #[arg(long)]
+        with: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Instacart's order lines (orders joined with order products: user_id, order_number,
     /// order_hour_of_day, days_since_prior_order, product_id, add_to_cart_order).
     Instacart {
@@ -219,7 +247,28 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Import { source: Source::Orders { json, with, out } } => {
-            import_orders(&json, with.as_deref(), &out)
+            let (orders, rejects) = step("reading paid orders", || indexer::orders::import(&json))?;
+            import_interactions(orders, rejects, "order lines", with.as_deref(), &out)
+        }
+        Command::Import { source: Source::Events { json, with, out } } => {
+            let (events, rejects) = step("reading events", || indexer::experiments::read_events(&json))?;
+            let rows = indexer::experiments::interactions(&events);
+            import_interactions(rows, rejects, "clicks, carts and checkouts", with.as_deref(), &out)
+        }
+        Command::Experiments { events, control, json, out } => {
+            let (rows, rejects) = indexer::experiments::read_events(&events)?;
+            eprint!("{rejects}");
+            let report = indexer::experiments::report(&rows, control.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", indexer::experiments::markdown(&report, "chart.svg"));
+            }
+            if let Some(out) = out {
+                indexer::experiments::write(&report, &out)?;
+                eprintln!("report written to {}", out.display());
+            }
+            Ok(())
         }
         Command::Import { source: Source::Shopify { csv, out, currency, country } } => {
             let (products, rejects) =
@@ -267,10 +316,16 @@ fn finish_import(products: &[Product], rejects: &read::Rejects, out: &Path) -> R
     Ok(())
 }
 
-fn import_orders(json: &Path, with: Option<&Path>, out: &Path) -> Result<()> {
-    let (orders, rejects) = step("reading paid orders", || indexer::orders::import(json))?;
+/// Writes `rows_in` (after the rows of `with`, if given) as `out/interactions.csv`.
+fn import_interactions(
+    rows_in: Vec<ranking::Interaction>,
+    rejects: read::Rejects,
+    what: &str,
+    with: Option<&Path>,
+    out: &Path,
+) -> Result<()> {
     print!("{rejects}");
-    read::ensure_some(&orders, &rejects, "order lines")?;
+    read::ensure_some(&rows_in, &rejects, what)?;
     let mut rows = match with {
         // Every item is accepted here: `indexer build` checks ids against the catalog it builds.
         Some(path) => {
@@ -281,11 +336,11 @@ fn import_orders(json: &Path, with: Option<&Path>, out: &Path) -> Result<()> {
         None => Vec::new(),
     };
     let kept = rows.len();
-    rows.extend(orders);
+    rows.extend(rows_in);
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let path = out.join("interactions.csv");
     write_interactions(&path, &rows)?;
-    println!("{kept} interactions kept, {} order lines added -> {}", rows.len() - kept, path.display());
+    println!("{kept} interactions kept, {} {what} added -> {}", rows.len() - kept, path.display());
     Ok(())
 }
 

@@ -19,14 +19,7 @@ pub const ORDERS_QUERY: &str = "SELECT orders.id AS order_id, day, item_id, quan
 /// `results`) or a plain array of rows. A row that is not an order line is skipped with its number
 /// and why; a file that is not such JSON at all is an error.
 pub fn import(path: &Path) -> Result<(Vec<Interaction>, Rejects)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let json: Value = serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
-    let rows = rows_of(&json).with_context(|| {
-        format!(
-            "{}: expected the output of `wrangler d1 execute --json --command \"{ORDERS_QUERY}\"`",
-            path.display()
-        )
-    })?;
+    let rows = d1_rows(path, ORDERS_QUERY)?;
     let mut rejects = Rejects::new(path);
     let mut interactions = Vec::new();
     for (n, row) in rows.iter().enumerate() {
@@ -36,6 +29,19 @@ pub fn import(path: &Path) -> Result<(Vec<Interaction>, Rejects)> {
         }
     }
     Ok((interactions, rejects))
+}
+
+/// The rows of a `wrangler d1 execute --json --command "<query>"` output (or a plain array of rows).
+pub fn d1_rows(path: &Path, query: &str) -> Result<Vec<Value>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let json: Value = serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+    let rows = rows_of(&json).with_context(|| {
+        format!(
+            "{}: expected the output of `wrangler d1 execute --json --command \"{query}\"`",
+            path.display()
+        )
+    })?;
+    Ok(rows.into_iter().cloned().collect())
 }
 
 fn rows_of(json: &Value) -> Result<Vec<&Value>> {

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod device;
 pub mod embed;
+pub mod events;
 pub mod feed;
 pub mod index;
 pub mod ivf;

@@ -47,7 +47,7 @@ describe("with the demo index", () => {
     assert.equal(status, 200);
     assert.equal(body.index_version, version);
     assert.deepEqual(body.sections.map((s) => s.id), ["trending"]);
-    assert.equal(body.variant, "default", "the demo build has one experiment variant");
+    assert.equal(body.variant, "control", "without a client id: the first of the demo's two variants");
     const items = body.sections[0].items;
     assert.equal(items.length, 12);
     const max = Math.max(...purchases.values());
@@ -930,5 +930,158 @@ describe("checkout through Stripe (a local stand-in) with the order store in D1"
     } finally {
       await wrong.dispose();
     }
+  });
+});
+
+/** Applies edge/migrations to a D1 database the way `wrangler d1 migrations apply` does. */
+async function migrate(db) {
+  const { readFileSync, readdirSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  for (const file of readdirSync("edge/migrations").sort()) {
+    const sql = readFileSync(join("edge/migrations", file), "utf8").replace(/^--.*$/gm, "");
+    for (const statement of sql.split(";").map((s) => s.trim()).filter(Boolean)) await db.prepare(statement).run();
+  }
+}
+
+describe("shop events for experiments, stored in D1", () => {
+  let shop, db;
+  const send = async (batch, { cookie = "sf_cid=client-one-0123456789", type = "application/json" } = {}) => {
+    const res = await shop.dispatchFetch("http://shop.test/api/events", {
+      method: "POST",
+      headers: { cookie, "content-type": type },
+      body: typeof batch === "string" ? batch : JSON.stringify(batch),
+    });
+    const text = await res.text();
+    return { status: res.status, type: res.headers.get("content-type"), body: text ? JSON.parse(text) : null };
+  };
+  const count = async () => (await db.prepare("SELECT count(*) AS n FROM events").first()).n;
+  const id = (n) => `${n}`.padStart(24, "x");
+  const now = () => Math.floor(Date.now() / 1000);
+  const event = (kind, item, extra = {}) => ({ kind, surface: "home", list: "trending", item, position: 2, at: now(), ...extra });
+
+  before(async () => {
+    shop = new Miniflare({
+      scriptPath: "edge/build/index.js",
+      modules: true,
+      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+      compatibilityDate: "2026-04-20",
+      kvNamespaces: { SHOP: "events-test" },
+      d1Databases: { DB: "events-test" },
+      bindings: { EVENT_RETENTION_DAYS: "90" },
+    });
+    await seed(await shop.getKVNamespace("SHOP"), KV_DIR);
+    db = await shop.getD1Database("DB");
+    await migrate(db);
+  });
+  after(() => shop?.dispose());
+
+  test("a batch is stored once, with the variant of the client id and never the id itself", async () => {
+    const [a, b] = [products[0].id, products[1].id];
+    const batch = { batch: id("batch-1"), session: id("session-1"), events: [
+      event("impression", a), event("click", a), event("add_to_cart", a, { surface: "product", list: undefined, position: undefined }),
+      event("wishlist", b, { surface: "product" }), event("checkout_intent", b, { surface: "cart" }),
+    ] };
+    const first = await send(batch);
+    assert.equal(first.status, 202, JSON.stringify(first.body));
+    assert.deepEqual(first.body, { accepted: 5, stored: true });
+    const retry = await send(batch);
+    assert.deepEqual([retry.status, retry.body], [202, { accepted: 5, stored: false }], "a retry is not counted twice");
+    assert.equal(await count(), 5);
+    // The variant is the one the edge ranks this client's answers with.
+    const feed = await (await shop.dispatchFetch("http://shop.test/api/feed?limit=1", { headers: { cookie: "sf_cid=client-one-0123456789" } })).json();
+    const rows = (await db.prepare("SELECT * FROM events ORDER BY rowid").all()).results;
+    assert.ok(rows.every((r) => r.variant === feed.variant), JSON.stringify(rows));
+    assert.deepEqual(rows.map((r) => r.kind), ["impression", "click", "add_to_cart", "wishlist", "checkout_intent"]);
+    assert.deepEqual([rows[0].surface, rows[0].list, rows[0].position, rows[2].list], ["home", "trending", 2, null]);
+    assert.ok(!JSON.stringify(rows).includes("client-one"), "the client id is not stored");
+    // sendBeacon's text/plain is read as JSON too.
+    const beacon = await send({ ...batch, batch: id("batch-2") }, { type: "text/plain;charset=UTF-8" });
+    assert.equal(beacon.status, 202);
+    assert.equal(await count(), 10);
+  });
+
+  test("clients split across the build's variants", async () => {
+    const seen = new Set();
+    for (let n = 0; n < 40 && seen.size < 2; n++) {
+      const feed = await (await shop.dispatchFetch("http://shop.test/api/feed?limit=1", { headers: { cookie: `sf_cid=${id(`client-${n}`)}` } })).json();
+      seen.add(feed.variant);
+    }
+    assert.deepEqual([...seen].sort(), ["control", "personal"]);
+  });
+
+  test("bad batches get 400 problem+json naming the field and store nothing", async () => {
+    const before = await count();
+    const good = (events) => ({ batch: id(`bad-${Math.random()}`).slice(0, 40).replace(/\./g, "x"), session: id("session-9"), events });
+    const item = products[3].id;
+    const cases = [
+      [good([event("click", "NO-SUCH-PRODUCT")]), "events[0].item"],
+      [good([event("click", item), event("click", item, { at: now() + 3600 })]), "events[1].at"],
+      [good([event("click", item, { at: now() - 30 * 86400 })]), "events[0].at"],
+      [good([event("purchase", item)]), "events[0].kind"],
+      [good([event("click", item, { surface: "moon" })]), "events[0].surface"],
+      [good([]), "events"],
+      [good(Array.from({ length: 101 }, () => event("impression", item))), "events"],
+      [{ ...good([event("click", item)]), batch: "short" }, "batch"],
+      ['{"batch": "', "batch"],
+    ];
+    for (const [batch, param] of cases) {
+      const r = await send(batch);
+      assert.equal(r.status, 400, `${param}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.type, "application/problem+json");
+      assert.equal(r.body.param, param);
+    }
+    const html = await send(good([event("click", item)]), { type: "text/html" });
+    assert.equal(html.body.param, "Content-Type");
+    const huge = await send(good(Array.from({ length: 100 }, () => event("impression", item, { list: "x".repeat(30), item: item + " ".repeat(300) }))));
+    assert.equal(huge.status, 413);
+    assert.equal(await count(), before, "nothing stored from a bad batch");
+  });
+
+  test("the daily cron deletes events older than the retention window", async () => {
+    const today = Math.floor(Date.now() / 86_400_000);
+    await db.prepare("INSERT INTO events (day, at, session, variant, surface, kind, list, item_id, position) VALUES (?1, 0, 's', 'control', 'home', 'click', NULL, 'x', NULL)").bind(today - 91).run();
+    await db.prepare("INSERT INTO event_batches (batch_id, day) VALUES ('old-batch-0000000000', ?1)").bind(today - 91).run();
+    const kept = await count();
+    const worker = await shop.getWorker();
+    await worker.scheduled({ cron: "17 3 * * *" });
+    assert.equal(await count(), kept - 1, "only the old event went");
+    assert.equal((await db.prepare("SELECT count(*) AS n FROM event_batches WHERE day < ?1").bind(today - 90).first()).n, 0);
+  });
+
+  test("synthetic traffic → D1 export → `indexer experiments` shows the variants' difference; export → import → build → eval runs", async () => {
+    const { simulate } = await import("../../xtask/traffic.mjs");
+    const { execFileSync } = await import("node:child_process");
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    await db.prepare("DELETE FROM events").run();
+    const ask = (path, init) => shop.dispatchFetch(`http://shop.test${path}`, init);
+    const { sent, statuses } = await simulate({ ask, sessions: 300, products, seed: 7 });
+    assert.ok(statuses.every((s) => s === 202), JSON.stringify(statuses.filter((s) => s !== 202)));
+    const dir = mkdtempSync(join(tmpdir(), "experiments-"));
+    // What `wrangler d1 execute shopfront --json --command "<query>"` prints (the query `indexer experiments` names).
+    const query = "SELECT day, at, session, variant, surface, kind, list, item_id, position FROM events ORDER BY at";
+    writeFileSync(join(dir, "events.json"), JSON.stringify([{ results: (await db.prepare(query).all()).results, success: true, meta: {} }]));
+    const report = JSON.parse(execFileSync("target/debug/indexer", ["experiments", join(dir, "events.json"), "--json", "--out", join(dir, "report")], { encoding: "utf8" }));
+    assert.equal(report.control, "control");
+    assert.deepEqual(report.variants.map((v) => v.name), ["control", "personal"]);
+    for (const v of report.variants) {
+      assert.equal(v.sessions, sent[v.name].sessions, `${v.name}: sessions`);
+      assert.equal(v.impressions, sent[v.name].impressions, `${v.name}: every impression stored once`);
+      assert.equal(v.click_through.hits, sent[v.name].clicks);
+      assert.ok(v.click_through.low <= v.click_through.rate && v.click_through.rate <= v.click_through.high);
+      assert.ok(v.add_to_cart.low <= v.add_to_cart.rate && v.add_to_cart.rate <= v.add_to_cart.high);
+    }
+    assert.equal(report.sample_ratio_mismatch, false);
+    // The simulated shoppers want the viewed product's kind: the variant that follows the history
+    // (collaborative and similarity weights) must win, significantly.
+    const personal = report.variants[1];
+    console.log(`# synthetic traffic: click-through control ${report.variants[0].click_through.rate.toFixed(4)}, personal ${personal.click_through.rate.toFixed(4)} (uplift ${(personal.click_through_uplift.relative * 100).toFixed(1)}%, p ${personal.click_through_uplift.p_value.toExponential(2)})`);
+    assert.ok(personal.click_through_uplift.relative > 0 && personal.click_through_uplift.p_value < 0.05, JSON.stringify(personal));
+    // The loop: the events become interactions, the next build learns from them, and eval runs on them.
+    execFileSync("target/debug/indexer", ["import", "events", join(dir, "events.json"), "--with", "target/xtask/demo/interactions.csv", "--out", join(dir, "learned")], { stdio: "pipe" });
+    execFileSync("target/debug/indexer", ["build", "--catalog", "target/xtask/demo/catalog.jsonl", "--interactions", join(dir, "learned", "interactions.csv"), "--out", join(dir, "build")], { stdio: "pipe" });
+    const evaluation = JSON.parse(execFileSync("target/debug/indexer", ["eval", "--catalog", "target/xtask/demo/catalog.jsonl", "--interactions", join(dir, "learned", "interactions.csv"), "--json"], { encoding: "utf8" }));
+    assert.ok(Object.keys(evaluation).length > 0);
   });
 });

@@ -3,7 +3,7 @@
 //! answers with a Checkout Session, serves a payment page, and on "Pay" sends the shop a
 //! `checkout.session.completed` webhook signed as Stripe signs them. Used by the edge and browser tests.
 import { createServer } from "node:http";
-import { createHmac } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 
 /** Checkout's payment page languages (`locale`). */
 const LOCALES = new Set(
@@ -93,7 +93,8 @@ export const startStandIn = ({ port = 0, secretKey, webhookSecret, shopUrl }) =>
         }
         const checked = checkSessionForm(new URLSearchParams(body));
         if (Array.isArray(checked)) return refuse(res, 400, checked[0], checked[1]);
-        const id = `cs_test_${sessions.size + 1}`;
+        // Random, as Stripe's are: a shop's order store outlives any one stand-in.
+        const id = `cs_test_${randomBytes(12).toString("hex")}`;
         const session = {
           id,
           object: "checkout.session",
@@ -112,7 +113,7 @@ export const startStandIn = ({ port = 0, secretKey, webhookSecret, shopUrl }) =>
         res.writeHead(200, { "content-type": "application/json" });
         return res.end(JSON.stringify(session));
       }
-      const pay = /^\/pay\/(cs_test_\d+)$/.exec(path);
+      const pay = /^\/pay\/(cs_test_[0-9a-f]+)$/.exec(path);
       const session = pay && sessions.get(pay[1]);
       if (session && req.method === "GET") {
         res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
@@ -125,7 +126,7 @@ export const startStandIn = ({ port = 0, secretKey, webhookSecret, shopUrl }) =>
         session.status = "complete";
         session.payment_status = "paid";
         const event = JSON.stringify({
-          id: `evt_${session.id}`,
+          id: `evt_${randomBytes(12).toString("hex")}`,
           object: "event",
           type: "checkout.session.completed",
           data: { object: session },

@@ -263,12 +263,27 @@ fn invocation_logs_are_off() {
     );
 }
 
-/// Architecture invariant: the order store keeps what was bought, never who bought it. Every column
-/// the migrations create is on this list; a new one (an e-mail, an amount, a session id) fails here
-/// until it is argued for.
+/// Architecture invariant: the order and event stores keep what was bought and done, never who did
+/// it. Every column the migrations create is on this list; a new one (an e-mail, an IP, a client id)
+/// fails here until it is argued for.
 #[test]
 fn the_order_store_holds_nothing_about_buyers() {
-    const ALLOWED: [&str; 6] = ["event_hash", "day", "id", "order_id", "item_id", "quantity"];
+    const ALLOWED: [&str; 14] = [
+        "event_hash",
+        "day",
+        "id",
+        "order_id",
+        "item_id",
+        "quantity",
+        "batch_id",
+        "at",
+        "session",
+        "variant",
+        "surface",
+        "kind",
+        "list",
+        "position",
+    ];
     let mut columns = BTreeSet::new();
     for entry in std::fs::read_dir(root().join("edge/migrations")).unwrap() {
         let sql = std::fs::read_to_string(entry.unwrap().path()).unwrap();
@@ -302,4 +317,19 @@ fn stripe_keys_are_never_committed() {
     }
     let ignored = std::fs::read_to_string(root().join(".gitignore")).unwrap();
     assert!(ignored.lines().any(|l| l.trim() == "/edge/.dev.vars"), ".gitignore must list /edge/.dev.vars");
+}
+
+/// The D1 export queries the importers name are the ones the README, `cargo xtask experiments` and
+/// the workerd tests run, word for word: an export of other columns would import nothing.
+#[test]
+fn d1_export_queries_have_one_wording() {
+    let read = |path: &str| std::fs::read_to_string(root().join(path)).unwrap();
+    let (readme, xtask, edge) =
+        (read("README.md"), read("xtask/src/main.rs"), read("tests/e2e/edge.test.mjs"));
+    let events = indexer::experiments::EVENTS_QUERY;
+    let orders = indexer::orders::ORDERS_QUERY;
+    assert!(xtask.contains(&format!("\"{events}\"")), "xtask's export differs from {events:?}");
+    assert!(edge.contains(&format!("\"{events}\"")), "the workerd test's export differs");
+    assert!(edge.contains(&format!("\"{orders}\"")), "the workerd test's order export differs");
+    assert!(readme.contains(orders), "README's order export differs from {orders:?}");
 }

@@ -83,6 +83,11 @@ fn index_demo(tools: &Tools, out: &Path, extra: &[&str]) -> Result<()> {
         .arg(demo.join("interactions.csv"))
         .arg("--model")
         .arg(setup::model_dir(root))
+        // Two experiment variants, so the demo splits shoppers (and the experiment report has
+        // something to compare): the weights the build chose (pure popularity on Superstore, whose
+        // orders are near random) and a feed that follows the shopper's history.
+        .arg("--variants")
+        .arg(root.join("xtask/demo-variants.json"))
         .args(extra)
         .arg("--out")
         .arg(out))

@@ -34,8 +34,9 @@ enum Cmd {
     /// Build the app and the worker (release) and index the demo catalog.
     Build,
     /// Benchmarks: ranking kernels natively (criterion) and in wasm under V8 (simd128 and scalar),
-    /// per-endpoint latency of the built worker in workerd, a load run (autocannon) per index and a
-    /// minute of every endpoint, search side by side with Orama, and Lighthouse; the raw outputs are
+    /// per-endpoint latency of the built worker in workerd, a load run (autocannon) per index, a
+    /// minute of every endpoint and a minute of event batches into D1, search side by side with
+    /// Orama, and Lighthouse; the raw outputs are
     /// written to the end of docs/PERFORMANCE.md.
     Bench {
         /// Also index synthetic catalogs of these sizes (e.g. `100000,1000000`) and load-test them.
@@ -47,6 +48,20 @@ enum Cmd {
     },
     /// Build, index, upload the KV build and `wrangler deploy` (`--dry-run`: bundle only, offline).
     Deploy(deploy::DeployArgs),
+    /// The experiment report from the events in the local D1 (what `cargo xtask dev` served):
+    /// exports them with wrangler and runs `indexer experiments`; `--traffic N` first sends N
+    /// SYNTHETIC demo sessions to the running dev server (xtask/traffic.mjs).
+    Experiments {
+        /// Port of the running `cargo xtask dev`, for `--traffic`.
+        #[arg(long, default_value_t = 8787)]
+        port: u16,
+        /// Simulated sessions to send first (synthetic traffic, for the demo only).
+        #[arg(long)]
+        traffic: Option<u32>,
+        /// Print JSON instead of markdown.
+        #[arg(long)]
+        json: bool,
+    },
     /// Fuzz every input parser (KV values, queries, requests, catalog files) for a fixed time each.
     Fuzz {
         /// Seconds per target.
@@ -68,6 +83,9 @@ fn main() {
         Cmd::Fuzz { seconds } => setup::all(setup::Need::Dev)
             .and_then(|tools| build::all(&tools).and_then(|_| build::partitioned_demo(&tools)).map(|_| tools))
             .and_then(|tools| fuzz::fuzz(&tools, seconds)),
+        Cmd::Experiments { port, traffic, json } => {
+            setup::all(setup::Need::Dev).and_then(|tools| experiments(&tools, port, traffic, json))
+        }
         Cmd::Deploy(args) => setup::all(setup::Need::Dev).and_then(|tools| deploy::deploy(&tools, &args)),
     };
     match result {
@@ -153,6 +171,54 @@ fn dev(port: u16) -> Result<()> {
     serve::dev_forever(&tools, port, &state)
 }
 
+/// `cargo xtask experiments`: optional synthetic traffic, then the local events through the report.
+fn experiments(tools: &setup::Tools, port: u16, traffic: Option<u32>, json: bool) -> Result<()> {
+    let root = root();
+    if let Some(sessions) = traffic {
+        step(&format!("send {sessions} SYNTHETIC sessions to http://127.0.0.1:{port}"));
+        run(tools
+            .node()
+            .current_dir(&root)
+            .arg("xtask/traffic.mjs")
+            .arg(format!("http://127.0.0.1:{port}"))
+            .arg(sessions.to_string()))?;
+    }
+    step("export the events from the local D1 (wrangler d1 execute --local --json)");
+    let export = tools
+        .command(tools.npm_bin("wrangler"))
+        .current_dir(&root)
+        .args(["d1", "execute", "shopfront", "--local", "--json", "--config", "edge/wrangler.toml"])
+        .arg("--persist-to")
+        .arg(root.join(".wrangler/state"))
+        .arg("--command")
+        .arg(EVENTS_QUERY)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("cannot start wrangler")?;
+    if !export.status.success() {
+        bail!(
+            "wrangler d1 execute failed ({}): is the local database there (`cargo xtask dev`)?",
+            export.status
+        );
+    }
+    let export = export.stdout;
+    let out = root.join("target/xtask/experiments");
+    std::fs::create_dir_all(&out).context("cannot create target/xtask/experiments")?;
+    let file = out.join("events.json");
+    std::fs::write(&file, export).context("cannot write the events export")?;
+    run(Command::new("cargo").current_dir(&root).args(["build", "--quiet", "-p", "indexer"]))?;
+    let mut report = Command::new(root.join("target/debug/indexer"));
+    report.arg("experiments").arg(&file).arg("--out").arg(out.join("report"));
+    if json {
+        report.arg("--json");
+    }
+    run(&mut report)
+}
+
+/// The export `indexer experiments` reads (its `EVENTS_QUERY`).
+const EVENTS_QUERY: &str =
+    "SELECT day, at, session, variant, surface, kind, list, item_id, position FROM events ORDER BY at";
+
 /// The Stripe keys the browser tests' worker and stand-in share (test values, never real keys).
 const STANDIN_SECRET_KEY: &str = "sk_test_standin";
 const STANDIN_WEBHOOK_SECRET: &str = "whsec_standin";
@@ -204,6 +270,7 @@ fn test() -> Result<()> {
         .current_dir(&root)
         .env("BASE_URL", format!("http://127.0.0.1:{port}"))
         .env("STRIPE_PORT", stripe_port.to_string())
+        .env("SHOP_STATE", &state)
         .env("STRIPE_SECRET_KEY", STANDIN_SECRET_KEY)
         .env("STRIPE_WEBHOOK_SECRET", STANDIN_WEBHOOK_SECRET)
         .env("CHROMIUM", &tools.chromium)
@@ -367,6 +434,9 @@ fn bench(tools: &setup::Tools, scale: &[usize], seconds: u32) -> Result<()> {
         )?;
         report.push((format!("Load, 60 s, 32 connections, every endpoint {}", cache.join(" ")), out));
     }
+    step("load: POST /api/events for about a minute at the highest rate, rows in D1 counted");
+    let out = capture(tools.node().arg("xtask/events-load.mjs").arg(&built.kv_dir).args(["60", "32"]))?;
+    report.push(("Load, POST /api/events into D1, ~60 s, 32 connections".to_owned(), out));
     step("Lighthouse (mobile preset) against wrangler dev with the demo index, Debian Chromium");
     let state = root.join("target/xtask/bench-state");
     if state.exists() {
