@@ -73,9 +73,17 @@ fn went_offline(store: Store) {
 
 /// Sends a request with the shopper's country and currency; a network failure or the service
 /// worker's offline copy (`x-offline`) marks the app offline.
-async fn send(store: Store, req: RequestBuilder) -> Result<Response, ApiError> {
+/// `body`: JSON to POST (the request is a GET without it).
+async fn send(store: Store, req: RequestBuilder, body: Option<&str>) -> Result<Response, ApiError> {
     let req = req.query(store.locale_query());
-    let resp = match req.send().await {
+    let sent = match body {
+        None => req.send().await,
+        Some(json) => match req.header("content-type", "application/json").body(json) {
+            Ok(r) => r.send().await,
+            Err(_) => return Err(ApiError::Decode),
+        },
+    };
+    let resp = match sent {
         Ok(r) => r,
         Err(_) => {
             went_offline(store);
@@ -101,11 +109,11 @@ async fn send(store: Store, req: RequestBuilder) -> Result<Response, ApiError> {
 }
 
 async fn get_json<T: DeserializeOwned>(store: Store, req: RequestBuilder) -> Result<T, ApiError> {
-    send(store, req).await?.json::<T>().await.map_err(|_| ApiError::Decode)
+    send(store, req, None).await?.json::<T>().await.map_err(|_| ApiError::Decode)
 }
 
 async fn get_bytes(store: Store, req: RequestBuilder) -> Result<Vec<u8>, ApiError> {
-    send(store, req).await?.binary().await.map_err(|_| ApiError::Decode)
+    send(store, req, None).await?.binary().await.map_err(|_| ApiError::Decode)
 }
 
 fn with_history(req: RequestBuilder, history: Option<&str>) -> RequestBuilder {
@@ -188,22 +196,8 @@ pub async fn checkout_status(store: Store) -> Result<CheckoutStatus, ApiError> {
 /// Asks the edge to price the cart and open a payment session; the answer's URL is where to pay.
 /// Only ids and quantities are sent: the edge prices every line itself.
 pub async fn checkout(store: Store, cart: &CheckoutRequest) -> Result<CheckoutResponse, ApiError> {
-    let req = Request::post("/api/checkout").query(store.locale_query());
-    let req = req.json(cart).map_err(|_| ApiError::Decode)?;
-    let resp = match req.send().await {
-        Ok(r) => r,
-        Err(_) => {
-            went_offline(store);
-            return Err(ApiError::Network);
-        }
-    };
-    if !resp.ok() {
-        let status = resp.status();
-        return Err(match resp.json::<Problem>().await {
-            Ok(p) => ApiError::Status { status, detail: p.detail, fallback: None },
-            Err(_) => ApiError::Status { status, detail: resp.status_text(), fallback: None },
-        });
-    }
+    let body = serde_json::to_string(cart).map_err(|_| ApiError::Decode)?;
+    let resp = send(store, Request::post("/api/checkout"), Some(&body)).await?;
     resp.json::<CheckoutResponse>().await.map_err(|_| ApiError::Decode)
 }
 
@@ -211,6 +205,21 @@ pub async fn checkout(store: Store, cart: &CheckoutRequest) -> Result<CheckoutRe
 pub fn go_to(url: &str) {
     if let Some(w) = web_sys::window() {
         let _ = w.location().assign(url);
+    }
+}
+
+/// Sends a batch of events (`ranking::events::EventBatch` as JSON); `Ok` once the edge accepted it
+/// (202, stored now or before).
+pub async fn send_events(store: Store, batch: &str) -> Result<(), ApiError> {
+    send(store, Request::post("/api/events"), Some(batch)).await.map(|_| ())
+}
+
+/// Hands a batch to the browser to send even as the page goes away (`navigator.sendBeacon`, a
+/// `text/plain` POST the edge reads as JSON). Nothing comes back: the batch stays waiting until a
+/// later [`send_events`] is answered.
+pub fn beacon_events(batch: &str) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.navigator().send_beacon_with_opt_str("/api/events", Some(batch));
     }
 }
 

@@ -8,6 +8,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 use ranking::api::{FeedItem, SearchItem};
+use ranking::events::EventKind;
 use ranking::{Card, Price};
 
 use crate::api::{self, ApiError};
@@ -180,15 +181,29 @@ impl Tile {
 /// images load at once rather than lazily, the first with high priority (it is the largest paint).
 const ABOVE_THE_FOLD: usize = 4;
 
-/// One product card; `lead`: its position in the page's leading grid, if it is in it.
+/// One product card; `lead`: its position in the page's leading grid, if it is in it; `placed`: the
+/// list it is in and its position there, for the shop's measurement of impressions and clicks.
 #[component]
-pub fn ProductCard(tile: Tile, #[prop(optional_no_strip)] lead: Option<usize>) -> impl IntoView {
+pub fn ProductCard(
+    tile: Tile,
+    #[prop(optional_no_strip)] lead: Option<usize>,
+    #[prop(optional_no_strip)] placed: Option<(&'static str, usize)>,
+) -> impl IntoView {
     let store = expect_context::<Store>();
     let Tile { card, note, featured } = tile;
     let href = format!("/p/{}", encode(&card.id));
     let category = card.category.last().cloned().unwrap_or_default();
+    if let Some((list, position)) = placed {
+        crate::measure::record(store, EventKind::Impression, &card.id, Some(list), Some(position));
+    }
+    let clicked = card.id.clone();
+    let on_click = move |_| {
+        if let Some((list, position)) = placed {
+            crate::measure::record(store, EventKind::Click, &clicked, Some(list), Some(position));
+        }
+    };
     view! {
-        <li class="card" data-id=card.id.clone()>
+        <li class="card" data-id=card.id.clone() on:click=on_click>
             <A href=href>
                 {featured.then(|| view! { <span class="badge">{store.t(Msg::Featured)}</span> })}
                 <img src=card.image.clone() alt="" width="240" height="240" decoding="async"
@@ -209,15 +224,16 @@ pub fn ProductCard(tile: Tile, #[prop(optional_no_strip)] lead: Option<usize>) -
     }
 }
 
-/// A grid of product cards; `lead`: the page's first grid, whose top cards are above the fold.
+/// A grid of product cards; `lead`: the page's first grid, whose top cards are above the fold;
+/// `list`: the list's name in the shop's measurement (`trending`, `results`, `similar`, …).
 #[component]
-pub fn Grid(tiles: Vec<Tile>, #[prop(optional)] lead: bool) -> impl IntoView {
+pub fn Grid(tiles: Vec<Tile>, #[prop(optional)] lead: bool, list: &'static str) -> impl IntoView {
     view! {
         <ul class="grid" data-testid="product-grid">
             {tiles
                 .into_iter()
                 .enumerate()
-                .map(|(i, tile)| view! { <ProductCard tile lead=lead.then_some(i) /> })
+                .map(|(i, tile)| view! { <ProductCard tile lead=lead.then_some(i) placed=Some((list, i)) /> })
                 .collect_view()}
         </ul>
     }

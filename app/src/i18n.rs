@@ -81,6 +81,8 @@ pub enum Msg {
     CurrencyAuto,
     Personalize,
     PersonalizeHelp,
+    Measure,
+    MeasureHelp,
     ClearHistory,
     HistoryCleared,
     SimilarItems,
@@ -165,6 +167,10 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
             PersonalizeHelp => {
                 "Your history stays on this device. When this is off, none of it is sent to the shop."
             }
+            Measure => "Help improve the shop",
+            MeasureHelp => {
+                "Counts what you are shown and what you click, add to cart or save, without knowing who you are: a random id that puts this device in a test group, a session id renewed daily, no history. Off: neither is made and nothing is sent."
+            }
             ClearHistory => "Clear history",
             HistoryCleared => "History cleared.",
             SimilarItems => "Similar items",
@@ -243,6 +249,10 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
             Personalize => "Mit meinem Verlauf auf diesem Gerät personalisieren",
             PersonalizeHelp => {
                 "Dein Verlauf bleibt auf diesem Gerät. Ist dies aus, wird nichts davon an den Shop gesendet."
+            }
+            Measure => "Hilf, den Shop zu verbessern",
+            MeasureHelp => {
+                "Zählt, was dir gezeigt wird und was du anklickst, in den Warenkorb legst oder merkst, ohne zu wissen, wer du bist: eine zufällige Kennung für die Testgruppe dieses Geräts, eine täglich neue Sitzungskennung, kein Verlauf. Aus: nichts davon wird erzeugt oder gesendet."
             }
             ClearHistory => "Verlauf löschen",
             HistoryCleared => "Verlauf gelöscht.",

@@ -6,6 +6,7 @@ mod components;
 mod device;
 mod fetch;
 mod i18n;
+mod measure;
 mod routes;
 mod store;
 
@@ -31,6 +32,8 @@ fn main() {
 fn App() -> impl IntoView {
     let store = Store::load();
     provide_context(store);
+    // Before any request: the client id cookie picks the experiment variant of every answer.
+    measure::sync_client_id(store);
     let generation = RwSignal::new(0u32);
     provide_context(DeviceGen(generation));
 
@@ -57,6 +60,7 @@ fn App() -> impl IntoView {
                 lang.track();
                 view! {
             <components::Header/>
+            <measure::Measure/>
             <main id="main">
                 <Routes fallback=routes::not_found::NotFound>
                     <Route path=path!("/") view=routes::home::Home/>

@@ -4,6 +4,7 @@
 //! when the shopper has personalization on.
 
 use leptos::prelude::*;
+use ranking::events::EventKind;
 use ranking::{Card, Event};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -30,11 +31,14 @@ pub struct Settings {
     /// A country chosen with `?country=` on any page (for testing and explicit choice).
     pub country: Option<String>,
     pub personalize: bool,
+    /// "Help improve the shop": an anonymous client id (experiment variants) and events
+    /// ([`crate::measure`]). Off: neither exists on the device.
+    pub measure: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { lang: Lang::En, currency: None, country: None, personalize: true }
+        Settings { lang: Lang::En, currency: None, country: None, personalize: true, measure: true }
     }
 }
 
@@ -59,13 +63,21 @@ fn storage() -> Option<web_sys::Storage> {
 /// A stored value, or the default when it is missing or unreadable (an old or hand-edited entry must
 /// not break the app).
 fn read<T: DeserializeOwned + Default>(key: &str) -> T {
-    storage()
-        .and_then(|s| s.get_item(key).ok().flatten())
-        .and_then(|raw| serde_json::from_str(&raw).ok())
-        .unwrap_or_default()
+    read_opt(key).unwrap_or_default()
 }
 
-fn write<T: Serialize>(key: &str, value: &T) {
+/// A stored value, if there is a readable one.
+pub fn read_opt<T: DeserializeOwned>(key: &str) -> Option<T> {
+    storage().and_then(|s| s.get_item(key).ok().flatten()).and_then(|raw| serde_json::from_str(&raw).ok())
+}
+
+pub fn remove(key: &str) {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(key);
+    }
+}
+
+pub fn write<T: Serialize>(key: &str, value: &T) {
     if let (Some(s), Ok(raw)) = (storage(), serde_json::to_string(value)) {
         // A full or disabled storage only loses persistence, never the session's state.
         let _ = s.set_item(key, &raw);
@@ -147,6 +159,7 @@ impl Store {
         self.history.set(Vec::new());
         self.viewed.set(Vec::new());
         crate::api::forget_offline_answers();
+        crate::measure::new_client_id(self);
     }
 
     pub fn add_to_cart(self, card: &Card) {
@@ -155,6 +168,7 @@ impl Store {
             None => c.push(CartLine { card: card.clone(), qty: 1 }),
         });
         self.record(&card.id, Event::Cart);
+        crate::measure::record(self, EventKind::AddToCart, &card.id, None, None);
     }
 
     /// The cart's order was paid: its products join the history as purchases (on this device only,
@@ -187,6 +201,7 @@ impl Store {
                 w.retain(|c| c.id != card.id);
             } else {
                 w.insert(0, card.clone());
+                crate::measure::record(self, EventKind::Wishlist, &card.id, None, None);
             }
         });
     }

@@ -71,3 +71,22 @@ export async function proxy(target) {
     }),
   };
 }
+
+/**
+ * Rows of an SQL query on the local D1 that `wrangler dev` serves (read with `wrangler d1 execute
+ * --local`, as a shop owner would), so tests see what the edge really stored.
+ */
+export async function d1(sql) {
+  const { execFileSync } = await import("node:child_process");
+  const out = execFileSync("node_modules/.bin/wrangler", ["d1", "execute", "shopfront", "--local", "--json",
+    "--config", "edge/wrangler.toml", "--persist-to", process.env.SHOP_STATE ?? ".wrangler/state", "--command", sql],
+  { encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } });
+  return JSON.parse(out)[0].results;
+}
+
+/** The experiment variant the edge assigns a client id: FNV-1a 64 of the id, modulo the variants in name order. */
+export function variantOf(clientId, variants) {
+  let h = 0xcbf29ce484222325n;
+  for (const b of new TextEncoder().encode(clientId)) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+  return [...variants].sort()[Number(h % BigInt(variants.length))];
+}

@@ -2,7 +2,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ARTIFACTS, BASE_URL, api, launch, proxy } from "./browser.mjs";
+import { ARTIFACTS, BASE_URL, api, d1, launch, proxy, variantOf } from "./browser.mjs";
 import { mentions } from "./demo.mjs";
 
 let browser;
@@ -140,10 +140,24 @@ test("product pages carry SEO tags and a CSP that still lets the app run", async
 
 // ---- On the device: history, personalization, cart, wishlist, settings, offline ----
 
-/** Starts from an empty device (no history, cart, wishlist or settings). */
+/**
+ * A client id in the demo's `control` variant: tests that look for a particular section ("Because you
+ * viewed …", which the `personal` variant's "For you" may absorb) must not depend on the random draw.
+ */
+const CONTROL_ID = (() => {
+  for (let n = 0; ; n++) {
+    const id = n.toString(16).padStart(32, "0");
+    if (variantOf(id, ["control", "personal"]) === "control") return id;
+  }
+})();
+
+/** Starts from an empty device (no history, cart, wishlist or settings), in the `control` variant. */
 async function freshDevice(page) {
   await page.goto(BASE_URL + "/settings");
-  await page.evaluate(() => localStorage.clear());
+  await page.evaluate((id) => {
+    localStorage.clear();
+    localStorage.setItem("sf.cid", JSON.stringify(id));
+  }, CONTROL_ID);
   await page.goto(BASE_URL + "/");
   await cards(page).first().waitFor();
 }
@@ -386,6 +400,91 @@ test("checkout: the cart goes to Stripe (a stand-in) priced by the edge; cancel 
   }
 });
 
+test("fresh devices get a random client id and land in their configured variants; with measurement off, none", async () => {
+  const variants = ["control", "personal"];
+  const landed = new Set();
+  for (let n = 0; n < 12 && landed.size < variants.length; n++) {
+    const fresh = await launch();
+    try {
+      const feed = fresh.page.waitForResponse((r) => r.url().includes("/api/feed"));
+      await fresh.page.goto(BASE_URL + "/");
+      const answer = await (await feed).json();
+      const cookie = (await fresh.context.cookies()).find((c) => c.name === "sf_cid");
+      assert.match(cookie?.value ?? "", /^[0-9a-f]{32}$/, "a random id made on the device");
+      assert.equal(answer.variant, variantOf(cookie.value, variants), "the edge ranked with the client's variant");
+      landed.add(answer.variant);
+      assert.deepEqual(fresh.errors, []);
+    } finally {
+      await fresh.context.close();
+    }
+  }
+  assert.deepEqual([...landed].sort(), variants, "fresh devices split across both variants");
+  // Measurement off: the id is deleted and no event leaves the device.
+  const { page, context } = browser;
+  await freshDevice(page);
+  await page.goto(BASE_URL + "/settings");
+  await page.getByTestId("measure").uncheck();
+  assert.equal((await context.cookies()).find((c) => c.name === "sf_cid"), undefined);
+  const sent = [];
+  const onRequest = (r) => r.url().includes("/api/events") && sent.push(r.url());
+  page.on("request", onRequest);
+  await page.goto(BASE_URL + "/");
+  await cards(page).first().locator("a").click();
+  await page.getByTestId("add-to-cart").click();
+  await page.goto(BASE_URL + "/");
+  await edgeFeed(page);
+  page.off("request", onRequest);
+  assert.deepEqual(sent, []);
+  assert.equal((await context.cookies()).find((c) => c.name === "sf_cid"), undefined, "not made again");
+  assert.equal(await page.evaluate(() => localStorage.getItem("sf.events")), null);
+  await page.goto(BASE_URL + "/settings");
+  await page.getByTestId("measure").check();
+});
+
+test("a session's events reach D1 exactly once, also after an offline period and a retry", async () => {
+  const { page, context } = browser;
+  await freshDevice(page);
+  // Every batch the page sends, by its id (a batch sent again keeps its id).
+  const sent = new Map();
+  const attempts = [];
+  const onRequest = (r) => {
+    if (!r.url().includes("/api/events")) return;
+    const batch = JSON.parse(r.postData());
+    attempts.push(batch.batch);
+    sent.set(batch.batch, batch);
+  };
+  page.on("request", onRequest);
+  await page.goto(BASE_URL + "/");
+  await edgeFeed(page);
+  await cards(page).nth(1).locator("a").click();
+  await page.getByTestId("add-to-cart").click();
+  // Offline: the wishlist save waits on the device; the page tries to send and fails.
+  await context.setOffline(true);
+  await page.getByTestId("wishlist").click();
+  await page.getByRole("link", { name: /Cart/ }).click();
+  await page.getByRole("link", { name: "Wishlist" }).click();
+  await context.setOffline(false);
+  // Back online: the next page change sends what waited, with the same batch ids.
+  await page.getByRole("link", { name: /Cart/ }).click();
+  // Stored as `<day>:<id>`.
+  const session = JSON.parse(await page.evaluate(() => localStorage.getItem("sf.session"))).split(":")[1];
+  assert.match(session, /^[0-9a-f]{32}$/);
+  // Until the device holds nothing unsent (each page change sends what waits).
+  await page.waitForFunction(() => {
+    const waiting = JSON.parse(localStorage.getItem("sf.events") ?? "{}");
+    return !waiting.open?.length && !waiting.sealed?.length;
+  }, null, { timeout: 30_000 });
+  const rows = await d1(`SELECT kind, item_id, list, position FROM events WHERE session = '${session}'`);
+  page.off("request", onRequest);
+  const expected = [...sent.values()].flatMap((b) => b.events);
+  assert.ok(attempts.length > sent.size, `a batch was sent more than once: ${attempts.length} sends of ${sent.size} batches`);
+  assert.equal(rows.length, expected.length, "each event stored exactly once");
+  const kinds = (list) => list.reduce((m, e) => ({ ...m, [e.kind]: (m[e.kind] ?? 0) + 1 }), {});
+  assert.deepEqual(kinds(rows), kinds(expected));
+  assert.ok(kinds(rows).impression > 0 && kinds(rows).click === 1 && kinds(rows).add_to_cart === 1 && kinds(rows).wishlist === 1, JSON.stringify(kinds(rows)));
+  assert.ok(rows.some((r) => r.kind === "click" && r.list && r.position !== null), "clicks carry their list and position");
+});
+
 test("the interface speaks German when asked, and the choice persists", async () => {
   const { page } = browser;
   await page.goto(BASE_URL + "/settings");
@@ -438,7 +537,8 @@ test("offline after one visit: shell, feed, a viewed product and search on the d
     await server.close();
     await page.reload();
     await page.getByTestId("offline").waitFor();
-    await page.locator("section[data-section=because][data-source=device]").waitFor();
+    // "For you" in either variant ("Because you viewed" may be folded into it by the `personal` weights).
+    await page.locator("section[data-section=for-you][data-source=device]").waitFor();
     assert.ok(await cards(page).count() > 0, "the feed is ranked on the device");
     await page.screenshot({ path: join(ARTIFACTS, "offline-phone.png") });
 

@@ -6,6 +6,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 use ranking::Price;
 use ranking::api::{CartLine, CheckoutRequest};
+use ranking::events::EventKind;
 
 use crate::api;
 use crate::components::{encode, format_price};
@@ -86,7 +87,10 @@ fn Checkout() -> impl IntoView {
         let lines = store.cart.with_untracked(|c| {
             c.iter().map(|l| CartLine { id: l.card.id.clone(), quantity: i64::from(l.qty) }).collect()
         });
-        let request = CheckoutRequest { lines, locale: Some(store.lang().tag().to_owned()) };
+        let request: CheckoutRequest = CheckoutRequest { lines, locale: Some(store.lang().tag().to_owned()) };
+        for line in &request.lines {
+            crate::measure::record(store, EventKind::CheckoutIntent, &line.id, None, None);
+        }
         busy.set(true);
         failed.set(None);
         leptos::task::spawn_local(async move {
@@ -102,15 +106,11 @@ fn Checkout() -> impl IntoView {
     };
     view! {
         {cancelled.then(|| view! { <p class="note" data-testid="checkout-cancelled">{store.t(Msg::CheckoutCancelled)}</p> })}
-        <Show when=shown>
-            <div class="checkout">
-                <button class="primary" data-testid="checkout" on:click=pay
-                    disabled=move || busy.get() || !store.online.get()>{store.t(Msg::Checkout)}</button>
-                <Show when=move || !store.online.get()>
-                    <p class="note" data-testid="checkout-offline">{store.t(Msg::CheckoutOffline)}</p>
-                </Show>
-                {move || failed.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
-            </div>
-        </Show>
+        <div class="checkout" hidden=move || !shown()>
+            <button class="primary" data-testid="checkout" on:click=pay
+                disabled=move || busy.get() || !store.online.get()>{store.t(Msg::Checkout)}</button>
+            <p class="note" data-testid="checkout-offline" hidden=move || store.online.get()>{store.t(Msg::CheckoutOffline)}</p>
+            {move || failed.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+        </div>
     }
 }

@@ -93,7 +93,7 @@ fn sections(store: Store, feed: FeedResponse, source: &'static str) -> impl Into
                 <section aria-labelledby=labelled_by data-section=s.id data-source=source>
                     <h2 id=heading>{title}</h2>
                     {(source == "device").then(|| view! { <p class="source-note">{store.t(Msg::OnDevice)}</p> })}
-                    <Grid tiles lead=n == 0/>
+                    <Grid tiles lead=n == 0 list=section_list(&s.id)/>
                 </section>
             }
         })
@@ -111,9 +111,20 @@ fn RecentlyViewed() -> impl IntoView {
             view! {
                 <section aria-labelledby="section-viewed" data-section="viewed">
                     <h2 id="section-viewed"><a href="/viewed">{store.t(Msg::RecentlyViewed)}</a></h2>
-                    <Grid tiles/>
+                    <Grid tiles list="viewed"/>
                 </section>
             }
         })
+    }
+}
+
+/// A feed section's list name in the shop's measurement (the section ids the edge sends).
+fn section_list(id: &str) -> &'static str {
+    match id {
+        "for-you" => "for-you",
+        "because" => "because",
+        "trending" => "trending",
+        "deals" => "deals",
+        _ => "feed",
     }
 }

@@ -107,7 +107,7 @@ fn Related(id: String, bought_together: bool) -> impl IntoView {
             view! {
                 <section aria-labelledby=format!("section-{key}") data-section=key>
                     <h2 id=format!("section-{key}")>{store.t(title)}</h2>
-                    <Grid tiles/>
+                    <Grid tiles list=key/>
                 </section>
             }
         })

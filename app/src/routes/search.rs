@@ -205,7 +205,7 @@ fn found(
                     view! { <A href=href attr:class="chip" attr:data-facet="price">{label} " (" {b.count} ")"</A> }
                 }).collect_view()}
             </nav>
-            <Grid tiles lead=true/>
+            <Grid tiles lead=true list="results"/>
             <nav class="pager" aria-label=store.t(Msg::Page)>
                 {prev.map(|href| view! { <A href=href attr:rel="prev">{store.t(Msg::Previous)}</A> })}
                 <span>{store.t(Msg::Page)} " " {q.page} " / " {pages}</span>

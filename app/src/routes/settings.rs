@@ -1,4 +1,5 @@
-//! Settings: language, currency, and whether the history on this device personalizes the shop.
+//! Settings: language, currency, whether the history on this device personalizes the shop, and
+//! whether the shop may measure (anonymously) what is shown and done.
 
 use leptos::prelude::*;
 
@@ -37,6 +38,15 @@ pub fn SettingsPage() -> impl IntoView {
                 {store.t(Msg::Personalize)}
             </label>
             <p class="help">{store.t(Msg::PersonalizeHelp)}</p>
+            <label class="check">
+                <input type="checkbox" data-testid="measure" prop:checked=move || store.settings.with(|s| s.measure)
+                    on:change=move |ev| {
+                        store.settings.update(|s| s.measure = event_target_checked(&ev));
+                        crate::measure::sync_client_id(store);
+                    }/>
+                {store.t(Msg::Measure)}
+            </label>
+            <p class="help">{store.t(Msg::MeasureHelp)}</p>
             <button type="button" data-testid="clear-history" on:click=move |_| { store.clear_history(); cleared.set(true); }>
                 {store.t(Msg::ClearHistory)}
             </button>

@@ -16,7 +16,7 @@ pub fn WishlistPage() -> impl IntoView {
             if cards.is_empty() {
                 view! { <p class="empty">{store.t(Msg::WishlistEmpty)}</p> }.into_any()
             } else {
-                view! { <Grid tiles=cards.into_iter().map(Tile::plain).collect()/> }.into_any()
+                view! { <Grid tiles=cards.into_iter().map(Tile::plain).collect() list="wishlist"/> }.into_any()
             }
         }}
     }
