@@ -27,7 +27,8 @@ enum Cmd {
         #[arg(long, default_value_t = 8787)]
         port: u16,
     },
-    /// Set up everything, then run every test: native, wasm32 build, workerd, headless Chromium.
+    /// Set up everything, then run every test: formatting and clippy (-D warnings), native, wasm32
+    /// build, workerd, headless Chromium.
     Test,
     /// Only install the toolchain pieces (target, cargo tools, npm packages, Chromium).
     Setup,
@@ -219,6 +220,39 @@ fn experiments(tools: &setup::Tools, port: u16, traffic: Option<u32>, json: bool
 const EVENTS_QUERY: &str =
     "SELECT day, at, session, variant, surface, kind, list, item_id, position FROM events ORDER BY at";
 
+/// The style gate, first so a slip fails in seconds: formatting, and clippy with every warning an
+/// error, natively (all targets) and for the crates that ship as wasm (whose code differs by cfg).
+fn style(root: &Path) -> Result<()> {
+    step("style: cargo fmt --check");
+    run(Command::new("cargo").current_dir(root).args(["fmt", "--all", "--check"]))?;
+    step("lints: cargo clippy --workspace --all-targets -D warnings");
+    run(Command::new("cargo").current_dir(root).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    step("lints: cargo clippy for wasm32 (app, edge, engine, ranking) -D warnings");
+    run(Command::new("cargo").current_dir(root).args([
+        "clippy",
+        "-p",
+        "app",
+        "-p",
+        "edge",
+        "-p",
+        "engine",
+        "-p",
+        "ranking",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+}
+
 /// The Stripe keys the browser tests' worker and stand-in share (test values, never real keys).
 const STANDIN_SECRET_KEY: &str = "sk_test_standin";
 const STANDIN_WEBHOOK_SECRET: &str = "whsec_standin";
@@ -226,6 +260,7 @@ const STANDIN_WEBHOOK_SECRET: &str = "whsec_standin";
 fn test() -> Result<()> {
     let tools = setup::all(setup::Need::Test)?;
     let root = root();
+    style(&root)?;
     step("native tests: cargo test --workspace --exclude app");
     run(Command::new("cargo").current_dir(&root).args(["test", "--workspace", "--exclude", "app"]))?;
     step("wasm32 build of ranking");

@@ -95,14 +95,21 @@ pub fn output(cmd: &mut Command) -> Option<String> {
 }
 
 fn rust_target() -> Result<()> {
-    step("setup: rust target wasm32-unknown-unknown");
+    step("setup: rust target wasm32-unknown-unknown, rustfmt and clippy (the test command's style checks)");
     let installed =
         output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
-    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
-        println!("  present");
-        return Ok(());
+    if !installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
-    run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+    let components =
+        output(Command::new("rustup").args(["component", "list", "--installed"])).unwrap_or_default();
+    for tool in ["rustfmt", "clippy"] {
+        if !components.lines().any(|l| l.trim().starts_with(&format!("{tool}-"))) {
+            run(Command::new("rustup").args(["component", "add", tool]))?;
+        }
+    }
+    println!("  present");
+    Ok(())
 }
 
 pub fn cargo_tool(cargo_bin: &Path, bin: &str, krate: &str, version: &str, locked: bool) -> Result<()> {
