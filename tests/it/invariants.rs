@@ -77,7 +77,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn sources() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for dir in ["ranking", "indexer", "edge", "app", "xtask", "tests"] {
+    for dir in ["ranking", "indexer", "edge", "app", "engine", "fuzz", "xtask", "tests"] {
         rust_files(&root().join(dir), &mut files);
     }
     assert!(files.len() > 20, "found the sources: {files:?}");
