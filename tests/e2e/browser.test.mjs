@@ -355,6 +355,17 @@ test("checkout: the cart goes to Stripe (a stand-in) priced by the edge; cancel 
       await page.getByTestId("add-to-cart").click();
     }
     await page.getByRole("link", { name: /Cart/ }).click();
+    await page.getByTestId("checkout").waitFor();
+    assert.ok(await page.getByTestId("checkout-offline").isHidden(), "no offline note while online");
+    // A shop without Stripe hides the box with `hidden`, which must beat its flex layout.
+    const hiddenShows = await page.evaluate(() => {
+      const box = document.querySelector(".checkout");
+      box.hidden = true;
+      const shown = getComputedStyle(box).display !== "none";
+      box.hidden = false;
+      return shown;
+    });
+    assert.equal(hiddenShows, false, "a hidden checkout box is not displayed");
     // Cancelled on the payment page: back to the cart, which is unchanged.
     await page.getByTestId("checkout").click();
     await page.waitForURL(`${stripe.url}/pay/**`);
