@@ -8,8 +8,7 @@
 import autocannon from "autocannon";
 import { Miniflare } from "miniflare";
 import { randomBytes } from "node:crypto";
-import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { migrate } from "./d1.mjs";
 import { seed } from "./kv.mjs";
 
 const [kvDir, secondsArg, connectionsArg] = process.argv.slice(2);
@@ -34,10 +33,7 @@ let failed = false;
 try {
   await seed(await mf.getKVNamespace("SHOP"), kvDir);
   const db = await mf.getD1Database("DB");
-  for (const file of readdirSync("edge/migrations").sort()) {
-    const sql = readFileSync(join("edge/migrations", file), "utf8").replace(/^--.*$/gm, "");
-    for (const statement of sql.split(";").map((s) => s.trim()).filter(Boolean)) await db.prepare(statement).run();
-  }
+  await migrate(db);
   const base = (await mf.ready).toString().replace(/\/$/, "");
   // Items of the build: the first products of its popular list, read through the API.
   const feed = await (await fetch(`${base}/api/feed?limit=24`)).json();

@@ -138,7 +138,7 @@ pub fn endpoint(
     query: &str,
     history_header: Option<&str>,
 ) -> Result<Endpoint, ApiError> {
-    let method_error = |allow| ApiError::Method { method: method.chars().take(20).collect(), allow };
+    let method_error = |allow| method_not_allowed(method, allow);
     let commerce = match path.trim_end_matches('/') {
         "/api/checkout" => match method {
             "GET" | "HEAD" => Ok(Endpoint::CheckoutStatus),
@@ -157,6 +157,11 @@ pub fn endpoint(
     }?;
     check_query_length(query)?;
     Ok(commerce)
+}
+
+/// A 405 naming the methods `allow`ed (the request's method cut short: it is the client's text).
+fn method_not_allowed(method: &str, allow: &'static str) -> ApiError {
+    ApiError::Method { method: method.chars().take(20).collect(), allow }
 }
 
 /// Bounds the query string before anything is parsed (Cloudflare itself refuses URLs over 16 KB).
@@ -190,7 +195,7 @@ pub fn route_with_history(
         return Err(ApiError::NoRoute(path.chars().take(200).collect()));
     }
     if method != "GET" && method != "HEAD" {
-        return Err(ApiError::Method { method: method.chars().take(20).collect(), allow: "GET, HEAD" });
+        return Err(method_not_allowed(method, "GET, HEAD"));
     }
     check_query_length(query)?;
     if let Some(h) = history_header

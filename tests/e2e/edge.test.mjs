@@ -3,6 +3,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Miniflare } from "miniflare";
+import { migrate } from "../../xtask/d1.mjs";
 import { readBuild, seed } from "../../xtask/kv.mjs";
 import { mentions, products, purchases } from "./demo.mjs";
 
@@ -733,7 +734,7 @@ describe("checkout through Stripe (a local stand-in) with the order store in D1"
 
   before(async () => {
     const { execFileSync } = await import("node:child_process");
-    const { mkdtempSync, readFileSync, readdirSync, writeFileSync } = await import("node:fs");
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");
     const { startStandIn } = await import("./stripe-standin.mjs");
@@ -747,11 +748,7 @@ describe("checkout through Stripe (a local stand-in) with the order store in D1"
     stripe = await startStandIn({ secretKey: SECRET_KEY, webhookSecret: WEBHOOK_SECRET, shopUrl: "http://unused" });
     shop = await shopWith({ STRIPE_SECRET_KEY: SECRET_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_API_BASE: stripe.url });
     db = await shop.getD1Database("DB");
-    // The same migrations `wrangler d1 migrations apply` runs, statement by statement.
-    for (const file of readdirSync("edge/migrations").sort()) {
-      const sql = readFileSync(join("edge/migrations", file), "utf8").replace(/^--.*$/gm, "");
-      for (const statement of sql.split(";").map((s) => s.trim()).filter(Boolean)) await db.prepare(statement).run();
-    }
+    await migrate(db);
   });
   after(async () => {
     await shop?.dispose();
@@ -932,16 +929,6 @@ describe("checkout through Stripe (a local stand-in) with the order store in D1"
     }
   });
 });
-
-/** Applies edge/migrations to a D1 database the way `wrangler d1 migrations apply` does. */
-async function migrate(db) {
-  const { readFileSync, readdirSync } = await import("node:fs");
-  const { join } = await import("node:path");
-  for (const file of readdirSync("edge/migrations").sort()) {
-    const sql = readFileSync(join("edge/migrations", file), "utf8").replace(/^--.*$/gm, "");
-    for (const statement of sql.split(";").map((s) => s.trim()).filter(Boolean)) await db.prepare(statement).run();
-  }
-}
 
 describe("shop events for experiments, stored in D1", () => {
   let shop, db;
