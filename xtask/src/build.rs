@@ -8,7 +8,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 
 use crate::setup::{self, Tools};
-use crate::{run, step};
+use crate::{run, step, wasm};
 
 /// KV namespace id used locally (matches edge/wrangler.toml).
 pub const LOCAL_NAMESPACE: &str = "shopfront-local";
@@ -21,39 +21,8 @@ pub struct Built {
 
 pub fn all(tools: &Tools) -> Result<Built> {
     let root = &tools.root;
-    let shared = ["ranking", "Cargo.toml", "Cargo.lock"];
-    build_if_changed(
-        tools,
-        "app",
-        &[
-            &[
-                "app/src",
-                "app/Cargo.toml",
-                "app/index.html",
-                "engine",
-                "app/Trunk.toml",
-                "style",
-                "public",
-                "edge/src/seo.rs",
-            ][..],
-            &shared,
-        ]
-        .concat(),
-        "app/dist/index.html",
-        || {
-            run(tools.command("trunk").current_dir(root.join("app")).args(["build", "--release"]))?;
-            engine(tools, &root.join("app/dist"))?;
-            add_csp(&root.join("app/dist"))?;
-            service_worker(&root.join("app/dist"))
-        },
-    )?;
-    build_if_changed(
-        tools,
-        "edge",
-        &[&["edge/src", "edge/Cargo.toml"][..], &shared].concat(),
-        "edge/build/index.js",
-        || run(tools.command("worker-build").current_dir(root.join("edge")).arg("--release")),
-    )?;
+    build_app(tools)?;
+    build_worker(tools)?;
     sizes(tools)?;
 
     step("index the demo catalog (Superstore) with the indexer");
@@ -93,46 +62,74 @@ fn index_demo(tools: &Tools, out: &Path, extra: &[&str]) -> Result<()> {
         .arg(out))
 }
 
-/// Builds the on-device ranking engine (`engine/`) as the app's second wasm module into
-/// `dist/engine-<hash>/` (wasm-bindgen for ES modules, wasm-opt -Oz as trunk does for the app), and
-/// names it in the shell (`<meta name="shopfront-engine">`), where the app looks for it.
-fn engine(tools: &Tools, dist: &Path) -> Result<()> {
-    let root = &tools.root;
-    step("build the on-device ranking engine (second wasm module)");
-    run(tools.command("cargo").args([
-        "build",
-        "--quiet",
-        "--release",
-        "-p",
-        "engine",
-        "--target",
-        "wasm32-unknown-unknown",
-    ]))?;
-    let staging = root.join("target/engine-bindgen");
-    let _ = std::fs::remove_dir_all(&staging);
-    run(tools
-        .command(tools.cargo_bin.join("wasm-bindgen"))
-        .args(["--target", "web", "--no-typescript", "--out-name", "engine", "--out-dir"])
-        .arg(&staging)
-        .arg(root.join("target/wasm32-unknown-unknown/release/engine.wasm")))?;
-    let wasm = staging.join("engine_bg.wasm");
-    run(tools.command(tools.node_bin.join("wasm-opt")).arg("-Oz").arg("--output").arg(&wasm).arg(&wasm))?;
-    let mut hash = DefaultHasher::new();
-    for name in ["engine.js", "engine_bg.wasm"] {
-        std::fs::read(staging.join(name)).with_context(|| format!("cannot read {name}"))?.hash(&mut hash);
+/// The app's sources: what `build_app` fingerprints and `watch_app` polls.
+const APP_INPUTS: &[&str] = &[
+    "app/src",
+    "app/Cargo.toml",
+    "app/index.html",
+    "engine",
+    "style",
+    "public",
+    "edge/src/seo.rs",
+    "xtask/src/wasm.rs",
+    "ranking",
+    "Cargo.toml",
+    "Cargo.lock",
+];
+
+/// The app with its engine into `app/dist`, unless its sources did not change since the last build.
+fn build_app(tools: &Tools) -> Result<()> {
+    build_if_changed(tools, "app", APP_INPUTS, "app/dist/index.html", || {
+        let dist = tools.root.join("app/dist");
+        wasm::app(tools, &dist)?;
+        let engine = wasm::engine(tools, &dist)?;
+        name_engine(&dist, &engine)?;
+        add_csp(&dist)?;
+        service_worker(&dist)
+    })
+}
+
+/// `cargo xtask dev --watch`: polls the app's sources once a second and rebuilds the app when they
+/// change (a failed build is reported and the old one keeps being served).
+pub fn watch_app() {
+    let tools = setup::locate(None);
+    let mut last = fingerprint(&tools.root, APP_INPUTS).ok();
+    println!("  watching the app's sources (reload the page after a rebuild)");
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        let now = fingerprint(&tools.root, APP_INPUTS).ok();
+        if now == last {
+            continue;
+        }
+        last = now;
+        match build_app(&tools) {
+            Ok(()) => println!("  app rebuilt"),
+            Err(e) => eprintln!("  app build failed (still serving the last one): {e:#}"),
+        }
     }
-    let dir = format!("engine-{:016x}", hash.finish());
-    std::fs::create_dir_all(dist.join(&dir))?;
-    for name in ["engine.js", "engine_bg.wasm"] {
-        std::fs::copy(staging.join(name), dist.join(&dir).join(name))
-            .with_context(|| format!("cannot copy {name} into {}", dist.display()))?;
-    }
+}
+
+/// Names the engine's glue in the shell (`<meta name="shopfront-engine">`), where the app looks
+/// for it after its first paint.
+fn name_engine(dist: &Path, url: &str) -> Result<()> {
     let index = dist.join("index.html");
     let html = std::fs::read_to_string(&index).context("cannot read dist/index.html")?;
     anyhow::ensure!(html.contains("</head>"), "dist/index.html has no </head>");
-    let meta = format!("<meta name=\"shopfront-engine\" content=\"/{dir}/engine.js\">");
+    let meta = format!("<meta name=\"shopfront-engine\" content=\"{url}\">");
     std::fs::write(&index, html.replacen("</head>", &format!("{meta}</head>"), 1))
         .context("cannot write dist/index.html")
+}
+
+/// The worker into `edge/build`, unless its sources did not change since the last build.
+pub fn build_worker(tools: &Tools) -> Result<()> {
+    let shared = ["ranking", "Cargo.toml", "Cargo.lock"];
+    build_if_changed(
+        tools,
+        "edge",
+        &[&["edge/src", "edge/Cargo.toml", "edge/shim.js", "xtask/src/wasm.rs"][..], &shared].concat(),
+        "edge/build/index.js",
+        || wasm::worker(tools, &tools.root.join("edge/build")),
+    )
 }
 
 /// Writes the build's file list and a version (hash of that list and the files) into `dist/sw.js`,
@@ -260,7 +257,7 @@ fn fingerprint(root: &Path, inputs: &[&str]) -> Result<u64> {
     Ok(h.finish())
 }
 
-fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+pub(crate) fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     if path.is_dir() {
         for entry in std::fs::read_dir(path).with_context(|| format!("cannot list {}", path.display()))? {
             collect(&entry?.path(), out)?;

@@ -12,7 +12,7 @@ use crate::step;
 
 /// The fuzz targets, each an input the shop takes from outside.
 const TARGETS: [&str; 4] = ["kv_decode", "query", "request", "importers"];
-/// cargo-fuzz, pinned like the other cargo tools.
+/// cargo-fuzz (only `cargo xtask fuzz` installs it; it needs the nightly toolchain anyway).
 const CARGO_FUZZ: &str = "0.13.2";
 
 pub fn fuzz(tools: &Tools, seconds: u32) -> Result<()> {

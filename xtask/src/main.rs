@@ -5,6 +5,7 @@ mod deploy;
 mod fuzz;
 mod serve;
 mod setup;
+mod wasm;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,6 +27,10 @@ enum Cmd {
     Dev {
         #[arg(long, default_value_t = 8787)]
         port: u16,
+        /// Rebuild the app when its sources change (wrangler rebuilds the worker by itself through
+        /// wrangler.toml's build command); reload the page to see the new build.
+        #[arg(long)]
+        watch: bool,
     },
     /// Set up everything, then run every test: formatting and clippy (-D warnings), native, wasm32
     /// build, workerd, headless Chromium.
@@ -34,6 +39,9 @@ enum Cmd {
     Setup,
     /// Build the app and the worker (release) and index the demo catalog.
     Build,
+    /// Build only the worker into edge/build, if its sources changed: wrangler.toml's build command,
+    /// so `wrangler dev` and `wrangler deploy` work on their own (run `cargo xtask setup` once first).
+    BuildWorker,
     /// Benchmarks: ranking kernels natively (criterion) and in wasm under V8 (simd128 and scalar),
     /// per-endpoint latency of the built worker in workerd, a load run (autocannon) per index, a
     /// minute of every endpoint and a minute of event batches into D1, search side by side with
@@ -74,7 +82,8 @@ enum Cmd {
 fn main() {
     let start = Instant::now();
     let result = match Cli::parse().command {
-        Cmd::Dev { port } => dev(port),
+        Cmd::Dev { port, watch } => dev(port, watch),
+        Cmd::BuildWorker => build::build_worker(&setup::locate(None)),
         Cmd::Test => test(),
         Cmd::Setup => setup::all(setup::Need::Dev).map(|_| ()),
         Cmd::Build => setup::all(setup::Need::Dev).and_then(|tools| build::all(&tools).map(|_| ())),
@@ -164,11 +173,14 @@ fn write_report(root: &std::path::Path, sections: &[(String, String)]) -> Result
     Ok(())
 }
 
-fn dev(port: u16) -> Result<()> {
+fn dev(port: u16, watch: bool) -> Result<()> {
     let tools = setup::all(setup::Need::Dev)?;
     let built = build::all(&tools)?;
     let state = root().join(".wrangler/state");
     build::seed(&tools, &built.kv_dir, &state)?;
+    if watch {
+        std::thread::spawn(build::watch_app);
+    }
     serve::dev_forever(&tools, port, &state)
 }
 
@@ -357,11 +369,7 @@ fn bench(tools: &setup::Tools, scale: &[usize], seconds: u32) -> Result<()> {
         }
         run(&mut cmd)?;
         let out = target_dir.join("node");
-        run(tools
-            .command(tools.cargo_bin.join("wasm-bindgen"))
-            .arg(target_dir.join("wasm32-unknown-unknown/release/examples/wasm_kernel.wasm"))
-            .args(["--target", "nodejs", "--out-dir"])
-            .arg(&out))?;
+        wasm::nodejs(&target_dir.join("wasm32-unknown-unknown/release/examples/wasm_kernel.wasm"), &out)?;
         // wasm-bindgen's nodejs output is CommonJS; the workspace package.json says "module".
         std::fs::write(out.join("package.json"), "{\"type\": \"commonjs\"}\n")?;
         dirs.push(format!("{label}={}", out.display()));
@@ -390,11 +398,7 @@ fn bench(tools: &setup::Tools, scale: &[usize], seconds: u32) -> Result<()> {
         ])
         .arg(&search_dir))?;
     let search_pkg = search_dir.join("search-node");
-    run(tools
-        .command(tools.cargo_bin.join("wasm-bindgen"))
-        .arg(search_dir.join("wasm32-unknown-unknown/release/examples/wasm_search.wasm"))
-        .args(["--target", "nodejs", "--out-dir"])
-        .arg(&search_pkg))?;
+    wasm::nodejs(&search_dir.join("wasm32-unknown-unknown/release/examples/wasm_search.wasm"), &search_pkg)?;
     std::fs::write(search_pkg.join("package.json"), "{\"type\": \"commonjs\"}\n")?;
     let built = build::all(tools)?;
     report.push((

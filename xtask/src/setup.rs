@@ -1,9 +1,9 @@
 //! Installs what the project needs on a fresh machine, skipping whatever is already in place.
 //!
-//! Versions are pinned here and must match: wasm-bindgen-cli equals the wasm-bindgen in Cargo.lock,
-//! trunk 0.21 (0.22 needs a newer rustc), worker-build 0.8.7 with the worker crate. Nothing may be
-//! downloaded from outside the package registries, so every tool that would fetch a binary at run
-//! time is pointed at a local one (see [`Tools::command`]).
+//! Nothing is `cargo install`ed for a build: wasm-bindgen's generator is linked into xtask (see
+//! `wasm.rs`), wasm-opt and esbuild come from npm. Nothing may be downloaded from outside the package
+//! registries, so every tool that would fetch something at run time is told not to (see
+//! [`Tools::command`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,14 +18,6 @@ pub enum Need {
     Dev,
     Test,
 }
-
-/// `(binary, crate, version, install with --locked)`. wasm-bindgen-cli must not use --locked: one of
-/// its locked dependencies is missing from the registry mirror.
-const CARGO_TOOLS: &[(&str, &str, &str, bool)] = &[
-    ("wasm-bindgen", "wasm-bindgen-cli", "0.2.130", false),
-    ("worker-build", "worker-build", "0.8.7", true),
-    ("trunk", "trunk", "0.21.14", true),
-];
 
 /// Where the tools are, and how to call them with the right environment.
 #[derive(Debug)]
@@ -46,10 +38,7 @@ impl Tools {
         if let Ok(joined) = std::env::join_paths(paths) {
             cmd.env("PATH", joined);
         }
-        cmd.env("WASM_BINDGEN_BIN", self.cargo_bin.join("wasm-bindgen"))
-            .env("WASM_OPT_BIN", self.node_bin.join("wasm-opt"))
-            .env("ESBUILD_BIN", self.node_bin.join("esbuild"))
-            .env("WRANGLER_SEND_METRICS", "false")
+        cmd.env("WRANGLER_SEND_METRICS", "false")
             .env("WRANGLER_SEND_ERROR_REPORTS", "false")
             .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
             .env("NO_UPDATE_NOTIFIER", "1")
@@ -68,18 +57,26 @@ impl Tools {
 
 pub fn all(need: Need) -> Result<Tools> {
     let root = root();
-    let cargo_bin = cargo_home().join("bin");
     rust_target()?;
-    for &(bin, krate, version, locked) in CARGO_TOOLS {
-        cargo_tool(&cargo_bin, bin, krate, version, locked)?;
-    }
     npm(&root)?;
     demo_data(&root)?;
     model(&root)?;
-    step("setup: cargo fetch (trunk builds offline)");
+    step("setup: cargo fetch (every crate the builds need, before anything compiles)");
     run(Command::new("cargo").current_dir(&root).args(["fetch", "--quiet"]))?;
-    let chromium = if need == Need::Test { chromium()? } else { PathBuf::from("/usr/bin/chromium") };
-    Ok(Tools { node_bin: root.join("node_modules/.bin"), root, cargo_bin, chromium })
+    let chromium = if need == Need::Test { Some(chromium()?) } else { None };
+    Ok(locate(chromium))
+}
+
+/// Where the tools are, installing nothing: for the commands that run after setup (wrangler.toml's
+/// build command, `dev --watch`'s rebuilds).
+pub fn locate(chromium: Option<PathBuf>) -> Tools {
+    let root = root();
+    Tools {
+        node_bin: root.join("node_modules/.bin"),
+        cargo_bin: cargo_home().join("bin"),
+        chromium: chromium.unwrap_or_else(|| PathBuf::from("/usr/bin/chromium")),
+        root,
+    }
 }
 
 fn cargo_home() -> PathBuf {
@@ -115,7 +112,7 @@ fn rust_target() -> Result<()> {
 pub fn cargo_tool(cargo_bin: &Path, bin: &str, krate: &str, version: &str, locked: bool) -> Result<()> {
     step(&format!("setup: {krate} {version}"));
     let found = output(Command::new(cargo_bin.join(bin)).arg("--version")).unwrap_or_default();
-    // `wasm-bindgen 0.2.130`, `trunk 0.21.14`, `0.8.7`: the version is the last word.
+    // `cargo-fuzz 0.13.1`: the version is the last word.
     if found.split_whitespace().last() == Some(version) {
         println!("  present: {}", found.trim());
         return Ok(());
