@@ -7,7 +7,7 @@ pub use ranking::answer::{
     Ctx, SearchParams, categories, categories_of, fallback_feed, feed, search, suggest,
 };
 use ranking::api::{ProductResponse, RelatedResponse};
-use ranking::catalog::{self, Price, Product};
+use ranking::catalog;
 use ranking::index::ItemIndex;
 use ranking::kv::ProductShard;
 use ranking::search::{Filters, MAX_QUERY, Sort};
@@ -467,31 +467,14 @@ pub fn related(
 
 /// `GET /api/products/{id}` from the shard that holds `id`.
 pub fn product(shard: &ProductShard, id: &str, ctx: Ctx<'_>) -> Result<ProductResponse, ApiError> {
-    let p = shard.get(id).ok_or_else(|| ApiError::UnknownProduct(id.to_owned()))?;
-    let (price, base_price) = ctx.price(&p.price);
-    let in_stock: Option<Vec<String>> =
-        p.stock.as_ref().map(|s| s.iter().filter(|(_, q)| **q > 0).map(|(loc, _)| loc.clone()).collect());
-    Ok(ProductResponse {
-        image: p.image_url(),
-        delivery: ctx.delivery(in_stock.as_deref()),
-        // The list price follows the price into the shopper's currency, as on cards.
-        product: Product {
-            list_price: p
-                .list_price
-                .map(|l| ctx.price(&Price { amount: l, currency: p.price.currency.clone() }).0.amount),
-            price,
-            ..p.clone()
-        },
-        base_price,
-        index_version: ctx.version.to_owned(),
-    })
+    ranking::answer::product(shard, id, ctx).ok_or_else(|| ApiError::UnknownProduct(id.to_owned()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use ranking::Product;
-    use ranking::locale::{Delivery, Locale};
+    use ranking::locale::Locale;
     use ranking::search::Catalog;
     use ranking::weights::Weights;
 
@@ -685,42 +668,20 @@ mod tests {
     }
 
     #[test]
-    fn product_found_and_missing() {
+    fn an_unknown_product_is_a_404_naming_the_id() {
         let shard = ProductShard { products: vec![product_of("a", "Chair")] };
         let w = Weights::default();
-        let r = product(&shard, "a", ctx(&w, None, None)).unwrap();
-        assert_eq!((r.product.title.as_str(), r.image.as_str()), ("Chair", "/img/category/furniture.svg"));
-        assert_eq!((r.base_price, r.delivery), (None, None));
+        assert!(product(&shard, "a", ctx(&w, None, None)).is_ok());
         let e = product(&shard, "b", ctx(&w, None, None)).unwrap_err();
         assert_eq!((e.status(), e.problem().param.as_deref()), (404, Some("id")));
     }
 
     #[test]
-    fn prices_in_the_shoppers_currency_and_delivery_from_the_nearest_stock() {
+    fn feed_items_and_currencies_follow_the_shopper() {
         let mut p = product_of("a", "Chair");
         p.stock =
             Some([("US".to_owned(), 5), ("FR".to_owned(), 2), ("JP".to_owned(), 0)].into_iter().collect());
-        p.list_price = Some(p.price.amount * 2.0);
-        let shard = ProductShard { products: vec![p.clone()] };
         let (w, locale) = (Weights::default(), shipped_locale());
-        let r = product(&shard, "a", ctx(&w, Some(&locale), Some("DE"))).unwrap();
-        assert_eq!(r.product.price.currency, "EUR");
-        assert!(
-            (r.product.price.amount - (p.price.amount * locale.rates["EUR"] * 100.0).round() / 100.0).abs()
-                < 1e-9
-        );
-        assert_eq!(r.base_price.as_ref(), Some(&p.price));
-        let list = (p.price.amount * 2.0 * locale.rates["EUR"] * 100.0).round() / 100.0;
-        assert_eq!(r.product.list_price, Some(list), "the list price is converted too");
-        assert_eq!(r.delivery, Some(Delivery { days: locale.same_region_days, from: "FR".into() }));
-        let us = product(&shard, "a", ctx(&w, Some(&locale), Some("US"))).unwrap();
-        assert_eq!((us.product.price, us.base_price), (p.price.clone(), None));
-        assert_eq!(us.delivery.map(|d| d.days), Some(locale.same_country_days));
-        // An explicit currency wins over the country's; an unknown country keeps the catalog's.
-        let chosen = Ctx { currency: Some("JPY"), ..ctx(&w, Some(&locale), Some("DE")) };
-        assert_eq!(product(&shard, "a", chosen).unwrap().product.price.currency, "JPY");
-        let nowhere = product(&shard, "a", ctx(&w, Some(&locale), Some("ZZ"))).unwrap();
-        assert_eq!((nowhere.product.price.currency.as_str(), nowhere.delivery), ("USD", None));
         // Feed items carry the same conversion and delivery days.
         let items = ranking::index::ItemIndex::plain(&[p], &[1]);
         let f = feed(&items, &[], 1, ctx(&w, Some(&locale), Some("DE")));

@@ -25,10 +25,6 @@ use crate::commerce;
 use crate::problem::{ApiError, PROBLEM_JSON};
 use crate::seo;
 
-/// Most IVF cells one request reads (search reads at most 12 by routing; related items and pins
-/// stop here).
-const MAX_CELLS_PER_REQUEST: usize = 13;
-
 /// Most IVF cells kept decoded per isolate (~1 MB each).
 const MAX_CACHED_CELLS: usize = 32;
 
@@ -557,9 +553,7 @@ async fn partitioned(
             Ok((body(&api::categories_of(router.categories().to_vec(), v))?, "public, max-age=300"))
         }
         Route::Feed { limit, history } => {
-            let ids = history.iter().map(|(id, _)| id.as_str());
-            let mut wanted: Vec<Option<usize>> = vec![None];
-            wanted.extend(router.history_cells(ids, ivf::HISTORY_CELLS).into_iter().map(Some));
+            let wanted = ivf::feed_cells(&router, history.iter().map(|(id, _)| id.as_str()));
             let mut cells = cells(store, v, &wanted).await?;
             if !history.is_empty() {
                 // The shopper's vector, from the history items just loaded, picks the nearest cells.
@@ -568,12 +562,7 @@ async fn partitioned(
                     let refs: Vec<&OpenCell> = cells.iter().map(Rc::as_ref).collect();
                     ivf::user_vector(&refs, &seen, ctx.weights)
                 };
-                let probes: Vec<Option<usize>> = router
-                    .probe(&user, false, ivf::VECTOR_PROBES)
-                    .into_iter()
-                    .map(Some)
-                    .filter(|c| !wanted.contains(c))
-                    .collect();
+                let probes = ivf::feed_probe_cells(&router, &wanted, &user);
                 cells.extend(self::cells(store, v, &probes).await?);
             }
             let refs: Vec<&OpenCell> = cells.iter().map(Rc::as_ref).collect();
@@ -586,19 +575,9 @@ async fn partitioned(
         Route::BoughtTogether { id } => related(store, &router, &id, true, ctx).await,
         Route::Search(params) => {
             let embedder = embedder(store, v, fell).await;
-            let mut wanted =
-                router.search_cells(&params.q, params.filters.category.as_deref(), embedder.as_deref());
-            // Pinned products may live in cells the query would not route to (within the bound).
-            for id in ctx
-                .rules
-                .map(|r| r.pinned(&params.q, params.filters.category.as_deref(), ctx.now))
-                .unwrap_or_default()
-            {
-                let c = router.cell_of(&id);
-                if c.is_some() && !wanted.contains(&c) && wanted.len() < MAX_CELLS_PER_REQUEST {
-                    wanted.push(c);
-                }
-            }
+            let category = params.filters.category.as_deref();
+            let pinned = ctx.rules.map(|r| r.pinned(&params.q, category, ctx.now)).unwrap_or_default();
+            let wanted = ivf::search_plan(&router, &params.q, category, embedder.as_deref(), &pinned);
             let all = cells(store, v, &wanted).await?;
             let refs: Vec<&OpenCell> = all.iter().map(Rc::as_ref).collect();
             let ids: Vec<&str> = params.history.iter().map(|(id, _)| id.as_str()).collect();
@@ -610,30 +589,16 @@ async fn partitioned(
             Ok((body(&found)?, cache))
         }
         Route::Rows { ids, related } => {
-            let mut wanted: Vec<Option<usize>> = Vec::new();
-            for id in &ids {
-                let c = router.cell_of(id);
-                if c.is_some() && !wanted.contains(&c) && wanted.len() < MAX_CELLS_PER_REQUEST {
-                    wanted.push(c);
-                }
-            }
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let mut wanted = ivf::home_cells(&router, ids.iter().copied());
             if related {
-                for cell in cells(store, v, &wanted.clone()).await? {
-                    for id in &ids {
-                        let Some(row) = cell.items.position(id) else { continue };
-                        for g in ivf::related_globals(&cell, row) {
-                            let c = router.cell_of_global(g);
-                            if c.is_some() && !wanted.contains(&c) && wanted.len() < MAX_CELLS_PER_REQUEST {
-                                wanted.push(c);
-                            }
-                        }
-                    }
-                }
+                let homes = cells(store, v, &wanted).await?;
+                let refs: Vec<&OpenCell> = homes.iter().map(Rc::as_ref).collect();
+                ivf::add_related_cells(&router, &mut wanted, &refs, &ids);
             }
             let all = cells(store, v, &wanted).await?;
             let sources: Vec<Source<'_>> =
                 all.iter().map(|c| Source { items: &c.items, globals: Some(&c.globals) }).collect();
-            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
             Ok((kv::encode(&device::rows_cell(&sources, &ids, related)), "public, max-age=300"))
         }
         Route::Suggest { q } => {
@@ -661,19 +626,14 @@ async fn related(
     ctx: api::Ctx<'_>,
 ) -> Result<(Vec<u8>, &'static str), ApiError> {
     let v = ctx.version;
-    let home = router.cell_of(id).ok_or_else(|| ApiError::UnknownProduct(id.to_owned()))?;
-    let mut wanted = vec![Some(home)];
-    for cell in cells(store, v, &wanted.clone()).await? {
-        let row = cell.items.position(id).unwrap_or(usize::MAX);
-        for g in ivf::related_globals(&cell, row) {
-            let c = router.cell_of_global(g);
-            if c.is_some() && !wanted.contains(&c) {
-                wanted.push(c);
-            }
-        }
+    let mut wanted = ivf::home_cells(router, [id]);
+    if wanted.is_empty() {
+        return Err(ApiError::UnknownProduct(id.to_owned()));
     }
     // Bounded like every other request: related items in further cells are left out.
-    wanted.truncate(MAX_CELLS_PER_REQUEST);
+    let homes = cells(store, v, &wanted).await?;
+    let refs: Vec<&OpenCell> = homes.iter().map(Rc::as_ref).collect();
+    ivf::add_related_cells(router, &mut wanted, &refs, &[id]);
     let all = cells(store, v, &wanted).await?;
     let refs: Vec<&OpenCell> = all.iter().map(Rc::as_ref).collect();
     let view = ivf::merge(&refs, &[id]);
