@@ -15,8 +15,13 @@ mod commerce;
 pub mod events;
 #[cfg(test)]
 mod openapi;
+pub mod pages;
 pub mod problem;
 pub mod seo;
+pub mod serve;
+#[cfg(test)]
+mod serve_tests;
 #[cfg(target_arch = "wasm32")]
 mod shell;
+pub mod store;
 pub mod stripe;
