@@ -7,8 +7,8 @@ use ranking::locale::Locale;
 use ranking::weights::Weights;
 use ranking::{Price, Product};
 
-use crate::api::Ctx;
-use crate::problem::ApiError;
+use crate::problem::Problem;
+use crate::route::Ctx;
 use crate::seo;
 use crate::serve::stored_product;
 use crate::store::{FellBack, Kv, current_version, optional, warn};
@@ -28,9 +28,9 @@ pub struct Page {
 
 /// The home page: the shell with the history-free feed (the `/api/feed` answer's body) as plain
 /// HTML, so the first grid needs no wasm; the plain shell when the feed cannot be read.
-pub fn home_page(shell: &str, feed: Result<Vec<u8>, ApiError>) -> Page {
+pub fn home_page(shell: &str, feed: Result<Vec<u8>, Problem>) -> Page {
     let parsed = feed.and_then(|body| {
-        serde_json::from_slice::<FeedResponse>(&body).map_err(|e| ApiError::Unavailable(e.to_string()))
+        serde_json::from_slice::<FeedResponse>(&body).map_err(|e| Problem::Unavailable(e.to_string()))
     });
     let html = match parsed {
         Ok(feed) => seo::home_page(shell, &feed),
@@ -68,7 +68,7 @@ pub async fn product_page(
             };
             (200, seo::product_page(shell, &meta), true)
         }
-        Err(ApiError::UnknownProduct(_)) => (404, shell.to_owned(), false),
+        Err(Problem::UnknownProduct(_)) => (404, shell.to_owned(), false),
         Err(e) => {
             warn(&format!("product page {id} without SEO tags: {e}"));
             (200, shell.to_owned(), false)
@@ -88,7 +88,7 @@ async fn product_meta(
     country: Option<&str>,
     currency: Option<&str>,
     fell: &FellBack,
-) -> Result<(Product, Price, Option<bool>), ApiError> {
+) -> Result<(Product, Price, Option<bool>), Problem> {
     let version = current_version(store).await?;
     let v = version.as_str();
     let product = stored_product(store, v, id).await?;

@@ -17,8 +17,8 @@ use ranking::search::Catalog;
 use ranking::weights::{Variants, Weights};
 use serde::Serialize;
 
-use crate::api::{self, Ctx, Route, SearchParams};
-use crate::problem::ApiError;
+use crate::problem::Problem;
+use crate::route::{self, Ctx, Route, SearchParams};
 use crate::store::{FellBack, Kv, load, load_as, load_optional_as, optional, raw, warn};
 
 /// Who is asking, as far as an answer depends on it: experiment bucket, country and currency.
@@ -44,7 +44,7 @@ pub struct Build {
 
 impl Build {
     /// The current version's weights, localisation and rules in force at `now` (Unix seconds).
-    pub async fn read(store: &impl Kv, now: i64) -> Result<Build, ApiError> {
+    pub async fn read(store: &impl Kv, now: i64) -> Result<Build, Problem> {
         let version = crate::store::current_version(store).await?;
         let v = version.as_str();
         let fell = FellBack::default();
@@ -106,20 +106,20 @@ pub async fn answer(
     route: Route,
     ctx: Ctx<'_>,
     fell: &FellBack,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Vec<u8>, Problem> {
     let feed_limit = match &route {
         Route::Feed { limit, .. } => Some(*limit),
         _ => None,
     };
     match (respond(store, route, ctx, fell).await, feed_limit) {
-        (Err(ApiError::Unavailable(why)), Some(limit)) => {
+        (Err(Problem::Unavailable(why)), Some(limit)) => {
             let v = ctx.version;
             match load::<CardList>(store, v, &kv::keys::popular(v)).await {
                 // Logged once, with the response.
                 Ok(popular) => {
-                    Err(ApiError::Degraded(why, Box::new(api::fallback_feed(&popular, limit, ctx))))
+                    Err(Problem::Degraded(why, Box::new(route::fallback_feed(&popular, limit, ctx))))
                 }
-                Err(_) => Err(ApiError::Unavailable(why)),
+                Err(_) => Err(Problem::Unavailable(why)),
             }
         }
         (result, _) => result,
@@ -127,16 +127,18 @@ pub async fn answer(
 }
 
 /// JSON of an answer.
-pub fn body<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(value).map_err(|e| ApiError::Unavailable(format!("cannot encode response: {e}")))
+pub fn body<T: Serialize>(value: &T) -> Result<Vec<u8>, Problem> {
+    serde_json::to_vec(value).map_err(|e| Problem::Unavailable(format!("cannot encode response: {e}")))
 }
 
 /// The answer by layout: products and the pack are stored alike in both, the rest per layout.
-async fn respond(store: &impl Kv, route: Route, ctx: Ctx<'_>, fell: &FellBack) -> Result<Vec<u8>, ApiError> {
+async fn respond(store: &impl Kv, route: Route, ctx: Ctx<'_>, fell: &FellBack) -> Result<Vec<u8>, Problem> {
     let v = ctx.version;
     let manifest = load::<Manifest>(store, v, &kv::keys::manifest(v)).await?;
     match route {
-        Route::Product { id } => body(&api::product(&*shard_of(store, v, &manifest, &id).await?, &id, ctx)?),
+        Route::Product { id } => {
+            body(&route::product(&*shard_of(store, v, &manifest, &id).await?, &id, ctx)?)
+        }
         Route::Pack => device_pack(store, ctx).await,
         route if manifest.cells > 0 => partitioned(store, route, ctx, fell).await,
         route => whole(store, route, ctx, fell).await,
@@ -149,37 +151,37 @@ async fn shard_of(
     v: &str,
     manifest: &Manifest,
     id: &str,
-) -> Result<Rc<ProductShard>, ApiError> {
+) -> Result<Rc<ProductShard>, Problem> {
     load::<ProductShard>(store, v, &kv::keys::products(v, kv::shard_of(id, manifest.shard_count))).await
 }
 
 /// A product of the current version as stored (prices in the catalog's currency).
-pub async fn stored_product(store: &impl Kv, v: &str, id: &str) -> Result<Product, ApiError> {
+pub async fn stored_product(store: &impl Kv, v: &str, id: &str) -> Result<Product, Problem> {
     let manifest = load::<Manifest>(store, v, &kv::keys::manifest(v)).await?;
     let shard = shard_of(store, v, &manifest, id).await?;
-    shard.get(id).cloned().ok_or_else(|| ApiError::UnknownProduct(id.to_owned()))
+    shard.get(id).cloned().ok_or_else(|| Problem::UnknownProduct(id.to_owned()))
 }
 
 /// Answers from the whole item index (a catalog small enough for one value).
-async fn whole(store: &impl Kv, route: Route, ctx: Ctx<'_>, fell: &FellBack) -> Result<Vec<u8>, ApiError> {
+async fn whole(store: &impl Kv, route: Route, ctx: Ctx<'_>, fell: &FellBack) -> Result<Vec<u8>, Problem> {
     let v = ctx.version;
     let items = load::<ItemIndex>(store, v, &kv::keys::items(v)).await?;
     match route {
-        Route::Feed { limit, history } => body(&api::feed(&items, &history, limit, ctx)),
-        Route::Categories => body(&api::categories(&items, v)),
-        Route::Similar { id } => body(&api::related(&items, &id, false, ctx)?),
-        Route::BoughtTogether { id } => body(&api::related(&items, &id, true, ctx)?),
+        Route::Feed { limit, history } => body(&route::feed(&items, &history, limit, ctx)),
+        Route::Categories => body(&route::categories(&items, v)),
+        Route::Similar { id } => body(&route::related(&items, &id, false, ctx)?),
+        Route::BoughtTogether { id } => body(&route::related(&items, &id, true, ctx)?),
         Route::Suggest { q } => {
             let lexicon =
                 load_as::<LexicalData, Lexicon>(store, v, &kv::keys::search(v), Lexicon::new).await?;
             let embedder = embedder(store, v, fell).await;
-            body(&api::suggest(Catalog::new(&items, Some(&lexicon), embedder.as_deref()), &q, ctx))
+            body(&route::suggest(Catalog::new(&items, Some(&lexicon), embedder.as_deref()), &q, ctx))
         }
         Route::Search(params) => {
             let lexicon =
                 load_as::<LexicalData, Lexicon>(store, v, &kv::keys::search(v), Lexicon::new).await?;
             let embedder = embedder(store, v, fell).await;
-            body(&api::search(Catalog::new(&items, Some(&lexicon), embedder.as_deref()), &params, ctx))
+            body(&route::search(Catalog::new(&items, Some(&lexicon), embedder.as_deref()), &params, ctx))
         }
         Route::Rows { ids, related } => {
             let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
@@ -189,13 +191,13 @@ async fn whole(store: &impl Kv, route: Route, ctx: Ctx<'_>, fell: &FellBack) -> 
     }
 }
 
-fn fell_through() -> Result<Vec<u8>, ApiError> {
-    Err(ApiError::Unavailable("product or pack route fell through".into()))
+fn fell_through() -> Result<Vec<u8>, Problem> {
+    Err(Problem::Unavailable("product or pack route fell through".into()))
 }
 
 /// The device pack: the stored `pack` cell as it is, with this shopper's variant, weights, country,
 /// currency, locale and rules around it.
-async fn device_pack(store: &impl Kv, ctx: Ctx<'_>) -> Result<Vec<u8>, ApiError> {
+async fn device_pack(store: &impl Kv, ctx: Ctx<'_>) -> Result<Vec<u8>, Problem> {
     let cell = raw(store, &kv::keys::pack(ctx.version)).await?;
     let pack = DevicePack {
         index_version: ctx.version.to_owned(),
@@ -231,11 +233,11 @@ async fn partitioned(
     route: Route,
     ctx: Ctx<'_>,
     fell: &FellBack,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Vec<u8>, Problem> {
     let v = ctx.version;
     let router = load_as::<IvfHead, Router>(store, v, &kv::keys::ivf(v), Router::new).await?;
     match route {
-        Route::Categories => body(&api::categories_of(router.categories().to_vec(), v)),
+        Route::Categories => body(&route::categories_of(router.categories().to_vec(), v)),
         Route::Feed { limit, history } => partitioned_feed(store, &router, limit, &history, ctx).await,
         Route::Similar { id } => related(store, &router, &id, false, ctx).await,
         Route::BoughtTogether { id } => related(store, &router, &id, true, ctx).await,
@@ -245,7 +247,7 @@ async fn partitioned(
             let embedder = embedder(store, v, fell).await;
             let all = cells(store, v, &router.search_cells(&q, None, embedder.as_deref())).await?;
             let view = ivf::merge(&refs(&all), &[]);
-            body(&api::suggest(Catalog::view(&view, embedder.as_deref(), Some(&router)), &q, ctx))
+            body(&route::suggest(Catalog::view(&view, embedder.as_deref(), Some(&router)), &q, ctx))
         }
         Route::Product { .. } | Route::Pack => fell_through(),
     }
@@ -259,7 +261,7 @@ async fn partitioned_feed(
     limit: usize,
     history: &[(String, ranking::Event)],
     ctx: Ctx<'_>,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Vec<u8>, Problem> {
     let v = ctx.version;
     let ids: Vec<&str> = history.iter().map(|(id, _)| id.as_str()).collect();
     let wanted = ivf::feed_cells(router, ids.iter().copied());
@@ -270,7 +272,7 @@ async fn partitioned_feed(
         all.extend(cells(store, v, &ivf::feed_probe_cells(router, &wanted, &user)).await?);
     }
     let view = ivf::merge(&refs(&all), &ids);
-    body(&api::feed(&view.items, history, limit, ctx))
+    body(&route::feed(&view.items, history, limit, ctx))
 }
 
 /// A search over the routed cells and those of pinned products; marked approximate.
@@ -280,7 +282,7 @@ async fn partitioned_search(
     params: &SearchParams,
     ctx: Ctx<'_>,
     fell: &FellBack,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Vec<u8>, Problem> {
     let v = ctx.version;
     let embedder = embedder(store, v, fell).await;
     let category = params.filters.category.as_deref();
@@ -289,7 +291,7 @@ async fn partitioned_search(
     let all = cells(store, v, &wanted).await?;
     let ids: Vec<&str> = params.history.iter().map(|(id, _)| id.as_str()).collect();
     let view = ivf::merge(&refs(&all), &ids);
-    let mut found = api::search(Catalog::view(&view, embedder.as_deref(), Some(router)), params, ctx);
+    let mut found = route::search(Catalog::view(&view, embedder.as_deref(), Some(router)), params, ctx);
     found.approximate = true;
     body(&found)
 }
@@ -301,7 +303,7 @@ async fn rows(
     ids: &[String],
     related: bool,
     v: &str,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Vec<u8>, Problem> {
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     let mut wanted = ivf::home_cells(router, ids.iter().copied());
     if related {
@@ -322,21 +324,21 @@ async fn related(
     id: &str,
     together: bool,
     ctx: Ctx<'_>,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Vec<u8>, Problem> {
     let v = ctx.version;
     let mut wanted = ivf::home_cells(router, [id]);
     if wanted.is_empty() {
-        return Err(ApiError::UnknownProduct(id.to_owned()));
+        return Err(Problem::UnknownProduct(id.to_owned()));
     }
     let homes = cells(store, v, &wanted).await?;
     ivf::add_related_cells(router, &mut wanted, &refs(&homes), &[id]);
     let all = cells(store, v, &wanted).await?;
     let view = ivf::merge(&refs(&all), &[id]);
-    body(&api::related(&view.items, id, together, ctx)?)
+    body(&route::related(&view.items, id, together, ctx)?)
 }
 
 /// Reads cells (`None`: the popular cell), in order.
-async fn cells(store: &impl Kv, v: &str, wanted: &CellPlan) -> Result<Vec<Rc<OpenCell>>, ApiError> {
+async fn cells(store: &impl Kv, v: &str, wanted: &CellPlan) -> Result<Vec<Rc<OpenCell>>, Problem> {
     let mut out = Vec::with_capacity(wanted.len());
     for c in wanted {
         let key = match c {

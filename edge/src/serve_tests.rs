@@ -14,9 +14,9 @@ use ranking::ivf::{Cell, IvfHead, MAX_CELLS_PER_REQUEST};
 use ranking::kv::{self, CardList, Manifest, ProductShard};
 use ranking::lexical::LexicalData;
 
-use crate::api;
 use crate::pages;
-use crate::problem::ApiError;
+use crate::problem::Problem;
+use crate::route;
 use crate::serve::{self, Build, Shopper};
 use crate::store::Kv;
 
@@ -124,8 +124,8 @@ fn partitioned_build(cells: usize) -> MapKv {
 const SHOPPER: Shopper<'static> = Shopper { client: 0, country: None, currency: None };
 
 /// The answer's body to `path?query`, as the worker would make it.
-fn get(store: &MapKv, path: &str, query: &str) -> Result<Vec<u8>, ApiError> {
-    let route = api::route("GET", path, query)?;
+fn get(store: &MapKv, path: &str, query: &str) -> Result<Vec<u8>, Problem> {
+    let route = route::route("GET", path, query)?;
     // Every request starts in a fresh isolate, so each sees its own store's values.
     crate::store::forget();
     run(async {
@@ -134,7 +134,7 @@ fn get(store: &MapKv, path: &str, query: &str) -> Result<Vec<u8>, ApiError> {
     })
 }
 
-fn json<T: serde::de::DeserializeOwned>(body: Result<Vec<u8>, ApiError>) -> T {
+fn json<T: serde::de::DeserializeOwned>(body: Result<Vec<u8>, Problem>) -> T {
     serde_json::from_slice(&body.unwrap()).unwrap()
 }
 
@@ -149,15 +149,15 @@ fn a_whole_index_build_answers_every_read() {
     assert_eq!((found.total, found.approximate), (5, false));
     let related: RelatedResponse = json(get(&store, "/api/products/p1/similar", ""));
     assert!(related.items.is_empty());
-    assert!(matches!(get(&store, "/api/products/zz", ""), Err(ApiError::UnknownProduct(_))));
-    assert!(matches!(get(&store, "/api/products/zz/similar", ""), Err(ApiError::UnknownProduct(_))));
+    assert!(matches!(get(&store, "/api/products/zz", ""), Err(Problem::UnknownProduct(_))));
+    assert!(matches!(get(&store, "/api/products/zz/similar", ""), Err(Problem::UnknownProduct(_))));
     assert!(!get(&store, "/api/rows", "ids=p1").unwrap().is_empty());
 }
 
 #[test]
 fn missing_or_corrupt_values_are_503s() {
-    let unavailable = |r: Result<Vec<u8>, ApiError>| match r {
-        Err(e @ ApiError::Unavailable(_)) => (e.status(), e.to_string()),
+    let unavailable = |r: Result<Vec<u8>, Problem>| match r {
+        Err(e @ Problem::Unavailable(_)) => (e.status(), e.to_string()),
         other => panic!("expected Unavailable, got {other:?}"),
     };
     let (status, why) = unavailable(get(&MapKv::default(), "/api/feed", ""));
@@ -179,13 +179,13 @@ fn an_unreadable_item_index_degrades_the_feed_to_the_popular_list() {
     let mut store = whole_build(4);
     store.put(kv::keys::items(V), b"not a value".to_vec());
     match get(&store, "/api/feed", "limit=2") {
-        Err(ApiError::Degraded(_, feed)) => assert_eq!(feed.sections[0].items.len(), 2),
+        Err(Problem::Degraded(_, feed)) => assert_eq!(feed.sections[0].items.len(), 2),
         other => panic!("expected the fallback feed, got {other:?}"),
     }
     store.values.remove(&kv::keys::popular(V));
-    assert!(matches!(get(&store, "/api/feed", ""), Err(ApiError::Unavailable(_))));
+    assert!(matches!(get(&store, "/api/feed", ""), Err(Problem::Unavailable(_))));
     // Other reads have no fallback.
-    assert!(matches!(get(&store, "/api/search", "q=chair"), Err(ApiError::Unavailable(_))));
+    assert!(matches!(get(&store, "/api/search", "q=chair"), Err(Problem::Unavailable(_))));
 }
 
 #[test]
@@ -227,23 +227,23 @@ fn a_partitioned_build_reads_only_routed_cells_within_the_cap() {
     assert_eq!(feed.sections[0].items.len(), MAX_CELLS_PER_REQUEST + 3, "the popular cell");
     let product: ProductResponse = json(get(&store, "/api/products/p4", ""));
     assert_eq!(product.product.id, "p4");
-    assert!(matches!(get(&store, "/api/products/zz/similar", ""), Err(ApiError::UnknownProduct(_))));
+    assert!(matches!(get(&store, "/api/products/zz/similar", ""), Err(Problem::UnknownProduct(_))));
     let mut no_cell = partitioned_build(3);
     no_cell.values.remove(&kv::keys::cell(V, 1));
-    assert!(matches!(get(&no_cell, "/api/products/p1/similar", ""), Err(ApiError::Unavailable(_))));
+    assert!(matches!(get(&no_cell, "/api/products/p1/similar", ""), Err(Problem::Unavailable(_))));
     let mut no_head = partitioned_build(3);
     no_head.put(kv::keys::ivf(V), b"SFKV".to_vec());
-    assert!(matches!(get(&no_head, "/api/categories", ""), Err(ApiError::Unavailable(_))));
+    assert!(matches!(get(&no_head, "/api/categories", ""), Err(Problem::Unavailable(_))));
 }
 
 #[test]
 fn cache_policy_follows_the_route() {
-    let route = |path: &str, query: &str| api::route("GET", path, query).unwrap();
+    let route = |path: &str, query: &str| route::route("GET", path, query).unwrap();
     assert_eq!(serve::cache_control(&route("/api/feed", "")), "public, max-age=60");
     assert_eq!(serve::cache_control(&route("/api/suggest", "q=a")), "public, max-age=60");
     assert_eq!(serve::cache_control(&route("/api/products/a", "")), "public, max-age=300");
     assert_eq!(serve::cache_control(&route("/api/pack", "")), "public, max-age=300");
-    let personal = api::route_with_history("GET", "/api/search", "q=a", Some("p1")).unwrap();
+    let personal = route::route_with_history("GET", "/api/search", "q=a", Some("p1")).unwrap();
     assert_eq!(serve::cache_control(&personal), "private, no-store");
     let store = whole_build(2);
     let build = run(Build::read(&store, 0)).unwrap();
@@ -278,6 +278,6 @@ fn the_home_page_prerenders_the_feed_or_is_the_plain_shell() {
     let store = whole_build(3);
     let page = pages::home_page(shell, get(&store, "/api/feed", "limit=12"));
     assert!(page.html.contains("Chair 0") && page.cache_control == "no-cache", "{}", page.html);
-    let plain = pages::home_page(shell, Err(ApiError::Unavailable("no build".into())));
+    let plain = pages::home_page(shell, Err(Problem::Unavailable("no build".into())));
     assert_eq!((plain.html.as_str(), plain.status), (shell, 200));
 }

@@ -4,10 +4,10 @@
 
 use worker::{Context, Env, Request, Response, event, kv::KvStore};
 
-use crate::api::{self, Endpoint, Route};
 use crate::commerce;
 use crate::pages::{self, Page};
-use crate::problem::{ApiError, PROBLEM_JSON};
+use crate::problem::{PROBLEM_JSON, Problem};
+use crate::route::{self, Endpoint, Route};
 use crate::seo;
 use crate::serve::{self, Build, Shopper};
 use crate::store::Kv;
@@ -57,14 +57,14 @@ async fn api_answer(
     env: &Env,
     ctx: &Context,
     url: &worker::Url,
-) -> Result<Answer, ApiError> {
+) -> Result<Answer, Problem> {
     let method = req.method().to_string();
     let history = header(req, "x-history");
     let client = client(req);
     let query = url.query().unwrap_or("");
-    let endpoint = api::endpoint(&method, url.path(), query, history.as_deref())?;
-    let country = api::shopper_country(query, ip_country(req).as_deref())?;
-    let currency = api::shopper_currency(query)?;
+    let endpoint = route::endpoint(&method, url.path(), query, history.as_deref())?;
+    let country = route::shopper_country(query, ip_country(req).as_deref())?;
+    let currency = route::shopper_currency(query)?;
     let (country, currency) = (country.as_deref(), currency.as_deref());
     match endpoint {
         Endpoint::Read(route) => answer(env, ctx, url, route, Shopper { client, country, currency }).await,
@@ -90,7 +90,7 @@ fn header(req: &Request, name: &str) -> Option<String> {
 
 /// The experiment bucket of the request's anonymous client id.
 fn client(req: &Request) -> u64 {
-    api::client_hash(header(req, "cookie").as_deref(), header(req, "x-client-id").as_deref())
+    route::client_hash(header(req, "cookie").as_deref(), header(req, "x-client-id").as_deref())
 }
 
 fn answer_response(a: Answer, content_type: &str) -> worker::Result<Response> {
@@ -104,12 +104,12 @@ fn answer_response(a: Answer, content_type: &str) -> worker::Result<Response> {
     Ok(resp)
 }
 
-fn problem_response(e: &ApiError) -> worker::Result<Response> {
+fn problem_response(e: &Problem) -> worker::Result<Response> {
     // One line per failed request; never the request itself (it may carry a history).
     match e {
-        ApiError::Degraded(..) => worker::console_error!("{e} (answered with the fallback feed)"),
+        Problem::Degraded(..) => worker::console_error!("{e} (answered with the fallback feed)"),
         // A shop without Stripe is a setting, not a fault.
-        ApiError::NotConfigured(_) => {}
+        Problem::NotConfigured(_) => {}
         e if e.status() >= 500 => worker::console_error!("{e}"),
         _ => {}
     }
@@ -131,8 +131,8 @@ async fn app_shell(env: &Env, url: &worker::Url) -> worker::Result<String> {
 async fn product_page(req: &Request, env: &Env, id: &str, url: &worker::Url) -> worker::Result<Response> {
     let shell = app_shell(env, url).await?;
     let query = url.query().unwrap_or("");
-    let country = api::shopper_country(query, ip_country(req).as_deref()).ok().flatten();
-    let currency = api::shopper_currency(query).ok().flatten();
+    let country = route::shopper_country(query, ip_country(req).as_deref()).ok().flatten();
+    let currency = route::shopper_currency(query).ok().flatten();
     let origin = url.origin().ascii_serialization();
     let page = match kv_store(env) {
         Ok(store) => {
@@ -152,8 +152,8 @@ async fn product_page(req: &Request, env: &Env, id: &str, url: &worker::Url) -> 
 async fn home_page(req: &Request, env: &Env, ctx: &Context, url: &worker::Url) -> worker::Result<Response> {
     let shell = app_shell(env, url).await?;
     let query = url.query().unwrap_or("");
-    let country = api::shopper_country(query, ip_country(req).as_deref()).ok().flatten();
-    let currency = api::shopper_currency(query).ok().flatten();
+    let country = route::shopper_country(query, ip_country(req).as_deref()).ok().flatten();
+    let currency = route::shopper_currency(query).ok().flatten();
     let shopper = Shopper { client: client(req), country: country.as_deref(), currency: currency.as_deref() };
     let route = Route::Feed { limit: pages::PRERENDER_ITEMS, history: Vec::new() };
     let feed = answer(env, ctx, url, route, shopper).await.map(|a| a.body);
@@ -230,8 +230,8 @@ impl Kv for KvStore {
 }
 
 /// The shop's KV namespace.
-pub(crate) fn kv_store(env: &Env) -> Result<KvStore, ApiError> {
-    env.kv(KV_BINDING).map_err(|e| ApiError::Unavailable(format!("KV binding {KV_BINDING}: {e}")))
+pub(crate) fn kv_store(env: &Env) -> Result<KvStore, Problem> {
+    env.kv(KV_BINDING).map_err(|e| Problem::Unavailable(format!("KV binding {KV_BINDING}: {e}")))
 }
 
 /// Unix seconds now.
@@ -247,7 +247,7 @@ async fn answer(
     url: &worker::Url,
     route: Route,
     shopper: Shopper<'_>,
-) -> Result<Answer, ApiError> {
+) -> Result<Answer, Problem> {
     let store = kv_store(env)?;
     let build = Build::read(&store, now()).await?;
     let api_ctx = build.ctx(shopper);

@@ -12,7 +12,7 @@ use ranking::locale::Locale;
 use ranking::rules::Rules;
 use ranking::weights::Variants;
 
-use crate::problem::ApiError;
+use crate::problem::Problem;
 
 /// Most IVF cells kept decoded per isolate (~1 MB each).
 const MAX_CACHED_CELLS: usize = 32;
@@ -52,9 +52,9 @@ pub(crate) fn forget() {
 }
 
 /// The index version to read: `current`, or mid-deploy this worker's format's last build.
-pub async fn current_version(store: &impl Kv) -> Result<String, ApiError> {
+pub async fn current_version(store: &impl Kv) -> Result<String, Problem> {
     let live = pointer(store, kv::CURRENT).await?.ok_or_else(|| {
-        ApiError::Unavailable("the index is not built yet: KV key `current` is missing".into())
+        Problem::Unavailable("the index is not built yet: KV key `current` is missing".into())
     })?;
     // Mid-deploy, `current` may name a build of another format than this worker reads: it then
     // serves the last build of its own format, if there is one (else the values say what is wrong).
@@ -74,16 +74,16 @@ pub async fn current_version(store: &impl Kv) -> Result<String, ApiError> {
 }
 
 /// The version id a pointer key names, `None` when the key is missing.
-async fn pointer(store: &impl Kv, key: &str) -> Result<Option<String>, ApiError> {
+async fn pointer(store: &impl Kv, key: &str) -> Result<Option<String>, Problem> {
     let Some(raw) = store
         .text(key)
         .await
-        .map_err(|e| ApiError::Unavailable(format!("cannot read KV key `{key}`: {e}")))?
+        .map_err(|e| Problem::Unavailable(format!("cannot read KV key `{key}`: {e}")))?
     else {
         return Ok(None);
     };
     let version =
-        kv::parse_version_id(&raw).map_err(|e| ApiError::Unavailable(format!("KV key `{key}`: {e}")))?;
+        kv::parse_version_id(&raw).map_err(|e| Problem::Unavailable(format!("KV key `{key}`: {e}")))?;
     Ok(Some(version.to_owned()))
 }
 
@@ -92,21 +92,21 @@ pub async fn load<T: Blob + Checked + 'static>(
     store: &impl Kv,
     version: &str,
     key: &str,
-) -> Result<Rc<T>, ApiError> {
+) -> Result<Rc<T>, Problem> {
     load_as::<T, T>(store, version, key, |v| v.is_consistent().then_some(v)).await
 }
 
 /// Raw bytes the build must have (the device pack's cell is passed on as stored).
-pub async fn raw(store: &impl Kv, key: &str) -> Result<Vec<u8>, ApiError> {
+pub async fn raw(store: &impl Kv, key: &str) -> Result<Vec<u8>, Problem> {
     store
         .bytes(key)
         .await
-        .map_err(|e| ApiError::Unavailable(format!("cannot read KV key {key}: {e}")))?
+        .map_err(|e| Problem::Unavailable(format!("cannot read KV key {key}: {e}")))?
         .ok_or_else(|| missing(key))
 }
 
-fn missing(key: &str) -> ApiError {
-    ApiError::Unavailable(format!("KV key {key} is missing"))
+fn missing(key: &str) -> Problem {
+    Problem::Unavailable(format!("KV key {key} is missing"))
 }
 
 /// Values whose parts must agree with each other before handlers may index into them.
@@ -139,7 +139,7 @@ pub async fn load_as<T: Blob, R: 'static>(
     version: &str,
     key: &str,
     convert: impl FnOnce(T) -> Option<R>,
-) -> Result<Rc<R>, ApiError> {
+) -> Result<Rc<R>, Problem> {
     load_optional_as(store, version, key, convert).await?.ok_or_else(|| missing(key))
 }
 
@@ -149,21 +149,19 @@ pub async fn load_optional_as<T: Blob, R: 'static>(
     version: &str,
     key: &str,
     convert: impl FnOnce(T) -> Option<R>,
-) -> Result<Option<Rc<R>>, ApiError> {
+) -> Result<Option<Rc<R>>, Problem> {
     let cached = CACHE.with_borrow(|c| (c.version == version).then(|| c.values.get(key).cloned()).flatten());
     if let Some(v) = cached.and_then(|v| v.downcast::<R>().ok()) {
         return Ok(Some(v));
     }
-    let Some(bytes) = store
-        .bytes(key)
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("cannot read KV key {key}: {e}")))?
+    let Some(bytes) =
+        store.bytes(key).await.map_err(|e| Problem::Unavailable(format!("cannot read KV key {key}: {e}")))?
     else {
         return Ok(None);
     };
-    let decoded = kv::decode::<T>(&bytes).map_err(|e| ApiError::Unavailable(format!("KV key {key}: {e}")))?;
+    let decoded = kv::decode::<T>(&bytes).map_err(|e| Problem::Unavailable(format!("KV key {key}: {e}")))?;
     let value = Rc::new(
-        convert(decoded).ok_or_else(|| ApiError::Unavailable(format!("KV key {key}: inconsistent data")))?,
+        convert(decoded).ok_or_else(|| Problem::Unavailable(format!("KV key {key}: inconsistent data")))?,
     );
     keep(version, key, value.clone());
     Ok(Some(value))

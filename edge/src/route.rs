@@ -1,5 +1,5 @@
-//! API routes and handlers as plain functions: parse the request into a [`Route`], then answer it
-//! from decoded KV values. No I/O here, so every rule is tested natively.
+//! The API's routes and request parsing: method, path, query and `X-History` into a bounded,
+//! validated [`Route`] or [`Endpoint`], and the shopper's country, currency and experiment bucket.
 
 use ranking::Event;
 // The answers themselves are built in `ranking`, so the app builds the same ones on the device.
@@ -12,7 +12,7 @@ use ranking::index::ItemIndex;
 use ranking::kv::ProductShard;
 use ranking::search::{Filters, MAX_QUERY, Sort};
 
-use crate::problem::ApiError;
+use crate::problem::Problem;
 
 /// A parsed, bounds-checked API request.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,7 +137,7 @@ pub fn endpoint(
     path: &str,
     query: &str,
     history_header: Option<&str>,
-) -> Result<Endpoint, ApiError> {
+) -> Result<Endpoint, Problem> {
     let method_error = |allow| method_not_allowed(method, allow);
     let commerce = match path.trim_end_matches('/') {
         "/api/checkout" => match method {
@@ -160,12 +160,12 @@ pub fn endpoint(
 }
 
 /// A 405 naming the methods `allow`ed (the request's method cut short: it is the client's text).
-fn method_not_allowed(method: &str, allow: &'static str) -> ApiError {
-    ApiError::Method { method: method.chars().take(20).collect(), allow }
+fn method_not_allowed(method: &str, allow: &'static str) -> Problem {
+    Problem::Method { method: method.chars().take(20).collect(), allow }
 }
 
 /// Bounds the query string before anything is parsed (Cloudflare itself refuses URLs over 16 KB).
-fn check_query_length(query: &str) -> Result<(), ApiError> {
+fn check_query_length(query: &str) -> Result<(), Problem> {
     if query.len() > MAX_QUERY_STRING {
         return Err(bad(
             "query",
@@ -175,7 +175,7 @@ fn check_query_length(query: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub fn route(method: &str, path: &str, query: &str) -> Result<Route, ApiError> {
+pub fn route(method: &str, path: &str, query: &str) -> Result<Route, Problem> {
     route_with_history(method, path, query, None)
 }
 
@@ -186,13 +186,37 @@ pub fn route_with_history(
     path: &str,
     query: &str,
     history_header: Option<&str>,
-) -> Result<Route, ApiError> {
+) -> Result<Route, Problem> {
     let path = path.trim_end_matches('/');
+    let params = checked_request(method, path, query, history_header)?;
+    let history = || parse_history(history_header.unwrap_or_default());
+    match path {
+        "/api/feed" => Ok(Route::Feed { limit: params.limit()?, history: history()? }),
+        "/api/categories" => Ok(Route::Categories),
+        "/api/pack" => Ok(Route::Pack),
+        "/api/rows" => Ok(Route::Rows {
+            ids: parse_ids(params.get("ids").unwrap_or_default())?,
+            related: params.flag("related")?,
+        }),
+        "/api/suggest" => Ok(Route::Suggest { q: params.query()?.to_owned() }),
+        "/api/search" => search_route(&params, history),
+        _ => product_route(path),
+    }
+}
+
+/// The query parameters of a request to a known read path with an allowed method, after the bounds
+/// every read checks first (query string and `X-History` sizes, no history in the URL).
+fn checked_request(
+    method: &str,
+    path: &str,
+    query: &str,
+    history_header: Option<&str>,
+) -> Result<Params, Problem> {
     let known = ["/api/feed", "/api/search", "/api/suggest", "/api/categories", "/api/pack", "/api/rows"]
         .contains(&path)
         || path.starts_with("/api/products/");
     if !known {
-        return Err(ApiError::NoRoute(path.chars().take(200).collect()));
+        return Err(Problem::NoRoute(path.chars().take(200).collect()));
     }
     if method != "GET" && method != "HEAD" {
         return Err(method_not_allowed(method, "GET, HEAD"));
@@ -207,82 +231,65 @@ pub fn route_with_history(
     if params.get("history").is_some_and(|h| !h.is_empty()) {
         return Err(bad("history", "the history goes in the X-History header, never in the URL".into()));
     }
-    let history = || parse_history(history_header.unwrap_or_default());
-    match path {
-        "/api/feed" => Ok(Route::Feed { limit: params.limit()?, history: history()? }),
-        "/api/categories" => Ok(Route::Categories),
-        "/api/pack" => Ok(Route::Pack),
-        "/api/rows" => Ok(Route::Rows {
-            ids: parse_ids(params.get("ids").unwrap_or_default())?,
-            related: params.flag("related")?,
-        }),
-        "/api/suggest" => {
-            let q = params.get("q").unwrap_or_default();
-            let len = q.chars().count();
-            if len > MAX_QUERY {
-                return Err(bad("q", format!("q must be at most {MAX_QUERY} characters, got {len}")));
-            }
-            Ok(Route::Suggest { q: q.to_owned() })
-        }
-        "/api/search" => {
-            let q = params.get("q").unwrap_or_default();
-            let len = q.chars().count();
-            if len > MAX_QUERY {
-                return Err(bad("q", format!("q must be at most {MAX_QUERY} characters, got {len}")));
-            }
-            let limit = params.limit()?;
-            let page = params.number("page", 1, 1, MAX_OFFSET)?;
-            if let (Some(lo), Some(hi)) = (params.price("min_price")?, params.price("max_price")?)
-                && lo > hi
-            {
-                return Err(bad("min_price", format!("min_price {lo} is above max_price {hi}")));
-            }
-            if (page - 1) * limit > MAX_OFFSET {
-                return Err(bad("page", format!("page {page} is past the deepest result ({MAX_OFFSET})")));
-            }
-            Ok(Route::Search(SearchParams {
-                q: q.to_owned(),
-                page,
-                limit,
-                filters: Filters {
-                    category: params.category()?,
-                    min_price: params.price("min_price")?,
-                    max_price: params.price("max_price")?,
-                    in_stock: params.flag("in_stock")?,
-                },
-                sort: params.sort()?,
-                history: history()?,
-            }))
-        }
-        _ => {
-            let rest = &path["/api/products/".len()..];
-            let (raw, sub) = match rest.split_once('/') {
-                Some((id, sub)) => (id, Some(sub)),
-                None => (rest, None),
-            };
-            let id = percent_encoding::percent_decode_str(raw)
-                .decode_utf8()
-                .map_err(|_| bad("id", "product id is not valid UTF-8".into()))?;
-            if id.is_empty() || id.chars().count() > catalog::MAX_ID {
-                return Err(bad(
-                    "id",
-                    format!("product id must be 1 to {} characters without '/'", catalog::MAX_ID),
-                ));
-            }
-            let id = id.into_owned();
-            match sub {
-                None => Ok(Route::Product { id }),
-                Some("similar") => Ok(Route::Similar { id }),
-                Some("bought-together") => Ok(Route::BoughtTogether { id }),
-                Some(_) => Err(ApiError::NoRoute(path.chars().take(200).collect())),
-            }
-        }
+    Ok(params)
+}
+
+/// `/api/search`: the query, paging within [`MAX_OFFSET`], filters, sort and the history.
+fn search_route(
+    params: &Params,
+    history: impl FnOnce() -> Result<Vec<(String, Event)>, Problem>,
+) -> Result<Route, Problem> {
+    let q = params.query()?;
+    let limit = params.limit()?;
+    let page = params.number("page", 1, 1, MAX_OFFSET)?;
+    if let (Some(lo), Some(hi)) = (params.price("min_price")?, params.price("max_price")?)
+        && lo > hi
+    {
+        return Err(bad("min_price", format!("min_price {lo} is above max_price {hi}")));
+    }
+    if (page - 1) * limit > MAX_OFFSET {
+        return Err(bad("page", format!("page {page} is past the deepest result ({MAX_OFFSET})")));
+    }
+    Ok(Route::Search(SearchParams {
+        q: q.to_owned(),
+        page,
+        limit,
+        filters: Filters {
+            category: params.category()?,
+            min_price: params.price("min_price")?,
+            max_price: params.price("max_price")?,
+            in_stock: params.flag("in_stock")?,
+        },
+        sort: params.sort()?,
+        history: history()?,
+    }))
+}
+
+/// `/api/products/{id}` and its `similar` and `bought-together` lists; the id percent-decoded.
+fn product_route(path: &str) -> Result<Route, Problem> {
+    let rest = path.strip_prefix("/api/products/").unwrap_or_default();
+    let (raw, sub) = match rest.split_once('/') {
+        Some((id, sub)) => (id, Some(sub)),
+        None => (rest, None),
+    };
+    let id = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| bad("id", "product id is not valid UTF-8".into()))?;
+    if id.is_empty() || id.chars().count() > catalog::MAX_ID {
+        return Err(bad("id", format!("product id must be 1 to {} characters without '/'", catalog::MAX_ID)));
+    }
+    let id = id.into_owned();
+    match sub {
+        None => Ok(Route::Product { id }),
+        Some("similar") => Ok(Route::Similar { id }),
+        Some("bought-together") => Ok(Route::BoughtTogether { id }),
+        Some(_) => Err(Problem::NoRoute(path.chars().take(200).collect())),
     }
 }
 
 /// Product ids separated by commas: at most [`ranking::device::MAX_ROWS_IDS`], each 1 to
 /// [`catalog::MAX_ID`] characters. None is an empty list (an empty cell).
-pub fn parse_ids(raw: &str) -> Result<Vec<String>, ApiError> {
+pub fn parse_ids(raw: &str) -> Result<Vec<String>, Problem> {
     let ids: Vec<String> =
         raw.split(',').map(str::trim).filter(|id| !id.is_empty()).map(str::to_owned).collect();
     let max = ranking::device::MAX_ROWS_IDS;
@@ -296,7 +303,7 @@ pub fn parse_ids(raw: &str) -> Result<Vec<String>, ApiError> {
 }
 
 /// `id` or `id:event` entries separated by commas, most recent first (event: view, cart, purchase).
-pub fn parse_history(raw: &str) -> Result<Vec<(String, Event)>, ApiError> {
+pub fn parse_history(raw: &str) -> Result<Vec<(String, Event)>, Problem> {
     let mut out = Vec::new();
     for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         if out.len() == MAX_HISTORY {
@@ -317,8 +324,8 @@ pub fn parse_history(raw: &str) -> Result<Vec<(String, Event)>, ApiError> {
     Ok(out)
 }
 
-fn bad(param: &'static str, reason: String) -> ApiError {
-    ApiError::BadParam { param, reason }
+fn bad(param: &'static str, reason: String) -> Problem {
+    Problem::BadParam { param, reason }
 }
 
 /// Decoded query parameters; the first of repeated names wins, unknown names are ignored.
@@ -334,7 +341,7 @@ impl Params {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
-    fn number(&self, name: &'static str, default: usize, min: usize, max: usize) -> Result<usize, ApiError> {
+    fn number(&self, name: &'static str, default: usize, min: usize, max: usize) -> Result<usize, Problem> {
         let Some(raw) = self.get(name) else { return Ok(default) };
         match raw.trim().parse::<usize>() {
             Ok(n) if (min..=max).contains(&n) => Ok(n),
@@ -345,11 +352,21 @@ impl Params {
         }
     }
 
-    fn limit(&self) -> Result<usize, ApiError> {
+    /// The search text `q`, at most [`MAX_QUERY`] characters.
+    fn query(&self) -> Result<&str, Problem> {
+        let q = self.get("q").unwrap_or_default();
+        let len = q.chars().count();
+        if len > MAX_QUERY {
+            return Err(bad("q", format!("q must be at most {MAX_QUERY} characters, got {len}")));
+        }
+        Ok(q)
+    }
+
+    fn limit(&self) -> Result<usize, Problem> {
         self.number("limit", DEFAULT_LIMIT, 1, ranking::feed::MAX_LIMIT)
     }
 
-    fn price(&self, name: &'static str) -> Result<Option<f64>, ApiError> {
+    fn price(&self, name: &'static str) -> Result<Option<f64>, Problem> {
         let Some(raw) = self.get(name).filter(|v| !v.is_empty()) else { return Ok(None) };
         match raw.trim().parse::<f64>() {
             Ok(p) if p.is_finite() && p >= 0.0 => Ok(Some(p)),
@@ -357,7 +374,7 @@ impl Params {
         }
     }
 
-    fn flag(&self, name: &'static str) -> Result<bool, ApiError> {
+    fn flag(&self, name: &'static str) -> Result<bool, Problem> {
         match self.get(name).map(str::trim) {
             None | Some("" | "false" | "0") => Ok(false),
             Some("true" | "1") => Ok(true),
@@ -365,7 +382,7 @@ impl Params {
         }
     }
 
-    fn sort(&self) -> Result<Sort, ApiError> {
+    fn sort(&self) -> Result<Sort, Problem> {
         match self.get("sort").map(str::trim) {
             None | Some("" | "relevance") => Ok(Sort::Relevance),
             Some("price_asc") => Ok(Sort::PriceAsc),
@@ -379,7 +396,7 @@ impl Params {
     }
 
     /// A category path of slugs (`furniture/chairs`), as the facets name them.
-    fn category(&self) -> Result<Option<String>, ApiError> {
+    fn category(&self) -> Result<Option<String>, Problem> {
         let Some(raw) = self.get("category").map(str::trim).filter(|c| !c.is_empty()) else {
             return Ok(None);
         };
@@ -409,7 +426,7 @@ fn truncate(s: &str) -> String {
 
 /// The shopper's explicit currency (`?currency=`, three letters), upper-cased; a malformed one is a
 /// 400, an unknown one is ignored later (the country's currency applies).
-pub fn shopper_currency(query: &str) -> Result<Option<String>, ApiError> {
+pub fn shopper_currency(query: &str) -> Result<Option<String>, Problem> {
     match Params::parse(query).get("currency").filter(|c| !c.is_empty()) {
         None => Ok(None),
         Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic()) => {
@@ -425,7 +442,7 @@ pub fn shopper_currency(query: &str) -> Result<Option<String>, ApiError> {
 /// The shopper's country: `?country=` (for testing and explicit choice) over Cloudflare's
 /// `CF-IPCountry` header. A malformed parameter is a 400; a malformed or unknown header (`XX`, `T1`)
 /// means no country.
-pub fn shopper_country(query: &str, header: Option<&str>) -> Result<Option<String>, ApiError> {
+pub fn shopper_country(query: &str, header: Option<&str>) -> Result<Option<String>, Problem> {
     let valid = |c: &str| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic());
     if let Some(raw) = Params::parse(query).get("country").filter(|c| !c.is_empty()) {
         return if valid(raw) {
@@ -460,14 +477,14 @@ pub fn related(
     id: &str,
     bought_together: bool,
     ctx: Ctx<'_>,
-) -> Result<RelatedResponse, ApiError> {
+) -> Result<RelatedResponse, Problem> {
     ranking::answer::related(items, id, bought_together, ctx)
-        .ok_or_else(|| ApiError::UnknownProduct(id.to_owned()))
+        .ok_or_else(|| Problem::UnknownProduct(id.to_owned()))
 }
 
 /// `GET /api/products/{id}` from the shard that holds `id`.
-pub fn product(shard: &ProductShard, id: &str, ctx: Ctx<'_>) -> Result<ProductResponse, ApiError> {
-    ranking::answer::product(shard, id, ctx).ok_or_else(|| ApiError::UnknownProduct(id.to_owned()))
+pub fn product(shard: &ProductShard, id: &str, ctx: Ctx<'_>) -> Result<ProductResponse, Problem> {
+    ranking::answer::product(shard, id, ctx).ok_or_else(|| Problem::UnknownProduct(id.to_owned()))
 }
 
 #[cfg(test)]
@@ -489,11 +506,11 @@ mod tests {
     #[test]
     fn oversized_query_strings_and_history_headers_are_refused_before_parsing() {
         let long = format!("q=chair&x={}", "a".repeat(MAX_QUERY_STRING));
-        assert!(matches!(route("GET", "/api/search", &long), Err(ApiError::BadParam { param: "query", .. })));
+        assert!(matches!(route("GET", "/api/search", &long), Err(Problem::BadParam { param: "query", .. })));
         let header = "p,".repeat(MAX_HISTORY_HEADER / 2 + 1);
         assert!(matches!(
             route_with_history("GET", "/api/feed", "", Some(&header)),
-            Err(ApiError::BadParam { param: "history", .. })
+            Err(Problem::BadParam { param: "history", .. })
         ));
         // The longest legitimate history fits: 100 ids of 128 four-byte characters, with events.
         let id = "😀".repeat(ranking::catalog::MAX_ID);
@@ -511,7 +528,7 @@ mod tests {
         assert_eq!(shopper_country("", None), Ok(None));
         assert!(matches!(
             shopper_country("country=Germany", None),
-            Err(ApiError::BadParam { param: "country", .. })
+            Err(Problem::BadParam { param: "country", .. })
         ));
     }
 
@@ -569,8 +586,8 @@ mod tests {
 
     #[test]
     fn bad_params_name_the_field() {
-        let param = |r: Result<Route, ApiError>| match r {
-            Err(ApiError::BadParam { param, .. }) => param,
+        let param = |r: Result<Route, Problem>| match r {
+            Err(Problem::BadParam { param, .. }) => param,
             other => panic!("expected BadParam, got {other:?}"),
         };
         assert_eq!(param(route("GET", "/api/feed", "limit=0")), "limit");
