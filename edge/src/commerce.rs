@@ -17,11 +17,11 @@ use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 use crate::checkout::{self, MAX_CHECKOUT_BODY, MAX_WEBHOOK_BODY, SEEN_EVENT, Sql};
 use crate::events::SEEN_BATCH;
 use crate::problem::Problem;
-use crate::route::Ctx;
 use crate::serve::body;
 use crate::shell::KV_BINDING;
 use crate::store::{FellBack, current_version, load, optional};
 use crate::stripe::{self, Session};
+use ranking::answer::Ctx;
 use ranking::events::MAX_BATCH_BYTES;
 use ranking::weights::Variants;
 

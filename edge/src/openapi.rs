@@ -17,7 +17,8 @@ use ranking::{Event, Product};
 use serde_json::{Value, json};
 
 use crate::problem::{PROBLEM_JSON, Problem};
-use crate::route::{self, Ctx, MAX_HISTORY, Route};
+use crate::route::{self, MAX_HISTORY, Route};
+use crate::serve::{self, Ctx};
 
 fn spec() -> Value {
     serde_json::from_str(include_str!("../openapi.json")).expect("openapi.json is valid JSON")
@@ -593,16 +594,16 @@ fn answers() -> Vec<(&'static str, Value)> {
     let cat = Catalog::new(&items, Some(&lexicon), None);
     let mut out = feed_answers(&items, &products, ctx);
     out.extend(search_answers(cat, ctx));
-    out.push(("/api/suggest", to_json(&route::suggest(cat, "red ch", ctx))));
-    out.push(("/api/categories", to_json(&route::categories(&items, "v1"))));
+    out.push(("/api/suggest", to_json(&serve::suggest(cat, "red ch", ctx))));
+    out.push(("/api/categories", to_json(&serve::categories(&items, "v1"))));
     out.extend(product_answers(&items, &products, ctx));
     out
 }
 
 /// `/api/feed`: cold, warm, and a "because you viewed" section with every optional member.
 fn feed_answers(items: &ItemIndex, products: &[Product], ctx: Ctx<'_>) -> Vec<(&'static str, Value)> {
-    let cold = route::feed(items, &[], 3, ctx);
-    let warm = route::feed(items, &[("c".into(), Event::Cart)], 3, ctx);
+    let cold = serve::feed(items, &[], 3, ctx);
+    let warm = serve::feed(items, &[("c".into(), Event::Cart)], 3, ctx);
     let because = FeedResponse {
         sections: vec![FeedSection {
             id: "because".into(),
@@ -625,7 +626,7 @@ fn feed_answers(items: &ItemIndex, products: &[Product], ctx: Ctx<'_>) -> Vec<(&
 /// `/api/search`: with every kind of explanation, sorted and filtered, and empty.
 fn search_answers(cat: Catalog<'_>, ctx: Ctx<'_>) -> Vec<(&'static str, Value)> {
     let search = |q: &str| match route::route("GET", "/api/search", q) {
-        Ok(Route::Search(p)) => route::search(cat, &p, ctx),
+        Ok(Route::Search(p)) => serve::search(cat, &p, ctx),
         other => panic!("{other:?}"),
     };
     let mut found = search("q=chair&country=DE");
@@ -661,9 +662,9 @@ fn product_answers(items: &ItemIndex, products: &[Product], ctx: Ctx<'_>) -> Vec
     };
     let bare = Ctx { country: None, locale: None, ..ctx };
     vec![
-        ("/api/products/{id}", to_json(&route::product(&shard, "a", ctx).expect("a"))),
-        ("/api/products/{id}", to_json(&route::product(&shard, "c", bare).expect("c"))),
-        ("/api/products/{id}/similar", to_json(&route::related(items, "a", false, ctx).expect("a"))),
+        ("/api/products/{id}", to_json(&serve::product(&shard, "a", ctx).expect("a"))),
+        ("/api/products/{id}", to_json(&serve::product(&shard, "c", bare).expect("c"))),
+        ("/api/products/{id}/similar", to_json(&serve::related(items, "a", false, ctx).expect("a"))),
         ("/api/products/{id}/bought-together", to_json(&related)),
     ]
 }
@@ -689,7 +690,7 @@ fn answered_by(e: &Problem, path: &str) -> bool {
 fn errors() -> Vec<Problem> {
     let (weights, locale) = (Weights::default(), locale());
     let popular = CardList { cards: products().iter().map(|p| p.card(1)).collect() };
-    let fallback = route::fallback_feed(&popular, 2, ctx(&weights, &locale));
+    let fallback = serve::fallback_feed(&popular, 2, ctx(&weights, &locale));
     vec![
         route::route("GET", "/api/feed", "limit=0").expect_err("limit"),
         Problem::UnknownProduct("a".into()),
@@ -756,7 +757,7 @@ fn the_checker_refuses_what_the_schemas_do_not_say() {
     let schema = json!({"$ref": "#/components/schemas/ProductResponse"});
     let (weights, locale) = (Weights::default(), locale());
     let shard = ProductShard { products: products() };
-    let good = to_json(&route::product(&shard, "a", ctx(&weights, &locale)).expect("a"));
+    let good = to_json(&serve::product(&shard, "a", ctx(&weights, &locale)).expect("a"));
     assert!(check(&spec, &good, &schema, "ok", &mut seen).is_ok());
     let mut extra = good.clone();
     extra["product"]["colour"] = json!("red");

@@ -8,10 +8,10 @@ use ranking::weights::Weights;
 use ranking::{Price, Product};
 
 use crate::problem::Problem;
-use crate::route::Ctx;
 use crate::seo;
 use crate::serve::stored_product;
 use crate::store::{FellBack, Kv, current_version, optional, warn};
+use ranking::answer::Ctx;
 
 /// Items per section of the prerendered home feed (the app asks for as many).
 pub const PRERENDER_ITEMS: usize = 12;

@@ -18,8 +18,11 @@ use ranking::weights::{Variants, Weights};
 use serde::Serialize;
 
 use crate::problem::Problem;
-use crate::route::{self, Ctx, Route, SearchParams};
+use crate::route::{Route, SearchParams};
+// The answers themselves are built in `ranking`, so the app builds the same ones on the device.
 use crate::store::{FellBack, Kv, load, load_as, load_optional_as, optional, raw, warn};
+pub use ranking::answer::{Ctx, categories, categories_of, fallback_feed, feed, search, suggest};
+use ranking::api::{ProductResponse, RelatedResponse};
 
 /// Who is asking, as far as an answer depends on it: experiment bucket, country and currency.
 #[derive(Debug, Clone, Copy)]
@@ -116,14 +119,28 @@ pub async fn answer(
             let v = ctx.version;
             match load::<CardList>(store, v, &kv::keys::popular(v)).await {
                 // Logged once, with the response.
-                Ok(popular) => {
-                    Err(Problem::Degraded(why, Box::new(route::fallback_feed(&popular, limit, ctx))))
-                }
+                Ok(popular) => Err(Problem::Degraded(why, Box::new(fallback_feed(&popular, limit, ctx)))),
                 Err(_) => Err(Problem::Unavailable(why)),
             }
         }
         (result, _) => result,
     }
+}
+
+/// `GET /api/products/{id}/similar` or `/bought-together`.
+pub fn related(
+    items: &ItemIndex,
+    id: &str,
+    bought_together: bool,
+    ctx: Ctx<'_>,
+) -> Result<RelatedResponse, Problem> {
+    ranking::answer::related(items, id, bought_together, ctx)
+        .ok_or_else(|| Problem::UnknownProduct(id.to_owned()))
+}
+
+/// `GET /api/products/{id}` from the shard that holds `id`.
+pub fn product(shard: &ProductShard, id: &str, ctx: Ctx<'_>) -> Result<ProductResponse, Problem> {
+    ranking::answer::product(shard, id, ctx).ok_or_else(|| Problem::UnknownProduct(id.to_owned()))
 }
 
 /// JSON of an answer.
@@ -136,9 +153,7 @@ async fn respond(store: &impl Kv, route: Route, ctx: Ctx<'_>, fell: &FellBack) -
     let v = ctx.version;
     let manifest = load::<Manifest>(store, v, &kv::keys::manifest(v)).await?;
     match route {
-        Route::Product { id } => {
-            body(&route::product(&*shard_of(store, v, &manifest, &id).await?, &id, ctx)?)
-        }
+        Route::Product { id } => body(&product(&*shard_of(store, v, &manifest, &id).await?, &id, ctx)?),
         Route::Pack => device_pack(store, ctx).await,
         route if manifest.cells > 0 => partitioned(store, route, ctx, fell).await,
         route => whole(store, route, ctx, fell).await,
@@ -167,21 +182,21 @@ async fn whole(store: &impl Kv, route: Route, ctx: Ctx<'_>, fell: &FellBack) -> 
     let v = ctx.version;
     let items = load::<ItemIndex>(store, v, &kv::keys::items(v)).await?;
     match route {
-        Route::Feed { limit, history } => body(&route::feed(&items, &history, limit, ctx)),
-        Route::Categories => body(&route::categories(&items, v)),
-        Route::Similar { id } => body(&route::related(&items, &id, false, ctx)?),
-        Route::BoughtTogether { id } => body(&route::related(&items, &id, true, ctx)?),
+        Route::Feed { limit, history } => body(&feed(&items, &history, limit, ctx)),
+        Route::Categories => body(&categories(&items, v)),
+        Route::Similar { id } => body(&related(&items, &id, false, ctx)?),
+        Route::BoughtTogether { id } => body(&related(&items, &id, true, ctx)?),
         Route::Suggest { q } => {
             let lexicon =
                 load_as::<LexicalData, Lexicon>(store, v, &kv::keys::search(v), Lexicon::new).await?;
             let embedder = embedder(store, v, fell).await;
-            body(&route::suggest(Catalog::new(&items, Some(&lexicon), embedder.as_deref()), &q, ctx))
+            body(&suggest(Catalog::new(&items, Some(&lexicon), embedder.as_deref()), &q, ctx))
         }
         Route::Search(params) => {
             let lexicon =
                 load_as::<LexicalData, Lexicon>(store, v, &kv::keys::search(v), Lexicon::new).await?;
             let embedder = embedder(store, v, fell).await;
-            body(&route::search(Catalog::new(&items, Some(&lexicon), embedder.as_deref()), &params, ctx))
+            body(&search(Catalog::new(&items, Some(&lexicon), embedder.as_deref()), &params, ctx))
         }
         Route::Rows { ids, related } => {
             let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
@@ -237,17 +252,17 @@ async fn partitioned(
     let v = ctx.version;
     let router = load_as::<IvfHead, Router>(store, v, &kv::keys::ivf(v), Router::new).await?;
     match route {
-        Route::Categories => body(&route::categories_of(router.categories().to_vec(), v)),
+        Route::Categories => body(&categories_of(router.categories().to_vec(), v)),
         Route::Feed { limit, history } => partitioned_feed(store, &router, limit, &history, ctx).await,
-        Route::Similar { id } => related(store, &router, &id, false, ctx).await,
-        Route::BoughtTogether { id } => related(store, &router, &id, true, ctx).await,
+        Route::Similar { id } => partitioned_related(store, &router, &id, false, ctx).await,
+        Route::BoughtTogether { id } => partitioned_related(store, &router, &id, true, ctx).await,
         Route::Search(params) => partitioned_search(store, &router, &params, ctx, fell).await,
         Route::Rows { ids, related } => rows(store, &router, &ids, related, v).await,
         Route::Suggest { q } => {
             let embedder = embedder(store, v, fell).await;
             let all = cells(store, v, &router.search_cells(&q, None, embedder.as_deref())).await?;
             let view = ivf::merge(&refs(&all), &[]);
-            body(&route::suggest(Catalog::view(&view, embedder.as_deref(), Some(&router)), &q, ctx))
+            body(&suggest(Catalog::view(&view, embedder.as_deref(), Some(&router)), &q, ctx))
         }
         Route::Product { .. } | Route::Pack => fell_through(),
     }
@@ -272,7 +287,7 @@ async fn partitioned_feed(
         all.extend(cells(store, v, &ivf::feed_probe_cells(router, &wanted, &user)).await?);
     }
     let view = ivf::merge(&refs(&all), &ids);
-    body(&route::feed(&view.items, history, limit, ctx))
+    body(&feed(&view.items, history, limit, ctx))
 }
 
 /// A search over the routed cells and those of pinned products; marked approximate.
@@ -291,7 +306,7 @@ async fn partitioned_search(
     let all = cells(store, v, &wanted).await?;
     let ids: Vec<&str> = params.history.iter().map(|(id, _)| id.as_str()).collect();
     let view = ivf::merge(&refs(&all), &ids);
-    let mut found = route::search(Catalog::view(&view, embedder.as_deref(), Some(router)), params, ctx);
+    let mut found = search(Catalog::view(&view, embedder.as_deref(), Some(router)), params, ctx);
     found.approximate = true;
     body(&found)
 }
@@ -318,7 +333,7 @@ async fn rows(
 
 /// Similar or bought-together items from a partitioned build: the product's cell, then the cells of
 /// the items its lists name (bounded like every request: items in further cells are left out).
-async fn related(
+async fn partitioned_related(
     store: &impl Kv,
     router: &Router,
     id: &str,
@@ -334,7 +349,7 @@ async fn related(
     ivf::add_related_cells(router, &mut wanted, &refs(&homes), &[id]);
     let all = cells(store, v, &wanted).await?;
     let view = ivf::merge(&refs(&all), &[id]);
-    body(&route::related(&view.items, id, together, ctx)?)
+    body(&related(&view.items, id, together, ctx)?)
 }
 
 /// Reads cells (`None`: the popular cell), in order.

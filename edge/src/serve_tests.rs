@@ -281,3 +281,119 @@ fn the_home_page_prerenders_the_feed_or_is_the_plain_shell() {
     let plain = pages::home_page(shell, Err(Problem::Unavailable("no build".into())));
     assert_eq!((plain.html.as_str(), plain.status), (shell, 200));
 }
+
+/// The answer functions the edge serves with, over hand-made indexes.
+mod answers {
+    use ranking::Event;
+    use ranking::Product;
+    use ranking::kv::ProductShard;
+    use ranking::locale::Locale;
+    use ranking::search::{Catalog, Filters, Sort};
+    use ranking::weights::Weights;
+
+    use crate::route::SearchParams;
+    use crate::serve::{Ctx, categories, feed, product, related, search, suggest};
+
+    fn product_of(id: &str, title: &str) -> Product {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "title": title, "category": ["Furniture", "Seating"],
+            "price": {"amount": 10.0, "currency": "USD"}
+        }))
+        .unwrap()
+    }
+
+    fn ctx<'a>(w: &'a Weights, locale: Option<&'a Locale>, country: Option<&'a str>) -> Ctx<'a> {
+        Ctx {
+            version: "v1",
+            country,
+            now: 0,
+            variant: "default",
+            weights: w,
+            currency: None,
+            locale,
+            rules: None,
+        }
+    }
+
+    /// The localisation data the indexer ships by default.
+    fn shipped_locale() -> Locale {
+        let l: Locale = serde_json::from_str(include_str!("../../indexer/data/locale.json")).unwrap();
+        l.validate().unwrap();
+        l
+    }
+
+    #[test]
+    fn an_unknown_product_is_a_404_naming_the_id() {
+        let shard = ProductShard { products: vec![product_of("a", "Chair")] };
+        let w = Weights::default();
+        assert!(product(&shard, "a", ctx(&w, None, None)).is_ok());
+        let e = product(&shard, "b", ctx(&w, None, None)).unwrap_err();
+        assert_eq!((e.status(), e.problem().param.as_deref()), (404, Some("id")));
+    }
+
+    #[test]
+    fn feed_items_follow_the_shoppers_currency_and_delivery() {
+        let mut p = product_of("a", "Chair");
+        p.stock =
+            Some([("US".to_owned(), 5), ("FR".to_owned(), 2), ("JP".to_owned(), 0)].into_iter().collect());
+        let (w, locale) = (Weights::default(), shipped_locale());
+        // Feed items carry the same conversion and delivery days.
+        let items = ranking::index::ItemIndex::plain(&[p], &[1]);
+        let f = feed(&items, &[], 1, ctx(&w, Some(&locale), Some("DE")));
+        let item = &f.sections[0].items[0];
+        assert_eq!(
+            (item.card.price.currency.as_str(), item.delivery_days),
+            ("EUR", Some(locale.same_region_days))
+        );
+    }
+
+    #[test]
+    fn feed_and_search_pages() {
+        let products = [product_of("a", "Red Chair"), product_of("b", "Blue Chair"), product_of("c", "Lamp")];
+        let items = ranking::index::ItemIndex::plain(&products, &[3, 2, 1]);
+        let w = Weights::default();
+        let ctx = Ctx {
+            version: "v",
+            country: None,
+            now: 0,
+            variant: "default",
+            weights: &w,
+            currency: None,
+            locale: None,
+            rules: None,
+        };
+        let cold = feed(&items, &[], 2, ctx);
+        assert_eq!(cold.variant, "default");
+        assert_eq!(cold.sections.len(), 1);
+        assert_eq!(cold.sections[0].items.iter().map(|i| i.card.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        let warm = feed(&items, &[("a".into(), Event::View)], 5, ctx);
+        assert_eq!(warm.sections[0].id, "for-you");
+        assert!(warm.sections.iter().all(|s| s.items.iter().all(|i| i.card.id != "a")));
+        assert_eq!(related(&items, "zz", false, ctx).unwrap_err().status(), 404);
+        assert!(related(&items, "a", true, ctx).unwrap().items.is_empty());
+        let lex = ranking::lexical::Lexicon::new(ranking::lexical::LexicalData::build(&products)).unwrap();
+        let cat = Catalog::new(&items, Some(&lex), None);
+        let params = |page, limit| SearchParams {
+            q: "chair".into(),
+            page,
+            limit,
+            filters: Filters::default(),
+            sort: Sort::Relevance,
+            history: vec![],
+        };
+        let p1 = search(cat, &params(1, 1), ctx);
+        let p2 = search(cat, &params(2, 1), ctx);
+        assert_eq!((p1.total, p1.items[0].card.id.as_str(), p2.items[0].card.id.as_str()), (2, "a", "b"));
+        assert_eq!(p1.facets.category.get("furniture/seating"), Some(&2));
+        assert!(search(cat, &params(usize::MAX, usize::MAX), ctx).items.is_empty());
+        let s = suggest(cat, "red ch", ctx);
+        assert_eq!(s.terms, ["red chair"]);
+        assert_eq!(s.products[0].id, "a");
+        assert!(suggest(cat, "red ", ctx).terms.is_empty(), "a finished word is not completed");
+        let tree = categories(&items, "v").categories;
+        assert_eq!(
+            (tree[0].path.as_str(), tree[0].count, tree[0].children[0].path.as_str()),
+            ("furniture", 3, "furniture/seating")
+        );
+    }
+}
