@@ -103,8 +103,9 @@ fn partitioned_build(cells: usize) -> MapKv {
     }
     let all: Vec<usize> = (0..cells).collect();
     store.put(kv::keys::popular_cell(V), kv::encode(&Cell::of_rows(&ps, &index, &all, &globals)));
-    let mut ids: Vec<(String, u64)> = (0..cells).map(|i| (format!("p{i}"), i as u64)).collect();
-    ids.sort();
+    // An FST takes its keys in order.
+    let ids: std::collections::BTreeMap<String, u64> =
+        (0..cells).map(|i| (format!("p{i}"), i as u64)).collect();
     let head = IvfHead {
         dim: 1,
         content_dim: 1,
