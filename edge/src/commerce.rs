@@ -18,7 +18,7 @@ use crate::checkout::{self, MAX_CHECKOUT_BODY, MAX_WEBHOOK_BODY, SEEN_EVENT, Sql
 use crate::events::SEEN_BATCH;
 use crate::problem::Problem;
 use crate::serve::body;
-use crate::shell::KV_BINDING;
+use crate::shell::{kv_store, now};
 use crate::store::{FellBack, current_version, load, optional};
 use crate::stripe::{self, Session};
 use ranking::answer::Ctx;
@@ -83,8 +83,7 @@ pub(crate) async fn checkout(
         .ok_or(Problem::NotConfigured("this shop takes no payments yet (no STRIPE_SECRET_KEY)"))?;
     let content_type = req.headers().get("content-type").ok().flatten();
     let cart = checkout::cart(content_type.as_deref(), &read_body(req, MAX_CHECKOUT_BODY).await?)?;
-    let store =
-        env.kv(KV_BINDING).map_err(|e| Problem::Unavailable(format!("KV binding {KV_BINDING}: {e}")))?;
+    let store = kv_store(env)?;
     let version = current_version(&store).await?;
     let v = version.as_str();
     let shards = shards_holding(&store, v, cart.lines.iter().map(|l| l.id.as_str())).await?;
@@ -98,7 +97,7 @@ pub(crate) async fn checkout(
     let ctx = Ctx {
         version: v,
         country,
-        now: (worker::Date::now().as_millis() / 1000) as i64,
+        now: now(),
         variant: "default",
         weights: &weights,
         currency,
@@ -142,7 +141,7 @@ pub(crate) async fn webhook(req: &mut Request, env: &Env) -> Result<Vec<u8>, Pro
         .ok_or(Problem::NotConfigured("this shop has no webhook endpoint (no STRIPE_WEBHOOK_SECRET)"))?;
     let signature = req.headers().get("stripe-signature").ok().flatten();
     let payload = read_body(req, MAX_WEBHOOK_BODY).await?;
-    let now = (worker::Date::now().as_millis() / 1000) as i64;
+    let now = now();
     let recorded = match checkout::webhook(signature.as_deref(), &payload, &secret, now)? {
         Some(order) => record(env, &order, now).await?,
         None => false,
@@ -193,12 +192,11 @@ async fn run_once(
 pub(crate) async fn events(req: &mut Request, env: &Env, client: u64) -> Result<Vec<u8>, Problem> {
     let content_type = req.headers().get("content-type").ok().flatten();
     let batch = crate::events::batch(content_type.as_deref(), &read_body(req, MAX_BATCH_BYTES).await?)?;
-    let store =
-        env.kv(KV_BINDING).map_err(|e| Problem::Unavailable(format!("KV binding {KV_BINDING}: {e}")))?;
+    let store = kv_store(env)?;
     let version = current_version(&store).await?;
     let v = version.as_str();
     let shards = shards_holding(&store, v, batch.events.iter().map(|e| e.item.as_str())).await?;
-    let now = (worker::Date::now().as_millis() / 1000) as i64;
+    let now = now();
     crate::events::check(&batch, now, |id| shards.iter().any(|s| s.get(id).is_some()))?;
     let fell = FellBack::default();
     let variants = optional::<Variants>(&store, v, &kv::keys::weights(v), "weights", &fell).await;
@@ -210,7 +208,7 @@ pub(crate) async fn events(req: &mut Request, env: &Env, client: u64) -> Result<
 /// The daily cron: deletes events older than the shop's retention window.
 pub(crate) async fn expire_events(env: &Env) -> Result<(), Problem> {
     let retention = crate::events::retention_days(env.var(RETENTION).ok().map(|v| v.to_string()).as_deref());
-    let now = (worker::Date::now().as_millis() / 1000) as i64;
+    let now = now();
     let storage = |e: worker::Error| Problem::Storage(format!("D1: {e}"));
     let db = env.d1(DB_BINDING).map_err(storage)?;
     for (sql, params) in crate::events::expire(now, retention) {

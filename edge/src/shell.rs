@@ -13,7 +13,7 @@ use crate::serve::{self, Build, Shopper};
 use crate::store::Kv;
 
 /// KV namespace binding name (wrangler.toml).
-pub(crate) const KV_BINDING: &str = "SHOP";
+const KV_BINDING: &str = "SHOP";
 
 /// The daily cron (wrangler.toml `[triggers]`): events older than the shop's retention window go.
 #[event(scheduled)]
@@ -127,12 +127,18 @@ async fn app_shell(env: &Env, url: &worker::Url) -> worker::Result<String> {
     env.assets("ASSETS")?.fetch(format!("{origin}/"), None).await?.text().await
 }
 
+/// The country and currency a page is shown for; a malformed parameter is ignored (a page is never
+/// a 400).
+fn page_shopper(req: &Request, url: &worker::Url) -> (Option<String>, Option<String>) {
+    let query = url.query().unwrap_or("");
+    let country = route::shopper_country(query, ip_country(req).as_deref()).ok().flatten();
+    (country, route::shopper_currency(query).ok().flatten())
+}
+
 /// A product page ([`pages::product_page`]) for the shopper's country and currency.
 async fn product_page(req: &Request, env: &Env, id: &str, url: &worker::Url) -> worker::Result<Response> {
     let shell = app_shell(env, url).await?;
-    let query = url.query().unwrap_or("");
-    let country = route::shopper_country(query, ip_country(req).as_deref()).ok().flatten();
-    let currency = route::shopper_currency(query).ok().flatten();
+    let (country, currency) = page_shopper(req, url);
     let origin = url.origin().ascii_serialization();
     let page = match kv_store(env) {
         Ok(store) => {
@@ -151,9 +157,7 @@ async fn product_page(req: &Request, env: &Env, id: &str, url: &worker::Url) -> 
 /// The home page ([`pages::home_page`]), its feed from the same cached answer as `/api/feed`.
 async fn home_page(req: &Request, env: &Env, ctx: &Context, url: &worker::Url) -> worker::Result<Response> {
     let shell = app_shell(env, url).await?;
-    let query = url.query().unwrap_or("");
-    let country = route::shopper_country(query, ip_country(req).as_deref()).ok().flatten();
-    let currency = route::shopper_currency(query).ok().flatten();
+    let (country, currency) = page_shopper(req, url);
     let shopper = Shopper { client: client(req), country: country.as_deref(), currency: currency.as_deref() };
     let route = Route::Feed { limit: pages::PRERENDER_ITEMS, history: Vec::new() };
     let feed = answer(env, ctx, url, route, shopper).await.map(|a| a.body);
