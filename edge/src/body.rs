@@ -3,7 +3,7 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::problem::ApiError;
+use crate::problem::Problem;
 
 /// Bodies up to this size are read to their end even when over an endpoint's limit, so the client
 /// gets the 413 rather than a connection closed under its upload; larger declared ones are refused
@@ -12,11 +12,11 @@ pub const DRAIN_LIMIT: usize = 1024 * 1024;
 
 /// A declared body length (`Content-Length`) over `limit` and [`DRAIN_LIMIT`] is refused before
 /// anything is read; any other body is read (and, past `limit`, discarded) then refused.
-pub fn check_length(content_length: Option<&str>, limit: usize) -> Result<(), ApiError> {
+pub fn check_length(content_length: Option<&str>, limit: usize) -> Result<(), Problem> {
     match content_length.map(|l| l.trim().parse::<usize>()) {
         None => Ok(()),
         Some(Ok(n)) if n <= limit.max(DRAIN_LIMIT) => Ok(()),
-        Some(_) => Err(ApiError::TooLarge { limit }),
+        Some(_) => Err(Problem::TooLarge { limit }),
     }
 }
 
@@ -26,15 +26,15 @@ pub fn json<T: DeserializeOwned>(
     body: &[u8],
     media: &[&str],
     why: &str,
-) -> Result<T, ApiError> {
+) -> Result<T, Problem> {
     let given = content_type.and_then(|t| t.split(';').next()).map(|t| t.trim().to_ascii_lowercase());
     if !given.is_some_and(|g| media.contains(&g.as_str())) {
-        return Err(ApiError::BadBody { field: "Content-Type".to_owned(), reason: why.to_owned() });
+        return Err(Problem::BadBody { field: "Content-Type".to_owned(), reason: why.to_owned() });
     }
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        ApiError::BadBody {
+        Problem::BadBody {
             field: if path == "." { "body".to_owned() } else { path },
             reason: e.inner().to_string(),
         }
@@ -51,8 +51,8 @@ mod tests {
         assert_eq!(check_length(None, 16), Ok(()), "read up to the limit");
         assert_eq!(check_length(Some("17"), 16), Ok(()), "read, then refused");
         let over = (DRAIN_LIMIT + 1).to_string();
-        assert_eq!(check_length(Some(&over), 16), Err(ApiError::TooLarge { limit: 16 }));
-        assert_eq!(check_length(Some("-1"), 16), Err(ApiError::TooLarge { limit: 16 }));
+        assert_eq!(check_length(Some(&over), 16), Err(Problem::TooLarge { limit: 16 }));
+        assert_eq!(check_length(Some("-1"), 16), Err(Problem::TooLarge { limit: 16 }));
     }
 
     #[test]
@@ -62,7 +62,7 @@ mod tests {
         assert!(read(Some("Application/JSON; charset=utf-8")).is_ok());
         for bad in [None, Some("text/plain"), Some("application/jsonx")] {
             assert!(
-                matches!(read(bad), Err(ApiError::BadBody { field, .. }) if field == "Content-Type"),
+                matches!(read(bad), Err(Problem::BadBody { field, .. }) if field == "Content-Type"),
                 "{bad:?}"
             );
         }

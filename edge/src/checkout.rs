@@ -8,7 +8,7 @@ use ranking::checkout;
 use ranking::{Product, checkout::CartError};
 use sha2::{Digest, Sha256};
 
-use crate::problem::ApiError;
+use crate::problem::Problem;
 use crate::stripe::{self, PaidOrder, StripeError};
 
 /// Largest `POST /api/checkout` body (40 lines of 128-character ids fit in a third of it).
@@ -17,7 +17,7 @@ pub const MAX_CHECKOUT_BODY: usize = 16 * 1024;
 pub const MAX_WEBHOOK_BODY: usize = 256 * 1024;
 
 /// The cart from a JSON body; an error names the field at fault (`lines[1].quantity`).
-pub fn cart(content_type: Option<&str>, body: &[u8]) -> Result<CheckoutRequest, ApiError> {
+pub fn cart(content_type: Option<&str>, body: &[u8]) -> Result<CheckoutRequest, Problem> {
     crate::body::json(content_type, body, &["application/json"], "the cart must be sent as application/json")
 }
 
@@ -28,7 +28,7 @@ pub fn session_form<'p>(
     lookup: impl Fn(&str) -> Option<&'p Product>,
     ctx: &Ctx<'_>,
     origin: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, Problem> {
     let locale = match request.locale.as_deref() {
         None => None,
         Some(raw) => Some(stripe::locale(raw).map_err(|e| body_error("locale", e.to_string()))?),
@@ -41,12 +41,12 @@ pub fn session_form<'p>(
     Ok(stripe::encode_form(&form))
 }
 
-fn cart_error(e: CartError) -> ApiError {
-    ApiError::BadBody { field: e.field(), reason: e.to_string() }
+fn cart_error(e: CartError) -> Problem {
+    Problem::BadBody { field: e.field(), reason: e.to_string() }
 }
 
-fn body_error(field: &str, reason: String) -> ApiError {
-    ApiError::BadBody { field: field.to_owned(), reason }
+fn body_error(field: &str, reason: String) -> Problem {
+    Problem::BadBody { field: field.to_owned(), reason }
 }
 
 /// A webhook delivery: its signature checked against the endpoint's secret at `now` (unix seconds),
@@ -56,9 +56,9 @@ pub fn webhook(
     body: &[u8],
     secret: &str,
     now: i64,
-) -> Result<Option<PaidOrder>, ApiError> {
-    let header = signature.ok_or_else(|| ApiError::BadSignature("no Stripe-Signature header".to_owned()))?;
-    stripe::verify_signature(header, body, secret, now).map_err(|e| ApiError::BadSignature(e.to_string()))?;
+) -> Result<Option<PaidOrder>, Problem> {
+    let header = signature.ok_or_else(|| Problem::BadSignature("no Stripe-Signature header".to_owned()))?;
+    stripe::verify_signature(header, body, secret, now).map_err(|e| Problem::BadSignature(e.to_string()))?;
     stripe::paid_order(body).map_err(|e| body_error("body", e.to_string()))
 }
 
@@ -107,9 +107,9 @@ mod tests {
     use ranking::Price;
     use ranking::weights::Weights;
 
-    fn field(r: Result<impl std::fmt::Debug, ApiError>) -> String {
+    fn field(r: Result<impl std::fmt::Debug, Problem>) -> String {
         match r {
-            Err(ApiError::BadBody { field, .. }) => field,
+            Err(Problem::BadBody { field, .. }) => field,
             other => panic!("expected a bad body, got {other:?}"),
         }
     }

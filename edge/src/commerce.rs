@@ -14,12 +14,14 @@ use worker::kv::KvStore;
 use worker::wasm_bindgen::JsValue;
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
-use crate::api::Ctx;
 use crate::checkout::{self, MAX_CHECKOUT_BODY, MAX_WEBHOOK_BODY, SEEN_EVENT, Sql};
 use crate::events::SEEN_BATCH;
-use crate::problem::ApiError;
-use crate::shell::{FellBack, KV_BINDING, body, current_version, load, optional};
+use crate::problem::Problem;
+use crate::serve::body;
+use crate::shell::{kv_store, now};
+use crate::store::{FellBack, current_version, load, optional};
 use crate::stripe::{self, Session};
+use ranking::answer::Ctx;
 use ranking::events::MAX_BATCH_BYTES;
 use ranking::weights::Variants;
 
@@ -40,15 +42,15 @@ fn setting(env: &Env, name: &str) -> Option<String> {
 }
 
 /// `GET /api/checkout`.
-pub(crate) fn status(env: &Env) -> Result<Vec<u8>, ApiError> {
+pub(crate) fn status(env: &Env) -> Result<Vec<u8>, Problem> {
     body(&CheckoutStatus { enabled: setting(env, SECRET_KEY).is_some() })
 }
 
 /// The request body, refused when it passes `limit` (read to its end first when that is at most
 /// [`crate::body::DRAIN_LIMIT`], so the client hears the refusal).
-async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> {
+async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Problem> {
     crate::body::check_length(req.headers().get("content-length").ok().flatten().as_deref(), limit)?;
-    let unreadable = |e: worker::Error| ApiError::BadBody { field: "body".into(), reason: e.to_string() };
+    let unreadable = |e: worker::Error| Problem::BadBody { field: "body".into(), reason: e.to_string() };
     let mut stream = req.stream().map_err(unreadable)?;
     let (mut bytes, mut seen) = (Vec::new(), 0_usize);
     while let Some(chunk) = stream.next().await {
@@ -63,7 +65,7 @@ async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError>
         }
     }
     if seen > limit {
-        return Err(ApiError::TooLarge { limit });
+        return Err(Problem::TooLarge { limit });
     }
     Ok(bytes)
 }
@@ -76,13 +78,12 @@ pub(crate) async fn checkout(
     origin: &str,
     country: Option<&str>,
     currency: Option<&str>,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Vec<u8>, Problem> {
     let key = setting(env, SECRET_KEY)
-        .ok_or(ApiError::NotConfigured("this shop takes no payments yet (no STRIPE_SECRET_KEY)"))?;
+        .ok_or(Problem::NotConfigured("this shop takes no payments yet (no STRIPE_SECRET_KEY)"))?;
     let content_type = req.headers().get("content-type").ok().flatten();
     let cart = checkout::cart(content_type.as_deref(), &read_body(req, MAX_CHECKOUT_BODY).await?)?;
-    let store =
-        env.kv(KV_BINDING).map_err(|e| ApiError::Unavailable(format!("KV binding {KV_BINDING}: {e}")))?;
+    let store = kv_store(env)?;
     let version = current_version(&store).await?;
     let v = version.as_str();
     let shards = shards_holding(&store, v, cart.lines.iter().map(|l| l.id.as_str())).await?;
@@ -90,13 +91,13 @@ pub(crate) async fn checkout(
     let fell = FellBack::default();
     let locale = optional::<Locale>(&store, v, &kv::keys::locale(v), "locale", &fell).await;
     if !fell.borrow().is_empty() {
-        return Err(ApiError::Unavailable("the build's currencies cannot be read".into()));
+        return Err(Problem::Unavailable("the build's currencies cannot be read".into()));
     }
     let weights = Weights::default();
     let ctx = Ctx {
         version: v,
         country,
-        now: (worker::Date::now().as_millis() / 1000) as i64,
+        now: now(),
         variant: "default",
         weights: &weights,
         currency,
@@ -110,10 +111,10 @@ pub(crate) async fn checkout(
 }
 
 /// `POST {base}/v1/checkout/sessions` with the secret key as bearer token.
-async fn create_session(env: &Env, key: &str, form: String) -> Result<Session, ApiError> {
+async fn create_session(env: &Env, key: &str, form: String) -> Result<Session, Problem> {
     let base = env.var(API_BASE).map(|v| v.to_string()).unwrap_or_else(|_| stripe::API_BASE.to_owned());
     let headers = Headers::new();
-    let provider = |e: worker::Error| ApiError::Provider(format!("Stripe could not be reached: {e}"));
+    let provider = |e: worker::Error| Problem::Provider(format!("Stripe could not be reached: {e}"));
     headers.set("authorization", &format!("Bearer {key}")).map_err(provider)?;
     headers.set("content-type", "application/x-www-form-urlencoded").map_err(provider)?;
     let mut init = RequestInit::new();
@@ -127,20 +128,20 @@ async fn create_session(env: &Env, key: &str, form: String) -> Result<Session, A
         // Stripe's message names the parameter it refused; it carries nothing about the shopper.
         let why = stripe::error_message(&bytes);
         worker::console_error!("Stripe refused a Checkout Session ({status}): {why}");
-        return Err(ApiError::Provider(format!("Stripe answered {status}")));
+        return Err(Problem::Provider(format!("Stripe answered {status}")));
     }
     serde_json::from_slice::<Session>(&bytes)
-        .map_err(|e| ApiError::Provider(format!("Stripe's session could not be read: {e}")))
+        .map_err(|e| Problem::Provider(format!("Stripe's session could not be read: {e}")))
 }
 
 /// `POST /api/stripe/webhook`: records each paid order once; anything not signed by Stripe with the
 /// shop's endpoint secret, or too old, is refused before it is read.
-pub(crate) async fn webhook(req: &mut Request, env: &Env) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn webhook(req: &mut Request, env: &Env) -> Result<Vec<u8>, Problem> {
     let secret = setting(env, WEBHOOK_SECRET)
-        .ok_or(ApiError::NotConfigured("this shop has no webhook endpoint (no STRIPE_WEBHOOK_SECRET)"))?;
+        .ok_or(Problem::NotConfigured("this shop has no webhook endpoint (no STRIPE_WEBHOOK_SECRET)"))?;
     let signature = req.headers().get("stripe-signature").ok().flatten();
     let payload = read_body(req, MAX_WEBHOOK_BODY).await?;
-    let now = (worker::Date::now().as_millis() / 1000) as i64;
+    let now = now();
     let recorded = match checkout::webhook(signature.as_deref(), &payload, &secret, now)? {
         Some(order) => record(env, &order, now).await?,
         None => false,
@@ -149,7 +150,7 @@ pub(crate) async fn webhook(req: &mut Request, env: &Env) -> Result<Vec<u8>, Api
 }
 
 /// Writes an order unless its event was recorded before; `false` for a repeated delivery.
-async fn record(env: &Env, order: &stripe::PaidOrder, now: i64) -> Result<bool, ApiError> {
+async fn record(env: &Env, order: &stripe::PaidOrder, now: i64) -> Result<bool, Problem> {
     let hash = checkout::event_hash(&order.event_id);
     run_once(env, SEEN_EVENT, &hash, checkout::record_order(order, now)).await
 }
@@ -162,8 +163,8 @@ async fn run_once(
     seen: &str,
     key: &str,
     statements: Vec<(&'static str, Vec<Sql>)>,
-) -> Result<bool, ApiError> {
-    let storage = |e: worker::Error| ApiError::Storage(format!("D1: {e}"));
+) -> Result<bool, Problem> {
+    let storage = |e: worker::Error| Problem::Storage(format!("D1: {e}"));
     let db = env.d1(DB_BINDING).map_err(storage)?;
     let is_seen = || async {
         let stmt = db.prepare(seen).bind(&[JsValue::from_str(key)]).map_err(storage)?;
@@ -188,15 +189,14 @@ async fn run_once(
 
 /// `POST /api/events`: a checked batch stored once, with the experiment variant of the client id
 /// (cookie `sf_cid` or `X-Client-Id`, hashed to `client`); the id itself is not stored.
-pub(crate) async fn events(req: &mut Request, env: &Env, client: u64) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn events(req: &mut Request, env: &Env, client: u64) -> Result<Vec<u8>, Problem> {
     let content_type = req.headers().get("content-type").ok().flatten();
     let batch = crate::events::batch(content_type.as_deref(), &read_body(req, MAX_BATCH_BYTES).await?)?;
-    let store =
-        env.kv(KV_BINDING).map_err(|e| ApiError::Unavailable(format!("KV binding {KV_BINDING}: {e}")))?;
+    let store = kv_store(env)?;
     let version = current_version(&store).await?;
     let v = version.as_str();
     let shards = shards_holding(&store, v, batch.events.iter().map(|e| e.item.as_str())).await?;
-    let now = (worker::Date::now().as_millis() / 1000) as i64;
+    let now = now();
     crate::events::check(&batch, now, |id| shards.iter().any(|s| s.get(id).is_some()))?;
     let fell = FellBack::default();
     let variants = optional::<Variants>(&store, v, &kv::keys::weights(v), "weights", &fell).await;
@@ -206,10 +206,10 @@ pub(crate) async fn events(req: &mut Request, env: &Env, client: u64) -> Result<
 }
 
 /// The daily cron: deletes events older than the shop's retention window.
-pub(crate) async fn expire_events(env: &Env) -> Result<(), ApiError> {
+pub(crate) async fn expire_events(env: &Env) -> Result<(), Problem> {
     let retention = crate::events::retention_days(env.var(RETENTION).ok().map(|v| v.to_string()).as_deref());
-    let now = (worker::Date::now().as_millis() / 1000) as i64;
-    let storage = |e: worker::Error| ApiError::Storage(format!("D1: {e}"));
+    let now = now();
+    let storage = |e: worker::Error| Problem::Storage(format!("D1: {e}"));
     let db = env.d1(DB_BINDING).map_err(storage)?;
     for (sql, params) in crate::events::expire(now, retention) {
         db.prepare(sql).bind(&js_values(&params)).map_err(storage)?.run().await.map_err(storage)?;
@@ -234,7 +234,7 @@ async fn shards_holding<'a>(
     store: &KvStore,
     v: &str,
     ids: impl Iterator<Item = &'a str>,
-) -> Result<Vec<Rc<ProductShard>>, ApiError> {
+) -> Result<Vec<Rc<ProductShard>>, Problem> {
     let manifest = load::<Manifest>(store, v, &kv::keys::manifest(v)).await?;
     let mut shards: Vec<(u32, Rc<ProductShard>)> = Vec::new();
     for id in ids {

@@ -5,11 +5,11 @@
 use ranking::events::{self, EventBatch};
 
 use crate::checkout::Sql;
-use crate::problem::ApiError;
+use crate::problem::Problem;
 
 /// A batch from its body: JSON, sent as `application/json` (fetch) or `text/plain` (what
 /// `navigator.sendBeacon` sends for a string); an error names the field at fault.
-pub fn batch(content_type: Option<&str>, body: &[u8]) -> Result<EventBatch, ApiError> {
+pub fn batch(content_type: Option<&str>, body: &[u8]) -> Result<EventBatch, Problem> {
     crate::body::json(
         content_type,
         body,
@@ -19,8 +19,8 @@ pub fn batch(content_type: Option<&str>, body: &[u8]) -> Result<EventBatch, ApiE
 }
 
 /// Checks a batch at `now`; `known` says whether a product id is in the current build.
-pub fn check(batch: &EventBatch, now: i64, known: impl Fn(&str) -> bool) -> Result<(), ApiError> {
-    events::check_batch(batch, now, known).map_err(|e| ApiError::BadBody { field: e.field, reason: e.reason })
+pub fn check(batch: &EventBatch, now: i64, known: impl Fn(&str) -> bool) -> Result<(), Problem> {
+    events::check_batch(batch, now, known).map_err(|e| Problem::BadBody { field: e.field, reason: e.reason })
 }
 
 /// Whether a batch was stored already.
@@ -87,8 +87,8 @@ mod tests {
         let b = batch(Some("text/plain;charset=UTF-8"), BODY).expect("beacon");
         assert_eq!(b.events.len(), 2);
         assert_eq!(batch(Some("application/json"), BODY).expect("json"), b);
-        let field = |r: Result<EventBatch, ApiError>| match r {
-            Err(ApiError::BadBody { field, .. }) => field,
+        let field = |r: Result<EventBatch, Problem>| match r {
+            Err(Problem::BadBody { field, .. }) => field,
             other => panic!("{other:?}"),
         };
         assert_eq!(field(batch(Some("text/html"), BODY)), "Content-Type");
@@ -104,11 +104,11 @@ mod tests {
         recent.events[0].at = 999_000;
         let refused = check(&recent, 999_999, known);
         assert!(
-            matches!(&refused, Err(ApiError::BadBody { field, .. }) if field == "events[1].item"),
+            matches!(&refused, Err(Problem::BadBody { field, .. }) if field == "events[1].item"),
             "{refused:?}"
         );
         let old = check(&b, 999_999, known);
-        assert!(matches!(&old, Err(ApiError::BadBody { field, .. }) if field == "events[0].at"), "{old:?}");
+        assert!(matches!(&old, Err(Problem::BadBody { field, .. }) if field == "events[0].at"), "{old:?}");
     }
 
     #[test]

@@ -16,8 +16,9 @@ use ranking::weights::Weights;
 use ranking::{Event, Product};
 use serde_json::{Value, json};
 
-use crate::api::{self, Ctx, MAX_HISTORY, Route};
-use crate::problem::{ApiError, PROBLEM_JSON};
+use crate::problem::{PROBLEM_JSON, Problem};
+use crate::route::{self, MAX_HISTORY, Route};
+use crate::serve::{self, Ctx};
 
 fn spec() -> Value {
     serde_json::from_str(include_str!("../openapi.json")).expect("openapi.json is valid JSON")
@@ -66,10 +67,10 @@ fn parameter<'a>(spec: &'a Value, path: &str, location: &str, name: &str) -> Opt
 
 /// A request as the worker parses it: route (with the `X-History` header), then country, then
 /// currency; the first error wins.
-fn request(path: &str, query: &str, history: Option<&str>) -> Result<Route, ApiError> {
-    let route = api::route_with_history("GET", path, query, history)?;
-    api::shopper_country(query, None)?;
-    api::shopper_currency(query)?;
+fn request(path: &str, query: &str, history: Option<&str>) -> Result<Route, Problem> {
+    let route = route::route_with_history("GET", path, query, history)?;
+    route::shopper_country(query, None)?;
+    route::shopper_currency(query)?;
     Ok(route)
 }
 
@@ -78,9 +79,9 @@ fn query(name: &str, value: &str) -> String {
 }
 
 /// The parameter a request was refused for (panics if it was accepted or failed otherwise).
-fn refused(r: Result<Route, ApiError>) -> &'static str {
+fn refused(r: Result<Route, Problem>) -> &'static str {
     match r {
-        Err(ApiError::BadParam { param, .. }) => param,
+        Err(Problem::BadParam { param, .. }) => param,
         other => panic!("expected a 400, got {other:?}"),
     }
 }
@@ -109,7 +110,7 @@ fn documented_path(r: &Route) -> &'static str {
 
 /// A sample of every `Route` variant, one per arm of [`documented_path`].
 fn every_route() -> Vec<Route> {
-    let search = match api::route("GET", "/api/search", "q=chair") {
+    let search = match route::route("GET", "/api/search", "q=chair") {
         Ok(Route::Search(p)) => p,
         other => panic!("{other:?}"),
     };
@@ -132,7 +133,7 @@ fn every_documented_path_routes_and_every_route_is_documented() {
     let documented: BTreeSet<String> = paths(&spec).into_iter().collect();
     for path in &documented {
         let r =
-            api::route("GET", &concrete(path), "").unwrap_or_else(|e| panic!("{path} does not route: {e}"));
+            route::route("GET", &concrete(path), "").unwrap_or_else(|e| panic!("{path} does not route: {e}"));
         assert_eq!(documented_path(&r), path, "{path} routes to {r:?}");
         if path.contains("{id}") {
             let id = match &r {
@@ -351,7 +352,7 @@ fn errors_are_documented_as_problem_json() {
             } else {
                 // The device's ranking data is binary (KV format); everything else is JSON.
                 let binary =
-                    matches!(api::route("GET", &concrete(&path), ""), Ok(Route::Pack | Route::Rows { .. }));
+                    matches!(route::route("GET", &concrete(&path), ""), Ok(Route::Pack | Route::Rows { .. }));
                 let expected = if binary { "application/octet-stream" } else { "application/json" };
                 assert_eq!(types, [expected], "{path} {status}");
             }
@@ -409,20 +410,41 @@ fn check_named(
         return check_named(spec, value, resolve(spec, schema), at, seen, name);
     }
     if let Some(any) = schema["anyOf"].as_array() {
-        let mut errors = Vec::new();
-        for branch in any {
-            let mut s = seen.clone();
-            match check_named(spec, value, branch, at, &mut s, None) {
-                Ok(()) => {
-                    *seen = s;
-                    return Ok(());
-                }
-                Err(e) => errors.push(e),
-            }
-        }
-        return Err(format!("{at}: no anyOf branch fits: {errors:?}"));
+        return check_any_of(spec, value, any, at, seen);
     }
-    let kind = match value {
+    check_scalar(value, schema, at)?;
+    match value {
+        Value::Object(members) => check_members(spec, members, schema, at, seen, name),
+        Value::Array(items) => check_items(spec, items, schema, at, seen),
+        _ => Ok(()),
+    }
+}
+
+/// The first `anyOf` branch that fits (only its members count as seen).
+fn check_any_of(
+    spec: &Value,
+    value: &Value,
+    any: &[Value],
+    at: &str,
+    seen: &mut BTreeSet<String>,
+) -> Result<(), String> {
+    let mut errors = Vec::new();
+    for branch in any {
+        let mut s = seen.clone();
+        match check_named(spec, value, branch, at, &mut s, None) {
+            Ok(()) => {
+                *seen = s;
+                return Ok(());
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    Err(format!("{at}: no anyOf branch fits: {errors:?}"))
+}
+
+/// The JSON Schema type name of a value.
+fn json_type(value: &Value) -> &'static str {
+    match value {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
         Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
@@ -430,7 +452,12 @@ fn check_named(
         Value::String(_) => "string",
         Value::Array(_) => "array",
         Value::Object(_) => "object",
-    };
+    }
+}
+
+/// `type`, `enum`, `const`, `minimum` and `maximum`.
+fn check_scalar(value: &Value, schema: &Value, at: &str) -> Result<(), String> {
+    let kind = json_type(value);
     let types: Vec<&str> = match &schema["type"] {
         Value::String(t) => vec![t.as_str()],
         Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
@@ -453,38 +480,55 @@ fn check_named(
     {
         return Err(format!("{at}: {n} is out of bounds"));
     }
-    match value {
-        Value::Object(members) => {
-            let props = schema["properties"].as_object();
-            for (k, v) in members {
-                let sub = if let Some(s) = props.and_then(|p| p.get(k)) {
-                    if let Some(name) = name {
-                        seen.insert(format!("{name}.{k}"));
-                    }
-                    s
-                } else if schema["additionalProperties"].is_object() {
-                    &schema["additionalProperties"]
-                } else {
-                    return Err(format!("{at}: member `{k}` is not documented"));
-                };
-                check(spec, v, sub, &format!("{at}.{k}"), seen)?;
+    Ok(())
+}
+
+/// An object's members: each documented (recorded as `Schema.member` of a named schema) or allowed by
+/// `additionalProperties`, and every `required` one present.
+fn check_members(
+    spec: &Value,
+    members: &serde_json::Map<String, Value>,
+    schema: &Value,
+    at: &str,
+    seen: &mut BTreeSet<String>,
+    name: Option<&str>,
+) -> Result<(), String> {
+    let props = schema["properties"].as_object();
+    for (k, v) in members {
+        let sub = if let Some(s) = props.and_then(|p| p.get(k)) {
+            if let Some(name) = name {
+                seen.insert(format!("{name}.{k}"));
             }
-            for r in schema["required"].as_array().into_iter().flatten() {
-                let r = r.as_str().expect("required names");
-                if !members.contains_key(r) {
-                    return Err(format!("{at}: required member `{r}` is missing"));
-                }
-            }
+            s
+        } else if schema["additionalProperties"].is_object() {
+            &schema["additionalProperties"]
+        } else {
+            return Err(format!("{at}: member `{k}` is not documented"));
+        };
+        check(spec, v, sub, &format!("{at}.{k}"), seen)?;
+    }
+    for r in schema["required"].as_array().into_iter().flatten() {
+        let r = r.as_str().expect("required names");
+        if !members.contains_key(r) {
+            return Err(format!("{at}: required member `{r}` is missing"));
         }
-        Value::Array(items) => {
-            if schema["maxItems"].as_u64().is_some_and(|m| items.len() as u64 > m) {
-                return Err(format!("{at}: more than {} items", schema["maxItems"]));
-            }
-            for (i, v) in items.iter().enumerate() {
-                check(spec, v, &schema["items"], &format!("{at}[{i}]"), seen)?;
-            }
-        }
-        _ => {}
+    }
+    Ok(())
+}
+
+/// An array's length and items.
+fn check_items(
+    spec: &Value,
+    items: &[Value],
+    schema: &Value,
+    at: &str,
+    seen: &mut BTreeSet<String>,
+) -> Result<(), String> {
+    if schema["maxItems"].as_u64().is_some_and(|m| items.len() as u64 > m) {
+        return Err(format!("{at}: more than {} items", schema["maxItems"]));
+    }
+    for (i, v) in items.iter().enumerate() {
+        check(spec, v, &schema["items"], &format!("{at}[{i}]"), seen)?;
     }
     Ok(())
 }
@@ -548,21 +592,25 @@ fn answers() -> Vec<(&'static str, Value)> {
     let items = ItemIndex::plain(&products, &[3, 2, 1]);
     let lexicon = Lexicon::new(LexicalData::build(&products)).expect("lexicon");
     let cat = Catalog::new(&items, Some(&lexicon), None);
-    let search = |q: &str| match api::route("GET", "/api/search", q) {
-        Ok(Route::Search(p)) => api::search(cat, &p, ctx),
-        other => panic!("{other:?}"),
-    };
+    let mut out = feed_answers(&items, &products, ctx);
+    out.extend(search_answers(cat, ctx));
+    out.push(("/api/suggest", to_json(&serve::suggest(cat, "red ch", ctx))));
+    out.push(("/api/categories", to_json(&serve::categories(&items, "v1"))));
+    out.extend(product_answers(&items, &products, ctx));
+    out
+}
 
-    let cold = api::feed(&items, &[], 3, ctx);
-    let warm = api::feed(&items, &[("c".into(), Event::Cart)], 3, ctx);
-    let card = |i: usize| products[i].card(7);
+/// `/api/feed`: cold, warm, and a "because you viewed" section with every optional member.
+fn feed_answers(items: &ItemIndex, products: &[Product], ctx: Ctx<'_>) -> Vec<(&'static str, Value)> {
+    let cold = serve::feed(items, &[], 3, ctx);
+    let warm = serve::feed(items, &[("c".into(), Event::Cart)], 3, ctx);
     let because = FeedResponse {
         sections: vec![FeedSection {
             id: "because".into(),
             title: "Because you viewed Red Office Chair".into(),
             because: Some("a".into()),
             items: vec![FeedItem {
-                card: card(1),
+                card: products[1].card(7),
                 score: 0.5,
                 why: Why { similarity: 0.5, because: Some("a".into()), ..Why::default() },
                 base_price: Some(products[1].price.clone()),
@@ -572,7 +620,15 @@ fn answers() -> Vec<(&'static str, Value)> {
         variant: "b".into(),
         index_version: "v1".into(),
     };
+    vec![("/api/feed", to_json(&cold)), ("/api/feed", to_json(&warm)), ("/api/feed", to_json(&because))]
+}
 
+/// `/api/search`: with every kind of explanation, sorted and filtered, and empty.
+fn search_answers(cat: Catalog<'_>, ctx: Ctx<'_>) -> Vec<(&'static str, Value)> {
+    let search = |q: &str| match route::route("GET", "/api/search", q) {
+        Ok(Route::Search(p)) => serve::search(cat, &p, ctx),
+        other => panic!("{other:?}"),
+    };
     let mut found = search("q=chair&country=DE");
     let mut semantic = found.items.first().cloned().expect("a hit");
     semantic.why = SearchWhy {
@@ -585,11 +641,19 @@ fn answers() -> Vec<(&'static str, Value)> {
     };
     found.items.push(SearchItem { delivery_days: None, base_price: None, ..semantic });
     found.approximate = true;
+    vec![
+        ("/api/search", to_json(&found)),
+        ("/api/search", to_json(&search("q=lamp&sort=price_desc&in_stock=1"))),
+        ("/api/search", to_json(&search(""))),
+    ]
+}
 
-    let shard = ProductShard { products: products.clone() };
+/// `/api/products/{id}` converted and not, and its related lists.
+fn product_answers(items: &ItemIndex, products: &[Product], ctx: Ctx<'_>) -> Vec<(&'static str, Value)> {
+    let shard = ProductShard { products: products.to_vec() };
     let related = RelatedResponse {
         items: vec![RelatedItem {
-            card: card(0),
+            card: products[0].card(7),
             score: 1.0,
             base_price: Some(products[0].price.clone()),
             delivery_days: Some(2),
@@ -598,50 +662,42 @@ fn answers() -> Vec<(&'static str, Value)> {
     };
     let bare = Ctx { country: None, locale: None, ..ctx };
     vec![
-        ("/api/feed", to_json(&cold)),
-        ("/api/feed", to_json(&warm)),
-        ("/api/feed", to_json(&because)),
-        ("/api/search", to_json(&found)),
-        ("/api/search", to_json(&search("q=lamp&sort=price_desc&in_stock=1"))),
-        ("/api/search", to_json(&search(""))),
-        ("/api/suggest", to_json(&api::suggest(cat, "red ch", ctx))),
-        ("/api/categories", to_json(&api::categories(&items, "v1"))),
-        ("/api/products/{id}", to_json(&api::product(&shard, "a", ctx).expect("a"))),
-        ("/api/products/{id}", to_json(&api::product(&shard, "c", bare).expect("c"))),
-        ("/api/products/{id}/similar", to_json(&api::related(&items, "a", false, ctx).expect("a"))),
+        ("/api/products/{id}", to_json(&serve::product(&shard, "a", ctx).expect("a"))),
+        ("/api/products/{id}", to_json(&serve::product(&shard, "c", bare).expect("c"))),
+        ("/api/products/{id}/similar", to_json(&serve::related(items, "a", false, ctx).expect("a"))),
         ("/api/products/{id}/bought-together", to_json(&related)),
     ]
 }
 
 /// The documented paths that can answer an error (`/api/feed` alone degrades with a `fallback`; an
 /// unknown route is no documented path). Exhaustive, so a new kind of error must be placed.
-fn answered_by(e: &ApiError, path: &str) -> bool {
+fn answered_by(e: &Problem, path: &str) -> bool {
     match e {
-        ApiError::BadParam { .. } | ApiError::Method { .. } | ApiError::Unavailable(_) => true,
-        ApiError::UnknownProduct(_) => path.contains("{id}"),
-        ApiError::NoRoute(_) => false,
-        ApiError::Degraded(..) => path == "/api/feed",
+        Problem::BadParam { .. } | Problem::Method { .. } | Problem::Unavailable(_) => true,
+        Problem::UnknownProduct(_) => path.contains("{id}"),
+        Problem::NoRoute(_) => false,
+        Problem::Degraded(..) => path == "/api/feed",
         // The checkout's errors belong to its own endpoints, checked by `checkout_endpoints_*`.
-        ApiError::BadBody { .. }
-        | ApiError::TooLarge { .. }
-        | ApiError::BadSignature(_)
-        | ApiError::NotConfigured(_)
-        | ApiError::Provider(_)
-        | ApiError::Storage(_) => false,
+        Problem::BadBody { .. }
+        | Problem::TooLarge { .. }
+        | Problem::BadSignature(_)
+        | Problem::NotConfigured(_)
+        | Problem::Provider(_)
+        | Problem::Storage(_) => false,
     }
 }
 
-fn errors() -> Vec<ApiError> {
+fn errors() -> Vec<Problem> {
     let (weights, locale) = (Weights::default(), locale());
     let popular = CardList { cards: products().iter().map(|p| p.card(1)).collect() };
-    let fallback = api::fallback_feed(&popular, 2, ctx(&weights, &locale));
+    let fallback = serve::fallback_feed(&popular, 2, ctx(&weights, &locale));
     vec![
-        api::route("GET", "/api/feed", "limit=0").expect_err("limit"),
-        ApiError::UnknownProduct("a".into()),
-        api::route("GET", "/api/nope", "").expect_err("no route"),
-        api::route("DELETE", "/api/feed", "").expect_err("method"),
-        ApiError::Unavailable("KV key v1/items is missing".into()),
-        ApiError::Degraded("KV key v1/items is missing".into(), Box::new(fallback)),
+        route::route("GET", "/api/feed", "limit=0").expect_err("limit"),
+        Problem::UnknownProduct("a".into()),
+        route::route("GET", "/api/nope", "").expect_err("no route"),
+        route::route("DELETE", "/api/feed", "").expect_err("method"),
+        Problem::Unavailable("KV key v1/items is missing".into()),
+        Problem::Degraded("KV key v1/items is missing".into(), Box::new(fallback)),
     ]
 }
 
@@ -665,13 +721,13 @@ fn schemas_describe_exactly_what_serde_writes() {
                 "{path} does not document {}: {e:?}",
                 e.status()
             );
-            if matches!(e, ApiError::Degraded(..)) {
+            if matches!(e, Problem::Degraded(..)) {
                 let text = doc["description"].as_str().unwrap_or_default();
                 assert!(text.contains("`fallback`"), "{path}: {} does not mention `fallback`", e.status());
             }
             answered += 1;
         }
-        assert_eq!(answered == 0, matches!(e, ApiError::NoRoute(_)), "{e:?} is answered by {answered} paths");
+        assert_eq!(answered == 0, matches!(e, Problem::NoRoute(_)), "{e:?} is answered by {answered} paths");
     }
 
     for (schema, body) in checkout_bodies() {
@@ -701,7 +757,7 @@ fn the_checker_refuses_what_the_schemas_do_not_say() {
     let schema = json!({"$ref": "#/components/schemas/ProductResponse"});
     let (weights, locale) = (Weights::default(), locale());
     let shard = ProductShard { products: products() };
-    let good = to_json(&api::product(&shard, "a", ctx(&weights, &locale)).expect("a"));
+    let good = to_json(&serve::product(&shard, "a", ctx(&weights, &locale)).expect("a"));
     assert!(check(&spec, &good, &schema, "ok", &mut seen).is_ok());
     let mut extra = good.clone();
     extra["product"]["colour"] = json!("red");
@@ -735,7 +791,7 @@ fn checkout_bodies() -> Vec<(&'static str, Value)> {
 }
 
 /// Each error the checkout's endpoints answer, with the (path, method) answering it.
-fn checkout_errors() -> Vec<((&'static str, &'static str), ApiError)> {
+fn checkout_errors() -> Vec<((&'static str, &'static str), Problem)> {
     let checkout = ("/api/checkout", "post");
     let webhook = ("/api/stripe/webhook", "post");
     let events = ("/api/events", "post");
@@ -745,22 +801,24 @@ fn checkout_errors() -> Vec<((&'static str, &'static str), ApiError)> {
     vec![
         (checkout, priced.expect_err("an empty cart")),
         (checkout, crate::checkout::cart(Some("text/plain"), b"").expect_err("content type")),
-        (checkout, ApiError::TooLarge { limit: crate::checkout::MAX_CHECKOUT_BODY }),
-        (checkout, ApiError::NotConfigured("no key")),
-        (checkout, ApiError::Provider("Stripe answered 400".into())),
-        (checkout, ApiError::Unavailable("KV key v1/manifest is missing".into())),
+        (checkout, Problem::TooLarge { limit: crate::checkout::MAX_CHECKOUT_BODY }),
+        (checkout, Problem::NotConfigured("no key")),
+        (checkout, Problem::Provider("Stripe answered 400".into())),
+        (checkout, Problem::Unavailable("KV key v1/manifest is missing".into())),
         (
             ("/api/checkout", "get"),
-            api::endpoint("GET", "/api/checkout", "country=Germany", None)
-                .map_or_else(|e| e, |_| api::shopper_country("country=Germany", None).expect_err("country")),
+            route::endpoint("GET", "/api/checkout", "country=Germany", None).map_or_else(
+                |e| e,
+                |_| route::shopper_country("country=Germany", None).expect_err("country"),
+            ),
         ),
         (webhook, crate::checkout::webhook(None, b"{}", "whsec", 0).expect_err("unsigned")),
-        (webhook, ApiError::TooLarge { limit: crate::checkout::MAX_WEBHOOK_BODY }),
-        (webhook, ApiError::NotConfigured("no webhook secret")),
-        (webhook, ApiError::Storage("order store: D1 failed".into())),
+        (webhook, Problem::TooLarge { limit: crate::checkout::MAX_WEBHOOK_BODY }),
+        (webhook, Problem::NotConfigured("no webhook secret")),
+        (webhook, Problem::Storage("order store: D1 failed".into())),
         (events, crate::events::batch(Some("text/html"), b"{}").expect_err("content type")),
-        (events, ApiError::TooLarge { limit: ranking::events::MAX_BATCH_BYTES }),
-        (events, ApiError::Storage("D1 failed".into())),
+        (events, Problem::TooLarge { limit: ranking::events::MAX_BATCH_BYTES }),
+        (events, Problem::Storage("D1 failed".into())),
     ]
 }
 
@@ -777,11 +835,11 @@ fn checkout_operations(spec: &Value) -> Vec<(String, String)> {
 
 #[test]
 fn checkout_endpoints_route_as_documented_and_refuse_other_methods() {
-    use crate::api::Endpoint;
+    use crate::route::Endpoint;
     let spec = spec();
     let operations = checkout_operations(&spec);
     for (path, method) in &operations {
-        let e = api::endpoint(&method.to_uppercase(), path, "", None)
+        let e = route::endpoint(&method.to_uppercase(), path, "", None)
             .unwrap_or_else(|e| panic!("{path} {method}: {e}"));
         let expected = match (path.as_str(), method.as_str()) {
             ("/api/checkout", "get") => Endpoint::CheckoutStatus,
@@ -796,7 +854,7 @@ fn checkout_endpoints_route_as_documented_and_refuse_other_methods() {
         let documented: Vec<String> =
             operations.iter().filter(|(p, _)| p == path).map(|(_, m)| m.to_uppercase()).collect();
         for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
-            match api::endpoint(method, path, "", None) {
+            match route::endpoint(method, path, "", None) {
                 Ok(_) => {
                     assert!(documented.iter().any(|m| m == method), "{path} answers undocumented {method}")
                 }
@@ -813,7 +871,7 @@ fn checkout_endpoints_route_as_documented_and_refuse_other_methods() {
             }
         }
         let huge = "a".repeat(20_000);
-        assert_eq!(refused(api::endpoint("POST", path, &huge, None).map(|_| Route::Pack)), "query");
+        assert_eq!(refused(route::endpoint("POST", path, &huge, None).map(|_| Route::Pack)), "query");
     }
 }
 

@@ -1,10 +1,10 @@
-//! Every API error, and its RFC 9457 problem+json form. Handlers return [`ApiError`]; nothing else
+//! Every API error, and its RFC 9457 problem+json form. Handlers return [`Problem`]; nothing else
 //! builds an error response.
 
-use ranking::api::{FeedResponse, Problem};
+use ranking::api::{FeedResponse, Problem as ProblemJson};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ApiError {
+pub enum Problem {
     /// A query or path parameter is malformed or out of bounds.
     #[error("{reason}")]
     BadParam { param: &'static str, reason: String },
@@ -43,51 +43,51 @@ pub enum ApiError {
     Degraded(String, Box<FeedResponse>),
 }
 
-impl ApiError {
+impl Problem {
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::BadParam { .. } | ApiError::BadBody { .. } | ApiError::BadSignature(_) => 400,
-            ApiError::TooLarge { .. } => 413,
-            ApiError::NotConfigured(_) => 501,
-            ApiError::Provider(_) => 502,
-            ApiError::Storage(_) => 503,
-            ApiError::UnknownProduct(_) | ApiError::NoRoute(_) => 404,
-            ApiError::Method { .. } => 405,
-            ApiError::Unavailable(_) | ApiError::Degraded(..) => 503,
+            Problem::BadParam { .. } | Problem::BadBody { .. } | Problem::BadSignature(_) => 400,
+            Problem::TooLarge { .. } => 413,
+            Problem::NotConfigured(_) => 501,
+            Problem::Provider(_) => 502,
+            Problem::Storage(_) => 503,
+            Problem::UnknownProduct(_) | Problem::NoRoute(_) => 404,
+            Problem::Method { .. } => 405,
+            Problem::Unavailable(_) | Problem::Degraded(..) => 503,
         }
     }
 
-    pub fn problem(&self) -> Problem {
+    pub fn problem(&self) -> ProblemJson {
         let (slug, title) = match self {
-            ApiError::BadParam { .. } => ("bad-parameter", "Invalid request parameter"),
-            ApiError::BadBody { .. } => ("bad-body", "Invalid request body"),
-            ApiError::TooLarge { .. } => ("body-too-large", "Request body too large"),
-            ApiError::BadSignature(_) => ("bad-signature", "Webhook signature refused"),
-            ApiError::NotConfigured(_) => ("checkout-not-configured", "Checkout is not set up"),
-            ApiError::Provider(_) => ("payment-provider", "The payment provider did not accept the checkout"),
-            ApiError::Storage(_) => ("storage-unavailable", "Order store unavailable"),
-            ApiError::UnknownProduct(_) => ("unknown-product", "Product not found"),
-            ApiError::NoRoute(_) => ("not-found", "Not found"),
-            ApiError::Method { .. } => ("method-not-allowed", "Method not allowed"),
-            ApiError::Unavailable(_) | ApiError::Degraded(..) => {
+            Problem::BadParam { .. } => ("bad-parameter", "Invalid request parameter"),
+            Problem::BadBody { .. } => ("bad-body", "Invalid request body"),
+            Problem::TooLarge { .. } => ("body-too-large", "Request body too large"),
+            Problem::BadSignature(_) => ("bad-signature", "Webhook signature refused"),
+            Problem::NotConfigured(_) => ("checkout-not-configured", "Checkout is not set up"),
+            Problem::Provider(_) => ("payment-provider", "The payment provider did not accept the checkout"),
+            Problem::Storage(_) => ("storage-unavailable", "Order store unavailable"),
+            Problem::UnknownProduct(_) => ("unknown-product", "Product not found"),
+            Problem::NoRoute(_) => ("not-found", "Not found"),
+            Problem::Method { .. } => ("method-not-allowed", "Method not allowed"),
+            Problem::Unavailable(_) | Problem::Degraded(..) => {
                 ("index-unavailable", "Catalog index unavailable")
             }
         };
-        Problem {
+        ProblemJson {
             kind: format!("/docs/problems#{slug}"),
             title: title.to_owned(),
             status: self.status(),
             detail: self.to_string(),
             param: match self {
-                ApiError::BadParam { param, .. } => Some((*param).to_owned()),
-                ApiError::BadBody { field, .. } => Some(field.clone()),
-                ApiError::TooLarge { .. } => Some("body".to_owned()),
-                ApiError::BadSignature(_) => Some("Stripe-Signature".to_owned()),
-                ApiError::UnknownProduct(_) => Some("id".to_owned()),
+                Problem::BadParam { param, .. } => Some((*param).to_owned()),
+                Problem::BadBody { field, .. } => Some(field.clone()),
+                Problem::TooLarge { .. } => Some("body".to_owned()),
+                Problem::BadSignature(_) => Some("Stripe-Signature".to_owned()),
+                Problem::UnknownProduct(_) => Some("id".to_owned()),
                 _ => None,
             },
             fallback: match self {
-                ApiError::Degraded(_, feed) => Some((**feed).clone()),
+                Problem::Degraded(_, feed) => Some((**feed).clone()),
                 _ => None,
             },
         }
@@ -96,7 +96,7 @@ impl ApiError {
     /// The `Allow` header value for 405 answers.
     pub fn allow(&self) -> Option<&'static str> {
         match self {
-            ApiError::Method { allow, .. } => Some(allow),
+            Problem::Method { allow, .. } => Some(allow),
             _ => None,
         }
     }
@@ -111,7 +111,7 @@ mod tests {
 
     #[test]
     fn problem_names_the_parameter() {
-        let e = ApiError::BadParam { param: "limit", reason: "limit must be 1..=100, got 0".into() };
+        let e = Problem::BadParam { param: "limit", reason: "limit must be 1..=100, got 0".into() };
         let p = e.problem();
         assert_eq!(p.status, 400);
         assert_eq!(p.param.as_deref(), Some("limit"));

@@ -117,14 +117,9 @@ pub struct ProductMeta<'a> {
     pub in_stock: Option<bool>,
 }
 
-/// The shell with the product's head tags: `<title>` and the description meta replaced, the rest
-/// inserted before `</head>`. A shell without `</head>` is returned with the tags prepended.
-pub fn product_page(shell: &str, meta: &ProductMeta<'_>) -> String {
+/// The product's schema.org JSON-LD: offer, availability, brand and rating when known.
+fn product_json_ld(meta: &ProductMeta<'_>) -> serde_json::Value {
     let p = meta.product;
-    let title = escape(&p.title);
-    let description: String =
-        p.description.as_deref().unwrap_or(&p.title).chars().take(META_DESCRIPTION).collect();
-    let description = escape(&description);
     let mut ld = serde_json::json!({
         "@context": "https://schema.org",
         "@type": "Product",
@@ -154,6 +149,18 @@ pub fn product_page(shell: &str, meta: &ProductMeta<'_>) -> String {
         ld["aggregateRating"] =
             serde_json::json!({"@type": "AggregateRating", "ratingValue": r.average, "reviewCount": r.count});
     }
+    ld
+}
+
+/// The shell with the product's head tags: `<title>` and the description meta replaced, the rest
+/// inserted before `</head>`. A shell without `</head>` is returned with the tags prepended.
+pub fn product_page(shell: &str, meta: &ProductMeta<'_>) -> String {
+    let p = meta.product;
+    let title = escape(&p.title);
+    let description: String =
+        p.description.as_deref().unwrap_or(&p.title).chars().take(META_DESCRIPTION).collect();
+    let description = escape(&description);
+    let ld = product_json_ld(meta);
     let (canonical, image) = (escape(meta.canonical), escape(meta.image));
     let price = format!("{:.2}", meta.price.amount);
     let currency = escape(&meta.price.currency);

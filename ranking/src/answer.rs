@@ -3,20 +3,19 @@
 
 use crate::Event;
 use crate::api::{
-    CategoriesResponse, FeedItem, FeedResponse, FeedSection, RelatedItem, RelatedResponse, SearchItem,
-    SearchResponse, SuggestResponse,
+    CategoriesResponse, FeedItem, FeedResponse, FeedSection, ProductResponse, RelatedItem, RelatedResponse,
+    SearchItem, SearchResponse, SuggestResponse,
 };
-use crate::catalog::{Card, Price};
+use crate::catalog::{Card, Price, Product};
 use crate::feed::{self, Seen};
 use crate::index::{CategoryNode, ItemIndex};
-use crate::kv::CardList;
+use crate::kv::{CardList, ProductShard};
 use crate::locale::{Delivery, Locale};
 use crate::rules::Rules;
 use crate::search::{self, Catalog, Filters, SearchRequest, Sort};
 use crate::signals::Signals;
 use crate::weights::Weights;
 
-/// Search parameters after validation.
 /// Search parameters after validation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchParams {
@@ -81,12 +80,15 @@ impl Ctx<'_> {
         self.locale?.delivery(in_stock?, self.country?)
     }
 
+    /// A list price (in the currency of `price`) converted as `price` is, so the two compare.
+    fn list_price(&self, list: Option<f64>, price: &Price) -> Option<f64> {
+        list.map(|l| self.price(&Price { amount: l, currency: price.currency.clone() }).0.amount)
+    }
+
     /// A card with its price localized, the original price if converted, and the delivery days.
     pub fn card(&self, card: &Card, signals: Option<&Signals>) -> (Card, Option<Price>, Option<u16>) {
         let (price, base) = self.price(&card.price);
-        let list_price = card
-            .list_price
-            .map(|l| self.price(&Price { amount: l, currency: card.price.currency.clone() }).0.amount);
+        let list_price = self.list_price(card.list_price, &card.price);
         let days = self.delivery(signals.and_then(|s| s.in_stock.as_deref())).map(|d| d.days);
         (Card { price, list_price, ..card.clone() }, base, days)
     }
@@ -208,5 +210,93 @@ pub fn search(cat: Catalog<'_>, p: &SearchParams, ctx: Ctx<'_>) -> SearchRespons
         facets: found.facets,
         variant: ctx.variant.to_owned(),
         index_version: ctx.version.to_owned(),
+    }
+}
+
+/// `GET /api/products/{id}` from the shard that holds `id`: the product with its price (and list
+/// price, as on cards) in the shopper's currency and its delivery; `None` when the shard lacks `id`.
+pub fn product(shard: &ProductShard, id: &str, ctx: Ctx<'_>) -> Option<ProductResponse> {
+    let p = shard.get(id)?;
+    let (price, base_price) = ctx.price(&p.price);
+    let in_stock: Option<Vec<String>> =
+        p.stock.as_ref().map(|s| s.iter().filter(|(_, q)| **q > 0).map(|(loc, _)| loc.clone()).collect());
+    Some(ProductResponse {
+        image: p.image_url(),
+        delivery: ctx.delivery(in_stock.as_deref()),
+        product: Product { list_price: ctx.list_price(p.list_price, &p.price), price, ..p.clone() },
+        base_price,
+        index_version: ctx.version.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::weights::Weights;
+
+    fn product_of(id: &str, title: &str) -> Product {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "title": title, "category": ["Furniture", "Seating"],
+            "price": {"amount": 10.0, "currency": "USD"}
+        }))
+        .unwrap()
+    }
+
+    fn ctx<'a>(w: &'a Weights, locale: Option<&'a Locale>, country: Option<&'a str>) -> Ctx<'a> {
+        Ctx {
+            version: "v1",
+            country,
+            now: 0,
+            variant: "default",
+            weights: w,
+            currency: None,
+            locale,
+            rules: None,
+        }
+    }
+
+    /// The localisation data the indexer ships by default.
+    fn shipped_locale() -> Locale {
+        let l: Locale = serde_json::from_str(include_str!("../../indexer/data/locale.json")).unwrap();
+        l.validate().unwrap();
+        l
+    }
+
+    #[test]
+    fn product_found_and_missing() {
+        let shard = ProductShard { products: vec![product_of("a", "Chair")] };
+        let w = Weights::default();
+        let r = product(&shard, "a", ctx(&w, None, None)).unwrap();
+        assert_eq!((r.product.title.as_str(), r.image.as_str()), ("Chair", "/img/category/furniture.svg"));
+        assert_eq!((r.base_price, r.delivery), (None, None));
+        assert!(product(&shard, "b", ctx(&w, None, None)).is_none());
+    }
+
+    #[test]
+    fn products_priced_in_the_shoppers_currency_and_delivered_from_the_nearest_stock() {
+        let mut p = product_of("a", "Chair");
+        p.stock =
+            Some([("US".to_owned(), 5), ("FR".to_owned(), 2), ("JP".to_owned(), 0)].into_iter().collect());
+        p.list_price = Some(p.price.amount * 2.0);
+        let shard = ProductShard { products: vec![p.clone()] };
+        let (w, locale) = (Weights::default(), shipped_locale());
+        let r = product(&shard, "a", ctx(&w, Some(&locale), Some("DE"))).unwrap();
+        assert_eq!(r.product.price.currency, "EUR");
+        assert!(
+            (r.product.price.amount - (p.price.amount * locale.rates["EUR"] * 100.0).round() / 100.0).abs()
+                < 1e-9
+        );
+        assert_eq!(r.base_price.as_ref(), Some(&p.price));
+        let list = (p.price.amount * 2.0 * locale.rates["EUR"] * 100.0).round() / 100.0;
+        assert_eq!(r.product.list_price, Some(list), "the list price is converted too");
+        assert_eq!(r.delivery, Some(Delivery { days: locale.same_region_days, from: "FR".into() }));
+        let us = product(&shard, "a", ctx(&w, Some(&locale), Some("US"))).unwrap();
+        assert_eq!((us.product.price, us.base_price), (p.price.clone(), None));
+        assert_eq!(us.delivery.map(|d| d.days), Some(locale.same_country_days));
+        // An explicit currency wins over the country's; an unknown country keeps the catalog's.
+        let chosen = Ctx { currency: Some("JPY"), ..ctx(&w, Some(&locale), Some("DE")) };
+        assert_eq!(product(&shard, "a", chosen).unwrap().product.price.currency, "JPY");
+        let nowhere = product(&shard, "a", ctx(&w, Some(&locale), Some("ZZ"))).unwrap();
+        assert_eq!((nowhere.product.price.currency.as_str(), nowhere.delivery), ("USD", None));
     }
 }

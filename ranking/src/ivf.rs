@@ -461,6 +461,83 @@ pub fn related_globals(cell: &OpenCell, row: usize) -> Vec<u32> {
     out
 }
 
+/// Most IVF cells one request reads: search routes to at most 12 (vector, keyword and category
+/// probes), and related items and pinned products stop here, so a request's cost stays bounded.
+pub const MAX_CELLS_PER_REQUEST: usize = 13;
+
+/// Cells a request reads, in order, each once (`None`: the popular cell). The planning functions
+/// below are what the edge runs, so the tests check the shipped cell selection, caps included.
+pub type CellPlan = Vec<Option<usize>>;
+
+/// Adds `cell` to `plan` when it names a cell, is not planned yet and the plan is under
+/// [`MAX_CELLS_PER_REQUEST`]; whether it was added.
+pub fn add_cell(plan: &mut CellPlan, cell: Option<usize>) -> bool {
+    let room = plan.len() < MAX_CELLS_PER_REQUEST;
+    if cell.is_some() && room && !plan.contains(&cell) {
+        plan.push(cell);
+        return true;
+    }
+    false
+}
+
+/// A feed's first read: the popular cell and the cells of the most recent history items (the
+/// shopper's vector is made from those, then [`feed_probe_cells`] adds the nearest cells).
+pub fn feed_cells<'a>(router: &Router, history: impl IntoIterator<Item = &'a str>) -> CellPlan {
+    let mut plan: CellPlan = vec![None];
+    for c in router.history_cells(history, HISTORY_CELLS) {
+        add_cell(&mut plan, Some(c));
+    }
+    plan
+}
+
+/// The cells nearest the shopper's vector that `planned` does not hold yet (read second).
+pub fn feed_probe_cells(router: &Router, planned: &CellPlan, user: &[f32]) -> CellPlan {
+    let mut plan = planned.clone();
+    for c in router.probe(user, false, VECTOR_PROBES) {
+        add_cell(&mut plan, Some(c));
+    }
+    plan.split_off(planned.len())
+}
+
+/// A search's (or suggestion's) cells: [`Router::search_cells`], then the cells of the products the
+/// merchandising rules pin for it, which the query may not route to (within the cap).
+pub fn search_plan(
+    router: &Router,
+    query: &str,
+    category: Option<&str>,
+    embedder: Option<&Embedder>,
+    pinned: &[String],
+) -> CellPlan {
+    let mut plan = router.search_cells(query, category, embedder);
+    plan.truncate(MAX_CELLS_PER_REQUEST);
+    for id in pinned {
+        add_cell(&mut plan, router.cell_of(id));
+    }
+    plan
+}
+
+/// The cells holding these products (unknown ids are skipped), within the cap.
+pub fn home_cells<'a>(router: &Router, ids: impl IntoIterator<Item = &'a str>) -> CellPlan {
+    let mut plan = CellPlan::new();
+    for id in ids {
+        add_cell(&mut plan, router.cell_of(id));
+    }
+    plan
+}
+
+/// Adds, within the cap, the cells of the items that the similar and bought-together lists of `ids`
+/// name, as found in the already `loaded` cells (their home cells).
+pub fn add_related_cells(router: &Router, plan: &mut CellPlan, loaded: &[&OpenCell], ids: &[&str]) {
+    for cell in loaded {
+        for id in ids {
+            let Some(row) = cell.items.position(id) else { continue };
+            for g in related_globals(cell, row) {
+                add_cell(plan, router.cell_of_global(g));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

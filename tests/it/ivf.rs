@@ -94,7 +94,7 @@ fn partitioned_build_answers_like_the_whole_index() {
             r.hits.iter().map(|h| cat.items.cards[h.index].id.clone()).collect()
         };
         let expected = ids(Catalog::new(&whole, Some(&lexicon), Some(&embedder)));
-        let wanted = router.search_cells(q, None, Some(&embedder));
+        let wanted = ivf::search_plan(&router, q, None, Some(&embedder), &[]);
         assert!(wanted.len() <= ivf::VECTOR_PROBES + ivf::KEYWORD_PROBES, "{q}: {wanted:?}");
         let cells: Vec<OpenCell> = wanted.iter().map(|&c| open(c)).collect();
         let refs: Vec<&OpenCell> = cells.iter().collect();
@@ -107,40 +107,49 @@ fn partitioned_build_answers_like_the_whole_index() {
     println!("search top-10 overlap with the whole index: {overlap:.3}");
     assert!(overlap >= 0.8, "top-10 overlap with the whole index {overlap:.2}");
 
-    // Related items: the product's cell plus the cells its lists name give the same lists.
+    // Related items: the product's cell plus the cells its lists name give the same lists, except
+    // items in cells past the request's cap of 13, which the edge leaves out.
+    let (mut complete, mut checked) = (0, 0);
     for card in whole.cards.iter().step_by(97) {
         let i = whole.position(&card.id).unwrap();
-        let home = router.cell_of(&card.id);
-        let row = all[home.unwrap()].items.position(&card.id).unwrap();
-        let mut wanted = vec![home];
-        for g in ivf::related_globals(&all[home.unwrap()], row) {
-            wanted.push(router.cell_of_global(g));
-        }
-        wanted.dedup();
+        // The cells the edge reads: the product's own, then those its lists name (capped).
+        let mut wanted = ivf::home_cells(&router, [card.id.as_str()]);
+        let home = &all[wanted[0].unwrap()];
+        ivf::add_related_cells(&router, &mut wanted, &[home], &[card.id.as_str()]);
+        assert!(wanted.len() <= ivf::MAX_CELLS_PER_REQUEST, "{wanted:?}");
         let refs: Vec<&OpenCell> = wanted.iter().map(|c| &all[c.unwrap()]).collect();
         let view = ivf::merge(&refs, &[card.id.as_str()]);
         let j = view.items.position(&card.id).unwrap();
         let names = |idx: &ItemIndex, list: Vec<(usize, f32)>| -> Vec<String> {
             list.into_iter().map(|(k, _)| idx.cards[k].id.clone()).collect()
         };
-        assert_eq!(names(&view.items, view.items.similar_to(j)), names(&whole, whole.similar_to(i)));
-        assert_eq!(names(&view.items, view.items.bought_with(j)), names(&whole, whole.bought_with(i)));
+        let read = |ids: Vec<String>| -> Vec<String> {
+            ids.into_iter().filter(|id| wanted.contains(&router.cell_of(id))).collect()
+        };
+        let (similar, bought) = (names(&whole, whole.similar_to(i)), names(&whole, whole.bought_with(i)));
+        complete += usize::from(read(similar.clone()) == similar && read(bought.clone()) == bought);
+        checked += 1;
+        assert_eq!(names(&view.items, view.items.similar_to(j)), read(similar));
+        assert_eq!(names(&view.items, view.items.bought_with(j)), read(bought));
     }
+    println!("related lists complete within the cell cap: {complete} of {checked}");
+    assert!(complete * 10 >= checked * 9, "only {complete} of {checked} related lists are complete");
 
     // A feed from the popular cell, the history's cells and the nearest cells to the shopper.
     let history: Vec<&str> = whole.cards.iter().skip(5).step_by(300).take(3).map(|c| c.id.as_str()).collect();
     let seen: Vec<Seen<'_>> = history.iter().map(|id| Seen { id, event: ranking::Event::View }).collect();
-    let mut wanted = vec![None];
-    wanted.extend(router.history_cells(history.iter().copied(), ivf::HISTORY_CELLS).into_iter().map(Some));
+    let wanted = ivf::feed_cells(&router, history.iter().copied());
+    assert_eq!(wanted[0], None, "a feed reads the popular cell first");
     let first: Vec<OpenCell> = wanted.iter().map(|&c| open(c)).collect();
     let user = ivf::user_vector(&first.iter().collect::<Vec<_>>(), &seen, &w);
     // The same vector a full merge gives.
     let merged = ivf::merge(&first.iter().collect::<Vec<_>>(), &[]);
     assert_eq!(user, feed::user_vector(&merged.items, &seen, &w).1);
-    let probes = router.probe(&user, false, ivf::VECTOR_PROBES);
-    assert_eq!(probes.len(), ivf::VECTOR_PROBES);
+    assert_eq!(router.probe(&user, false, ivf::VECTOR_PROBES).len(), ivf::VECTOR_PROBES);
+    let probes = ivf::feed_probe_cells(&router, &wanted, &user);
+    assert!(probes.iter().all(|c| c.is_some() && !wanted.contains(c)), "{probes:?} after {wanted:?}");
     let mut cells = first;
-    cells.extend(probes.iter().filter(|c| !wanted.contains(&Some(**c))).map(|&c| open(Some(c))));
+    cells.extend(probes.iter().map(|&c| open(c)));
     let view = ivf::merge(&cells.iter().collect::<Vec<_>>(), &history);
     let sections = feed::home(&view.items, &seen, &w, 10);
     let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
@@ -152,6 +161,26 @@ fn partitioned_build_answers_like_the_whole_index() {
         sections.iter().flat_map(|s| s.items.iter().map(|i| view.items.cards[i.index].id.as_str())).collect();
     assert_eq!(shown.iter().collect::<HashSet<_>>().len(), shown.len(), "no item twice");
     assert!(shown.iter().all(|id| !history.contains(id)));
+
+    // Cell planning bounds every request: one product of each cell still reads at most 13 cells,
+    // each once, in the order asked.
+    let one_per_cell: Vec<&str> = all.iter().map(|c| c.items.cards[0].id.as_str()).collect();
+    let rows = ivf::home_cells(&router, one_per_cell.iter().copied().chain(["no-such-id"]));
+    assert_eq!(rows, (0..ivf::MAX_CELLS_PER_REQUEST).map(Some).collect::<Vec<_>>());
+    let mut related = rows.clone();
+    let loaded: Vec<&OpenCell> = all.iter().collect();
+    ivf::add_related_cells(&router, &mut related, &loaded, &one_per_cell);
+    assert_eq!(related, rows, "related cells never pass the cap");
+    // Pinned products are read from cells the query does not route to, within the cap.
+    let routed = ivf::search_plan(&router, "chair", None, Some(&embedder), &[]);
+    let outside = (0..24).find(|c| !routed.contains(&Some(*c))).unwrap();
+    let pin = vec![one_per_cell[outside].to_owned(), one_per_cell[outside].to_owned()];
+    let pinned = ivf::search_plan(&router, "chair", None, Some(&embedder), &pin);
+    assert_eq!(pinned, [routed.clone(), vec![Some(outside)]].concat(), "a pinned cell once, last");
+    let every: Vec<String> = one_per_cell.iter().map(|id| id.to_string()).collect();
+    let capped = ivf::search_plan(&router, "chair", None, Some(&embedder), &every);
+    assert_eq!(capped.len(), ivf::MAX_CELLS_PER_REQUEST);
+    assert_eq!(capped[..routed.len()], routed[..], "routed cells come first");
 
     // The device: the engine module's code (what the app runs) with the pack as `/api/pack` serves it
     // and the rows of each viewed product as `/api/rows` does, scores every item it shows exactly as
