@@ -1,4 +1,4 @@
-// The worker's entry module: a WorkerEntrypoint whose handlers call the Rust worker's exports.
+//! The worker's entry module: a WorkerEntrypoint whose handlers call the Rust worker's exports.
 // `cargo xtask` bundles it with wasm-bindgen's glue (esbuild) into edge/build/index.js.
 import { WorkerEntrypoint } from "cloudflare:workers";
 import * as glue from "./index.js";

@@ -205,7 +205,7 @@ fn replace_description(html: &str, description: &str) -> String {
 }
 
 /// The Content-Security-Policy for the app shell: scripts only from this origin plus the shell's own
-/// inline scripts by hash (Trunk's loader), wasm compilation allowed, no plugins, no framing, API
+/// inline scripts by hash (the module loader the build writes), wasm compilation allowed, no plugins, no framing, API
 /// calls to this origin only. JSON-LD blocks are data, not scripts, and need no hash.
 pub fn shell_csp(shell: &str) -> String {
     let hashes: Vec<String> = inline_scripts(shell)
