@@ -36,6 +36,17 @@ impl Rejects {
             self.examples.push((line, detail));
         }
     }
+
+    /// A CSV record with its line number, or `None` once a malformed row is recorded here.
+    pub fn record(&mut self, rec: csv::Result<csv::StringRecord>) -> Option<(usize, csv::StringRecord)> {
+        match rec {
+            Ok(rec) => Some((rec.position().map_or(0, |p| p.line() as usize), rec)),
+            Err(e) => {
+                self.add(e.position().map_or(0, |p| p.line() as usize), "malformed CSV", e.to_string());
+                None
+            }
+        }
+    }
 }
 
 impl fmt::Display for Rejects {
@@ -144,15 +155,7 @@ fn interactions_where(path: &Path, known: impl Fn(&str) -> bool) -> Result<(Vec<
     let mut rejects = Rejects::new(path);
     let mut rows = Vec::new();
     for rec in reader.records() {
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as usize);
-                rejects.add(line, "malformed CSV", e.to_string());
-                continue;
-            }
-        };
-        let line = rec.position().map_or(0, |p| p.line() as usize);
+        let Some((line, rec)) = rejects.record(rec) else { continue };
         match interaction(&rec, &known) {
             Ok(i) => rows.push(i),
             Err((kind, detail)) => rejects.add(line, kind, detail),

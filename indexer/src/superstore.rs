@@ -58,15 +58,7 @@ pub fn import(path: &Path) -> Result<Imported> {
     let mut acc: BTreeMap<String, Acc> = BTreeMap::new();
     let mut interactions = Vec::new();
     for rec in reader.records() {
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as usize);
-                rejects.add(line, "malformed CSV", e.to_string());
-                continue;
-            }
-        };
-        let line = rec.position().map_or(0, |p| p.line() as usize);
+        let Some((line, rec)) = rejects.record(rec) else { continue };
         let get = |name: &str| rec.get(col[name]).unwrap_or("").trim();
         let row = (|| -> Result<(Interaction, f64), (&'static str, String)> {
             let id = get("Product ID");

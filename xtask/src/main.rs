@@ -348,30 +348,7 @@ fn bench(tools: &setup::Tools, scale: &[usize], seconds: u32) -> Result<()> {
     for (label, flags) in [("simd128", None), ("scalar", Some(""))] {
         step(&format!("wasm kernel build ({label})"));
         let target_dir = root.join(format!("target/wasm-bench-{label}"));
-        let mut cmd = Command::new("cargo");
-        cmd.current_dir(&root)
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "ranking",
-                "--example",
-                "wasm_kernel",
-                "--release",
-                "--target",
-                "wasm32-unknown-unknown",
-                "--target-dir",
-            ])
-            .arg(&target_dir);
-        if let Some(f) = flags {
-            // An empty RUSTFLAGS replaces the config's `+simd128`: the scalar build.
-            cmd.env("RUSTFLAGS", f);
-        }
-        run(&mut cmd)?;
-        let out = target_dir.join("node");
-        wasm::nodejs(&target_dir.join("wasm32-unknown-unknown/release/examples/wasm_kernel.wasm"), &out)?;
-        // wasm-bindgen's nodejs output is CommonJS; the workspace package.json says "module".
-        std::fs::write(out.join("package.json"), "{\"type\": \"commonjs\"}\n")?;
+        let out = wasm::ranking_example_for_node(&root, "wasm_kernel", &target_dir, flags, "node")?;
         dirs.push(format!("{label}={}", out.display()));
     }
     let mut report: Vec<(String, String)> = Vec::new();
@@ -381,25 +358,13 @@ fn bench(tools: &setup::Tools, scale: &[usize], seconds: u32) -> Result<()> {
         capture(tools.node().arg("xtask/wasm-bench.mjs").args(&dirs))?,
     ));
     step("search compiled to wasm for Node (the side-by-side with Orama)");
-    let search_dir = root.join("target/wasm-bench-simd128");
-    run(Command::new("cargo")
-        .current_dir(&root)
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "ranking",
-            "--example",
-            "wasm_search",
-            "--release",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--target-dir",
-        ])
-        .arg(&search_dir))?;
-    let search_pkg = search_dir.join("search-node");
-    wasm::nodejs(&search_dir.join("wasm32-unknown-unknown/release/examples/wasm_search.wasm"), &search_pkg)?;
-    std::fs::write(search_pkg.join("package.json"), "{\"type\": \"commonjs\"}\n")?;
+    let search_pkg = wasm::ranking_example_for_node(
+        &root,
+        "wasm_search",
+        &root.join("target/wasm-bench-simd128"),
+        None,
+        "search-node",
+    )?;
     let built = build::all(tools)?;
     report.push((
         "What ships (raw, gzip, brotli)".into(),

@@ -50,10 +50,31 @@ fn bindgen(
     bindgen.generate(out).with_context(|| format!("wasm-bindgen failed on {}", input.display()))
 }
 
-/// wasm-bindgen's CommonJS output for Node (the benchmarks load kernels and search in V8).
-pub fn nodejs(input: &Path, out: &Path) -> Result<()> {
-    let name = input.file_stem().and_then(|s| s.to_str()).context("a wasm file name")?.to_owned();
-    bindgen(input, out, &name, |g| g.nodejs(true).map(|_| ()))
+/// Builds one of ranking's wasm examples into `target_dir` (with `rustflags` replacing the config's
+/// when given: an empty string is the scalar build) and writes its CommonJS glue for Node into
+/// `target_dir/<out>`, which it returns: the benchmarks load kernels and search in V8.
+pub fn ranking_example_for_node(
+    root: &Path,
+    example: &str,
+    target_dir: &Path,
+    rustflags: Option<&str>,
+    out: &str,
+) -> Result<PathBuf> {
+    let mut cmd = std::process::Command::new("cargo");
+    cmd.current_dir(root)
+        .args(["build", "--quiet", "-p", "ranking", "--example", example, "--release", "--target", WASM32])
+        .arg("--target-dir")
+        .arg(target_dir);
+    if let Some(flags) = rustflags {
+        cmd.env("RUSTFLAGS", flags);
+    }
+    run(&mut cmd)?;
+    let input = target_dir.join(WASM32).join(format!("release/examples/{example}.wasm"));
+    let out = target_dir.join(out);
+    bindgen(&input, &out, example, |g| g.nodejs(true).map(|_| ()))?;
+    // wasm-bindgen's nodejs output is CommonJS; the workspace package.json says "module".
+    std::fs::write(out.join("package.json"), "{\"type\": \"commonjs\"}\n")?;
+    Ok(out)
 }
 
 /// wasm-opt (binaryen from npm) in place with `args`.
