@@ -3,7 +3,7 @@
 //! every product view, with no network round trip, and search keeps working offline over these
 //! candidates.
 //!
-//! The engine is a second wasm module, imported with the pack once the app has started, by [`crate::api::engine`]; until
+//! The engine is a second wasm module, imported with the pack once the app has started, by [`crate::client::engine`]; until
 //! it (and a pack) is in, every function here answers "nothing on the device" and the edge ranks
 //! alone. Answers cross as the edge's own JSON, so the app reads them with the same code.
 
@@ -13,7 +13,7 @@ use ranking::Event;
 use ranking::api::{FeedResponse, SearchResponse};
 use wasm_bindgen::prelude::*;
 
-use crate::api::SearchQuery;
+use crate::client::SearchQuery;
 
 #[wasm_bindgen]
 extern "C" {

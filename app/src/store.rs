@@ -158,7 +158,7 @@ impl Store {
     pub fn clear_history(self) {
         self.history.set(Vec::new());
         self.viewed.set(Vec::new());
-        crate::api::forget_offline_answers();
+        crate::client::forget_offline_answers();
         crate::measure::new_client_id(self);
     }
 

@@ -8,7 +8,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use ranking::api::SearchResponse;
 
-use crate::api::{self, ApiError, SearchQuery};
+use crate::client::{self, FetchError, SearchQuery};
 use crate::components::{ErrorView, Grid, SkeletonGrid, Tile, encode};
 use crate::device::{self, DeviceGen};
 use crate::fetch::Fetch;
@@ -62,7 +62,7 @@ pub fn Results(query: Signal<SearchQuery>, base: String) -> impl IntoView {
     let results = Fetch::new(move || {
         let q = query.get();
         let history = store.history_header();
-        async move { api::search(store, &q, history).await }
+        async move { client::search(store, &q, history).await }
     });
     let retry = Callback::new(move |_| results.refetch());
     let base = StoredValue::new(base);
@@ -81,11 +81,11 @@ pub fn Results(query: Signal<SearchQuery>, base: String) -> impl IntoView {
                         }
                     }
                     Some(Ok(r)) => found(store, r, q, base.get_value(), "edge").into_any(),
-                    Some(Err(ApiError::Network)) => {
+                    Some(Err(FetchError::Network)) => {
                         generation.track();
                         match on_device(store, &q) {
                             Some(r) => found(store, r, q, base.get_value(), "device").into_any(),
-                            None => view! { <ErrorView error=ApiError::Network retry/> }.into_any(),
+                            None => view! { <ErrorView error=FetchError::Network retry/> }.into_any(),
                         }
                     }
                     Some(Err(error)) => view! { <ErrorView error retry/> }.into_any(),
@@ -220,7 +220,7 @@ fn found(
 #[component]
 fn BrowseInstead() -> impl IntoView {
     let store = expect_context::<Store>();
-    let tree = Fetch::new(move || async move { api::categories(store).await });
+    let tree = Fetch::new(move || async move { client::categories(store).await });
     move || {
         tree.get().and_then(Result::ok).map(|t| {
             view! {
