@@ -150,8 +150,7 @@ impl Store {
     /// history: the only way history leaves the device.
     pub fn history_header(self) -> Option<String> {
         let h = self.ranking_history();
-        (!h.is_empty())
-            .then(|| h.iter().map(|(id, e)| format!("{id}:{}", event_name(*e))).collect::<Vec<_>>().join(","))
+        (!h.is_empty()).then(|| ranking::history::encode(&h))
     }
 
     /// Forgets the history, recently viewed and every API answer the service worker kept.
@@ -218,14 +217,6 @@ impl Store {
             }
             q
         })
-    }
-}
-
-fn event_name(e: Event) -> &'static str {
-    match e {
-        Event::View => "view",
-        Event::Cart => "cart",
-        Event::Purchase => "purchase",
     }
 }
 

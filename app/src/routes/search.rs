@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use ranking::api::SearchResponse;
+use ranking::search::Sort;
 
 use crate::client::{self, FetchError, SearchQuery};
 use crate::components::{ErrorView, Grid, SkeletonGrid, Tile, encode};
@@ -33,6 +34,16 @@ pub fn SearchPage() -> impl IntoView {
         }
     });
     view! { <Results query=q base="/search".to_owned()/> }
+}
+
+/// The label a shopper reads for a sort.
+fn sort_label(sort: Sort) -> Msg {
+    match sort {
+        Sort::Relevance => Msg::SortRelevance,
+        Sort::PriceAsc => Msg::SortPriceAsc,
+        Sort::PriceDesc => Msg::SortPriceDesc,
+        Sort::Newest => Msg::SortNewest,
+    }
 }
 
 /// The URL of a results page: `/search?q=…&…`, or for `base` `/c` the category in the path
@@ -137,21 +148,16 @@ fn found(
         .map(|(p, n)| (p.clone(), *n))
         .collect();
     let navigate = use_navigate();
-    let sort_now = q.sort.clone().unwrap_or_else(|| "relevance".into());
+    let sort_now = q.sort.clone().unwrap_or_else(|| Sort::Relevance.as_str().into());
     let sort_base = base.clone();
     let sort_q = q.clone();
     let on_sort = move |ev: leptos::ev::Event| {
         let mut next = sort_q.clone();
-        next.sort = Some(event_target_value(&ev)).filter(|s| s != "relevance");
+        next.sort = Some(event_target_value(&ev)).filter(|s| s != Sort::Relevance.as_str());
         next.page = 1;
         navigate(&url(&sort_base, &next), Default::default());
     };
-    let sorts = [
-        ("relevance", Msg::SortRelevance),
-        ("price_asc", Msg::SortPriceAsc),
-        ("price_desc", Msg::SortPriceDesc),
-        ("newest", Msg::SortNewest),
-    ];
+    let sorts = Sort::ALL.map(|s| (s.as_str(), sort_label(s)));
     let prev = (q.page > 1).then(|| {
         let mut p = q.clone();
         p.page -= 1;
