@@ -11,8 +11,7 @@
 use std::cell::RefCell;
 
 use ranking::Event;
-use ranking::api::{FeedResponse, SearchResponse};
-use ranking::device::EngineSearch;
+use ranking::api::{EngineSearch, FeedResponse, SearchResponse};
 use ranking::search::Sort;
 use wasm_bindgen::prelude::*;
 

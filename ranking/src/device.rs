@@ -5,15 +5,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::answer::SearchParams;
-use crate::catalog::{Event, Product};
+use crate::catalog::Product;
 use crate::index::ItemIndex;
 use crate::ivf::Cell;
 use crate::kv::{Blob, Kind};
 use crate::lexical::LexicalData;
 use crate::locale::Locale;
 use crate::rules::Rules;
-use crate::search::{Filters, Sort};
 use crate::weights::Weights;
 
 /// Most popular items in the device pack (each costs ~0.6 KB of vectors and ~0.4 KB of card, lists
@@ -23,50 +21,6 @@ pub const PACK_ITEMS: usize = 300;
 /// Most products one rows request may name: the app asks for the one product being viewed (with
 /// its related items); more would let one request read many cells of a partitioned build.
 pub const MAX_ROWS_IDS: usize = 1;
-
-/// What the app asks the on-device engine to search: `/api/search`'s parameters, typed. The app
-/// serializes it once (JSON, the history in [`crate::history`]'s form) and the engine deserializes it
-/// once; an unknown sort fails to deserialize, as the edge refuses it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct EngineSearch {
-    pub q: String,
-    /// Category slug path (`furniture/chairs`).
-    #[serde(default)]
-    pub category: Option<String>,
-    #[serde(default)]
-    pub min_price: Option<f64>,
-    #[serde(default)]
-    pub max_price: Option<f64>,
-    #[serde(default)]
-    pub sort: Sort,
-    /// 1-based page.
-    pub page: usize,
-    pub limit: usize,
-    /// The shopper's history, most recent first (empty: not personal).
-    #[serde(default, with = "crate::history::codec")]
-    pub history: Vec<(String, Event)>,
-    /// Unix seconds.
-    pub now: i64,
-}
-
-impl EngineSearch {
-    /// The search as [`crate::answer::search`] takes it (no in-stock filter: the app has none).
-    pub fn params(self) -> SearchParams {
-        SearchParams {
-            q: self.q,
-            page: self.page,
-            limit: self.limit,
-            filters: Filters {
-                category: self.category,
-                min_price: self.min_price,
-                max_price: self.max_price,
-                in_stock: false,
-            },
-            sort: self.sort,
-            history: self.history,
-        }
-    }
-}
 
 /// `GET /api/pack`: everything the device needs to rank like the edge for this shopper's variant,
 /// country and currency. Not personal: the same for every shopper of one variant and country.
@@ -183,26 +137,6 @@ pub fn pack_cell(products: &[Product], index: &ItemIndex, global: &[u32]) -> Cel
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn engine_search_round_trips_and_refuses_an_unknown_sort() {
-        let req = EngineSearch {
-            q: "chair".into(),
-            min_price: Some(10.0),
-            sort: Sort::PriceDesc,
-            page: 2,
-            limit: 12,
-            history: vec![("p1".into(), Event::Cart)],
-            now: 5,
-            ..EngineSearch::default()
-        };
-        let json = serde_json::to_string(&req).unwrap();
-        assert!(json.contains(r#""sort":"price_desc""#) && json.contains(r#""history":"p1:cart""#), "{json}");
-        assert_eq!(serde_json::from_str::<EngineSearch>(&json).unwrap(), req);
-        let bad = json.replace("price_desc", "cheapest");
-        let err = serde_json::from_str::<EngineSearch>(&bad).unwrap_err().to_string();
-        assert!(err.contains("sort must be relevance, price_asc, price_desc or newest"), "{err}");
-    }
     use crate::ivf::{self, OpenCell};
 
     fn products(n: usize) -> Vec<Product> {
