@@ -11,7 +11,7 @@ use ranking::api::{FeedItem, SearchItem};
 use ranking::events::EventKind;
 use ranking::{Card, Price};
 
-use crate::api::{self, ApiError};
+use crate::client::{self, FetchError};
 use crate::i18n::{Lang, Msg};
 use crate::store::Store;
 
@@ -75,7 +75,7 @@ pub fn Header() -> impl IntoView {
                 go(&text, on_search);
                 let text = text.clone();
                 leptos::task::spawn_local(async move {
-                    if let Ok(s) = api::suggest(store, text.trim()).await {
+                    if let Ok(s) = client::suggest(store, text.trim()).await {
                         terms.set(s.terms);
                     }
                 });
@@ -252,7 +252,7 @@ pub fn SkeletonGrid(#[prop(default = 8)] count: usize) -> impl IntoView {
 
 /// A friendly error with a retry button.
 #[component]
-pub fn ErrorView(error: ApiError, retry: Callback<()>) -> impl IntoView {
+pub fn ErrorView(error: FetchError, retry: Callback<()>) -> impl IntoView {
     let store = expect_context::<Store>();
     view! {
         <div class="error" role="alert">

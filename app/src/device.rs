@@ -3,17 +3,19 @@
 //! every product view, with no network round trip, and search keeps working offline over these
 //! candidates.
 //!
-//! The engine is a second wasm module, imported with the pack once the app has started, by [`crate::api::engine`]; until
-//! it (and a pack) is in, every function here answers "nothing on the device" and the edge ranks
-//! alone. Answers cross as the edge's own JSON, so the app reads them with the same code.
+//! The engine is a second wasm module, imported with the pack once the app has started, by
+//! [`crate::client::engine`]; until it (and a pack) is in, every function here answers "nothing on
+//! the device" and the edge ranks alone. Requests cross in `ranking`'s wire forms (the history codec,
+//! [`EngineSearch`] as JSON); answers as the edge's own JSON, so the app reads them with the same code.
 
 use std::cell::RefCell;
 
 use ranking::Event;
-use ranking::api::{FeedResponse, SearchResponse};
+use ranking::api::{EngineSearch, FeedResponse, SearchResponse};
+use ranking::search::Sort;
 use wasm_bindgen::prelude::*;
 
-use crate::api::SearchQuery;
+use crate::client::SearchQuery;
 
 #[wasm_bindgen]
 extern "C" {
@@ -28,20 +30,9 @@ extern "C" {
     fn has_rows(this: &Engine, id: &str) -> bool;
     #[wasm_bindgen(method, catch)]
     fn feed(this: &Engine, history: &str, limit: u32, now: f64) -> Result<Option<String>, JsValue>;
+    /// `request`: an [`EngineSearch`] as JSON.
     #[wasm_bindgen(method, catch)]
-    #[allow(clippy::too_many_arguments)]
-    fn search(
-        this: &Engine,
-        q: &str,
-        category: Option<String>,
-        min_price: Option<String>,
-        max_price: Option<String>,
-        sort: Option<String>,
-        page: u32,
-        limit: u32,
-        history: &str,
-        now: f64,
-    ) -> Result<Option<String>, JsValue>;
+    fn search(this: &Engine, request: &str) -> Result<Option<String>, JsValue>;
 }
 
 thread_local! {
@@ -81,10 +72,6 @@ fn now() -> f64 {
     (js_sys::Date::now() / 1000.0).floor()
 }
 
-fn history_json(history: &[(String, Event)]) -> String {
-    serde_json::to_string(history).unwrap_or_else(|_| "[]".into())
-}
-
 /// Reads an answer of the engine; a failure is logged and means "nothing on the device".
 fn answer<T: serde::de::DeserializeOwned>(result: Result<Option<String>, JsValue>) -> Option<T> {
     match result {
@@ -98,28 +85,42 @@ fn answer<T: serde::de::DeserializeOwned>(result: Result<Option<String>, JsValue
 
 /// The home feed for `history` over the candidates on the device, as the edge would answer it.
 pub fn feed(history: &[(String, Event)], limit: usize) -> Option<FeedResponse> {
-    answer(engine()?.feed(&history_json(history), limit as u32, now()))
+    answer(engine()?.feed(&ranking::history::encode(history), limit as u32, now()))
 }
 
 /// [`feed`] as the engine's JSON, unread (for the browser test's hook).
 pub fn feed_json(history: &[(String, Event)], limit: usize) -> Option<String> {
-    engine()?.feed(&history_json(history), limit as u32, now()).ok().flatten()
+    engine()?.feed(&ranking::history::encode(history), limit as u32, now()).ok().flatten()
 }
 
 /// Search over the candidates on the device (keyword ranking: the query model stays on the edge).
+/// A price that is not a number is ignored; an unknown sort is refused, as by the edge (nothing on the
+/// device).
 pub fn search(q: &SearchQuery, limit: usize, history: &[(String, Event)]) -> Option<SearchResponse> {
     let engine = engine()?;
-    answer(engine.search(
-        &q.q,
-        q.category.clone(),
-        q.min_price.clone(),
-        q.max_price.clone(),
-        q.sort.clone(),
-        q.page as u32,
-        limit as u32,
-        &history_json(history),
-        now(),
-    ))
+    let price = |v: &Option<String>| {
+        v.as_deref().and_then(|p| p.trim().parse::<f64>().ok()).filter(|p| p.is_finite())
+    };
+    let sort = match q.sort.as_deref().unwrap_or_default().parse::<Sort>() {
+        Ok(s) => s,
+        Err(e) => {
+            leptos::logging::warn!("on-device search refused: {e}");
+            return None;
+        }
+    };
+    let request = EngineSearch {
+        q: q.q.clone(),
+        category: q.category.clone(),
+        min_price: price(&q.min_price),
+        max_price: price(&q.max_price),
+        sort,
+        page: q.page,
+        limit,
+        history: history.to_vec(),
+        now: now() as i64,
+    };
+    let json = serde_json::to_string(&request).ok()?;
+    answer(engine.search(&json))
 }
 
 /// Bumped whenever the pack or rows change, so views that rank on the device re-run.

@@ -1,7 +1,7 @@
 //! Entry point of the storefront app: the device's state, the ranking pack download, the service
 //! worker, and the router with one route per page.
 
-mod api;
+mod client;
 mod components;
 mod device;
 mod fetch;
@@ -24,7 +24,7 @@ const ROWS_AFTER_RELOAD: usize = 20;
 
 fn main() {
     console_error_panic_hook::set_once();
-    api::register_service_worker();
+    client::register_service_worker();
     leptos::mount::mount_to_body(App);
 }
 
@@ -86,7 +86,7 @@ fn App() -> impl IntoView {
 async fn download(store: Store, generation: RwSignal<u32>) {
     let mut changed = false;
     // Without the engine or a pack (offline on a first visit, or an older build) the edge ranks alone.
-    let (engine, pack) = futures::join!(api::engine(), api::pack(store));
+    let (engine, pack) = futures::join!(client::engine(), client::pack(store));
     match (engine, pack) {
         (Ok(engine), Ok(bytes)) => match device::install(engine, &bytes) {
             Ok(()) => changed = true,
@@ -105,7 +105,7 @@ async fn download(store: Store, generation: RwSignal<u32>) {
             .filter(|id| !device::has_rows(id))
             .collect();
         for id in ids {
-            if let Ok(bytes) = api::rows(store, &id).await {
+            if let Ok(bytes) = client::rows(store, &id).await {
                 changed |= device::install_rows(&id, &bytes).is_ok();
             }
         }

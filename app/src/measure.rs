@@ -206,8 +206,8 @@ pub async fn flush(store: Store) {
         crate::store::write("sf.events", &outbox);
     }
     for batch in outbox.sealed {
-        match crate::api::send_events(store, &batch.body).await {
-            Ok(()) | Err(crate::api::ApiError::Status { status: 400..=499, .. }) => {
+        match crate::client::send_events(store, &batch.body).await {
+            Ok(()) | Err(crate::client::FetchError::Status { status: 400..=499, .. }) => {
                 let mut now: Outbox = crate::store::read_opt("sf.events").unwrap_or_default();
                 now.sealed.retain(|b| b.id != batch.id);
                 crate::store::write("sf.events", &now);
@@ -228,7 +228,7 @@ pub fn on_hide(store: Store) {
     seal(&mut outbox);
     crate::store::write("sf.events", &outbox);
     for batch in &outbox.sealed {
-        crate::api::beacon_events(&batch.body);
+        crate::client::beacon_events(&batch.body);
     }
 }
 

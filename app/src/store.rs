@@ -150,15 +150,14 @@ impl Store {
     /// history: the only way history leaves the device.
     pub fn history_header(self) -> Option<String> {
         let h = self.ranking_history();
-        (!h.is_empty())
-            .then(|| h.iter().map(|(id, e)| format!("{id}:{}", event_name(*e))).collect::<Vec<_>>().join(","))
+        (!h.is_empty()).then(|| ranking::history::encode(&h))
     }
 
     /// Forgets the history, recently viewed and every API answer the service worker kept.
     pub fn clear_history(self) {
         self.history.set(Vec::new());
         self.viewed.set(Vec::new());
-        crate::api::forget_offline_answers();
+        crate::client::forget_offline_answers();
         crate::measure::new_client_id(self);
     }
 
@@ -218,14 +217,6 @@ impl Store {
             }
             q
         })
-    }
-}
-
-fn event_name(e: Event) -> &'static str {
-    match e {
-        Event::View => "view",
-        Event::Cart => "cart",
-        Event::Purchase => "purchase",
     }
 }
 

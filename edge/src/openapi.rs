@@ -11,7 +11,7 @@ use ranking::index::ItemIndex;
 use ranking::kv::{CardList, ProductShard};
 use ranking::lexical::{LexicalData, Lexicon, Match};
 use ranking::locale::Locale;
-use ranking::search::{Catalog, MAX_QUERY, SearchWhy};
+use ranking::search::{MAX_QUERY, SearchIndex, SearchWhy};
 use ranking::weights::Weights;
 use ranking::{Event, Product};
 use serde_json::{Value, json};
@@ -591,7 +591,7 @@ fn answers() -> Vec<(&'static str, Value)> {
     let products = products();
     let items = ItemIndex::plain(&products, &[3, 2, 1]);
     let lexicon = Lexicon::new(LexicalData::build(&products)).expect("lexicon");
-    let cat = Catalog::new(&items, Some(&lexicon), None);
+    let cat = SearchIndex::new(&items, Some(&lexicon), None);
     let mut out = feed_answers(&items, &products, ctx);
     out.extend(search_answers(cat, ctx));
     out.push(("/api/suggest", to_json(&serve::suggest(cat, "red ch", ctx))));
@@ -624,7 +624,7 @@ fn feed_answers(items: &ItemIndex, products: &[Product], ctx: Ctx<'_>) -> Vec<(&
 }
 
 /// `/api/search`: with every kind of explanation, sorted and filtered, and empty.
-fn search_answers(cat: Catalog<'_>, ctx: Ctx<'_>) -> Vec<(&'static str, Value)> {
+fn search_answers(cat: SearchIndex<'_>, ctx: Ctx<'_>) -> Vec<(&'static str, Value)> {
     let search = |q: &str| match route::route("GET", "/api/search", q) {
         Ok(Route::Search(p)) => serve::search(cat, &p, ctx),
         other => panic!("{other:?}"),

@@ -298,24 +298,7 @@ pub fn parse_ids(raw: &str) -> Result<Vec<String>, Problem> {
 
 /// `id` or `id:event` entries separated by commas, most recent first (event: view, cart, purchase).
 pub fn parse_history(raw: &str) -> Result<Vec<(String, Event)>, Problem> {
-    let mut out = Vec::new();
-    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        if out.len() == MAX_HISTORY {
-            return Err(bad("history", format!("history has more than {MAX_HISTORY} entries")));
-        }
-        let (id, event) = match entry.rsplit_once(':') {
-            Some((id, ev)) => match ev.parse::<Event>() {
-                Ok(e) => (id, e),
-                Err(_) => (entry, Event::View),
-            },
-            None => (entry, Event::View),
-        };
-        if id.is_empty() || id.chars().count() > catalog::MAX_ID {
-            return Err(bad("history", format!("history ids must be 1 to {} characters", catalog::MAX_ID)));
-        }
-        out.push((id.to_owned(), event));
-    }
-    Ok(out)
+    ranking::history::decode(raw, MAX_HISTORY).map_err(|e| bad("history", e.to_string()))
 }
 
 fn bad(param: &'static str, reason: String) -> Problem {
@@ -377,16 +360,7 @@ impl Params {
     }
 
     fn sort(&self) -> Result<Sort, Problem> {
-        match self.get("sort").map(str::trim) {
-            None | Some("" | "relevance") => Ok(Sort::Relevance),
-            Some("price_asc") => Ok(Sort::PriceAsc),
-            Some("price_desc") => Ok(Sort::PriceDesc),
-            Some("newest") => Ok(Sort::Newest),
-            Some(other) => Err(bad(
-                "sort",
-                format!("sort must be relevance, price_asc, price_desc or newest, got {:?}", truncate(other)),
-            )),
-        }
+        self.get("sort").unwrap_or_default().parse::<Sort>().map_err(|e| bad("sort", e.to_string()))
     }
 
     /// A category path of slugs (`furniture/chairs`), as the facets name them.

@@ -13,7 +13,7 @@ use ranking::kv::{self, CardList, Manifest, ProductShard};
 use ranking::lexical::{LexicalData, Lexicon};
 use ranking::locale::Locale;
 use ranking::rules::Rules;
-use ranking::search::Catalog;
+use ranking::search::SearchIndex;
 use ranking::weights::{Variants, Weights};
 use serde::Serialize;
 
@@ -190,13 +190,13 @@ async fn whole(store: &impl Kv, route: Route, ctx: Ctx<'_>, fell: &FellBack) -> 
             let lexicon =
                 load_as::<LexicalData, Lexicon>(store, v, &kv::keys::search(v), Lexicon::new).await?;
             let embedder = embedder(store, v, fell).await;
-            body(&suggest(Catalog::new(&items, Some(&lexicon), embedder.as_deref()), &q, ctx))
+            body(&suggest(SearchIndex::new(&items, Some(&lexicon), embedder.as_deref()), &q, ctx))
         }
         Route::Search(params) => {
             let lexicon =
                 load_as::<LexicalData, Lexicon>(store, v, &kv::keys::search(v), Lexicon::new).await?;
             let embedder = embedder(store, v, fell).await;
-            body(&search(Catalog::new(&items, Some(&lexicon), embedder.as_deref()), &params, ctx))
+            body(&search(SearchIndex::new(&items, Some(&lexicon), embedder.as_deref()), &params, ctx))
         }
         Route::Rows { ids, related } => {
             let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
@@ -262,7 +262,7 @@ async fn partitioned(
             let embedder = embedder(store, v, fell).await;
             let all = cells(store, v, &router.search_cells(&q, None, embedder.as_deref())).await?;
             let view = ivf::merge(&refs(&all), &[]);
-            body(&suggest(Catalog::view(&view, embedder.as_deref(), Some(&router)), &q, ctx))
+            body(&suggest(SearchIndex::view(&view, embedder.as_deref(), Some(&router)), &q, ctx))
         }
         Route::Product { .. } | Route::Pack => fell_through(),
     }
@@ -306,7 +306,7 @@ async fn partitioned_search(
     let all = cells(store, v, &wanted).await?;
     let ids: Vec<&str> = params.history.iter().map(|(id, _)| id.as_str()).collect();
     let view = ivf::merge(&refs(&all), &ids);
-    let mut found = search(Catalog::view(&view, embedder.as_deref(), Some(router)), params, ctx);
+    let mut found = search(SearchIndex::view(&view, embedder.as_deref(), Some(router)), params, ctx);
     found.approximate = true;
     body(&found)
 }

@@ -289,7 +289,7 @@ mod answers {
     use ranking::Product;
     use ranking::kv::ProductShard;
     use ranking::locale::Locale;
-    use ranking::search::{Catalog, Filters, Sort};
+    use ranking::search::{Filters, SearchIndex, Sort};
     use ranking::weights::Weights;
 
     use crate::route::SearchParams;
@@ -373,7 +373,7 @@ mod answers {
         assert_eq!(related(&items, "zz", false, ctx).unwrap_err().status(), 404);
         assert!(related(&items, "a", true, ctx).unwrap().items.is_empty());
         let lex = ranking::lexical::Lexicon::new(ranking::lexical::LexicalData::build(&products)).unwrap();
-        let cat = Catalog::new(&items, Some(&lex), None);
+        let cat = SearchIndex::new(&items, Some(&lex), None);
         let params = |page, limit| SearchParams {
             q: "chair".into(),
             page,

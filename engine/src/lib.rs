@@ -5,16 +5,18 @@
 //! Why a module of its own: the app's first paint needs none of this, and ranking is a third of the
 //! app's code; the app imports this module once it has started (as it downloads the pack) and calls
 //! it synchronously from then on. The wasm interface is [`install_pack`], [`install_rows`],
-//! [`has_rows`], [`feed`] and [`search`]: bytes and strings in, the edge's JSON answers out, so the
-//! app reads device and edge answers with the same code. [`Device`] is the same engine as a Rust type.
+//! [`has_rows`], [`feed`] and [`search`]: bytes and strings in (a history in
+//! [`ranking::history`]'s form, a search as a [`EngineSearch`] in JSON), the edge's JSON answers out,
+//! so the app reads device and edge answers with the same code. [`Device`] is the same engine as a
+//! Rust type.
 
 use std::cell::RefCell;
 
 use ranking::answer::{self, Ctx, SearchParams};
-use ranking::api::{FeedResponse, SearchResponse};
+use ranking::api::{EngineSearch, FeedResponse, SearchResponse};
 use ranking::device::DevicePack;
 use ranking::ivf::{self, Cell, OpenCell};
-use ranking::search::{Catalog, Filters, Sort};
+use ranking::search::{Filters, SearchIndex};
 use ranking::{Event, kv};
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -101,8 +103,8 @@ impl Device {
     pub fn search(&self, params: &SearchParams, now: i64) -> Option<SearchResponse> {
         let ids: Vec<&str> = params.history.iter().map(|(id, _)| id.as_str()).collect();
         self.with_view(&ids, now, |view, ctx| {
-            let cat = Catalog::view(view, None, None);
-            let mut found = answer::search(cat, params, ctx);
+            let index = SearchIndex::view(view, None, None);
+            let mut found = answer::search(index, params, ctx);
             found.approximate = true;
             found
         })
@@ -130,9 +132,10 @@ pub fn has_rows(id: &str) -> bool {
     DEVICE.with_borrow(|d| d.has_rows(id))
 }
 
-/// The history as the app stores it: a JSON array of `[id, event]`, most recent first.
-fn history(json: &str) -> Result<Vec<(String, Event)>, String> {
-    serde_json::from_str(json).map_err(|e| format!("history: {e}"))
+/// A history in [`ranking::history`]'s form (`id:event,…`, most recent first), as the app sends it
+/// to the edge too.
+fn history(raw: &str) -> Result<Vec<(String, Event)>, String> {
+    ranking::history::decode(raw, usize::MAX).map_err(|e| format!("history: {e}"))
 }
 
 fn json<T: serde::Serialize>(value: Option<T>) -> Result<Option<String>, String> {
@@ -141,48 +144,40 @@ fn json<T: serde::Serialize>(value: Option<T>) -> Result<Option<String>, String>
 
 /// `/api/feed`'s JSON answer ranked on the device, `undefined` without a pack.
 #[wasm_bindgen]
-pub fn feed(history_json: &str, limit: u32, now: f64) -> Result<Option<String>, String> {
-    let history = history(history_json)?;
+pub fn feed(history_raw: &str, limit: u32, now: f64) -> Result<Option<String>, String> {
+    let history = history(history_raw)?;
     json(DEVICE.with_borrow(|d| d.feed(&history, limit as usize, now as i64)))
 }
 
-/// `/api/search`'s JSON answer over the device's candidates, `undefined` without a pack. Takes the
-/// search's URL parameters as the app holds them; a price that is not a number is ignored, an
-/// unknown sort is relevance (as on the edge's results page).
+/// `/api/search`'s JSON answer over the device's candidates, `undefined` without a pack. Takes an
+/// [`EngineSearch`] as JSON; throws a message for one that does not read, such as an unknown sort
+/// (refused as the edge refuses it).
 #[wasm_bindgen]
-#[allow(clippy::too_many_arguments)]
-pub fn search(
-    q: String,
-    category: Option<String>,
-    min_price: Option<String>,
-    max_price: Option<String>,
-    sort: Option<String>,
-    page: u32,
-    limit: u32,
-    history_json: &str,
-    now: f64,
-) -> Result<Option<String>, String> {
-    let price = |v: Option<String>| v.and_then(|p| p.trim().parse::<f64>().ok()).filter(|p| p.is_finite());
-    let sort = match sort.as_deref() {
-        Some("price_asc") => Sort::PriceAsc,
-        Some("price_desc") => Sort::PriceDesc,
-        Some("newest") => Sort::Newest,
-        _ => Sort::Relevance,
-    };
-    let params = SearchParams {
-        q,
-        page: page as usize,
-        limit: limit as usize,
+pub fn search(request_json: &str) -> Result<Option<String>, String> {
+    let request = request(request_json)?;
+    let now = request.now;
+    json(DEVICE.with_borrow(|d| d.search(&params(request), now)))
+}
+
+/// The search as [`answer::search`] takes it (no in-stock filter: the app offers none).
+fn params(r: EngineSearch) -> SearchParams {
+    SearchParams {
+        q: r.q,
+        page: r.page,
+        limit: r.limit,
         filters: Filters {
-            category,
-            min_price: price(min_price),
-            max_price: price(max_price),
+            category: r.category,
+            min_price: r.min_price,
+            max_price: r.max_price,
             in_stock: false,
         },
-        sort,
-        history: history(history_json)?,
-    };
-    json(DEVICE.with_borrow(|d| d.search(&params, now as i64)))
+        sort: r.sort,
+        history: r.history,
+    }
+}
+
+fn request(json: &str) -> Result<EngineSearch, String> {
+    serde_json::from_str(json).map_err(|e| format!("search request: {e}"))
 }
 
 #[cfg(test)]
@@ -196,7 +191,21 @@ mod tests {
         assert!(d.install_rows("p1", &[]).unwrap_err().starts_with("rows of p1: "));
         assert!(!d.has_rows("p1"));
         assert_eq!(d.feed(&[], 10, 0), None, "no pack, no answer");
-        assert!(history("{").is_err());
-        assert_eq!(history(r#"[["p1","view"]]"#).unwrap(), vec![("p1".to_owned(), Event::View)]);
+        assert!(history(":view").is_err());
+        assert_eq!(
+            history("p1:view,p2:cart").unwrap(),
+            vec![("p1".to_owned(), Event::View), ("p2".to_owned(), Event::Cart)]
+        );
+        assert!(request("{").is_err());
+    }
+
+    #[test]
+    fn an_unknown_sort_is_refused_like_the_edge_does() {
+        let ok = r#"{"q":"chair","sort":"newest","page":1,"limit":10,"history":"p1:cart","now":0}"#;
+        let r = request(ok).unwrap();
+        assert_eq!((r.sort, r.history.len()), (ranking::search::Sort::Newest, 1));
+        assert_eq!(search(ok), Ok(None), "no pack, no answer");
+        let err = search(&ok.replace("newest", "cheapest")).unwrap_err();
+        assert!(err.contains("sort must be relevance, price_asc, price_desc or newest"), "{err}");
     }
 }

@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
             && let Some(open) = ranking::ivf::OpenCell::new(cell)
         {
             let view = ranking::ivf::merge(&[&open, &open], &["a"]);
-            let cat = ranking::search::Catalog::view(&view, None, None);
+            let cat = ranking::search::SearchIndex::view(&view, None, None);
             let req = ranking::search::SearchRequest { query: "chair tabel", limit: 5, ..Default::default() };
             let _ = ranking::search::search(cat, &req, &w);
         }

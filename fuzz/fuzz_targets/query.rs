@@ -45,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(q) = std::str::from_utf8(data) else { return };
     let f = fixture();
     let w = ranking::weights::Weights::default();
-    let cat = ranking::search::Catalog::new(&f.items, Some(&f.lexicon), None);
+    let cat = ranking::search::SearchIndex::new(&f.items, Some(&f.lexicon), None);
     let req = ranking::search::SearchRequest {
         query: q,
         limit: 10,

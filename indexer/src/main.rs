@@ -388,12 +388,7 @@ fn write_interactions(path: &Path, rows: &[Interaction]) -> Result<()> {
         let ts = jiff::Timestamp::from_second(i.timestamp)
             .map(|t| t.to_string())
             .unwrap_or_else(|_| i.timestamp.to_string());
-        let event = match i.event {
-            ranking::Event::View => "view",
-            ranking::Event::Cart => "cart",
-            ranking::Event::Purchase => "purchase",
-        };
-        w.write_record([i.user_id.as_str(), i.item_id.as_str(), ts.as_str(), event])?;
+        w.write_record([i.user_id.as_str(), i.item_id.as_str(), ts.as_str(), i.event.as_str()])?;
     }
     w.flush()?;
     Ok(())

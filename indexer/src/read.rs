@@ -183,7 +183,7 @@ fn interaction(
         return Err(("unknown item_id", format!("item_id {item_id:?} is not in the catalog")));
     }
     let timestamp = parse_timestamp(&rec[2]).map_err(|e| ("bad timestamp", e))?;
-    let event = rec[3].parse::<Event>().map_err(|e| ("bad event", e))?;
+    let event = rec[3].parse::<Event>().map_err(|e| ("bad event", e.to_string()))?;
     Ok(Interaction { user_id: user_id.to_owned(), item_id: item_id.to_owned(), timestamp, event })
 }
 

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use ranking::Event::{Cart, Purchase, View};
 
 const CATEGORIES: &[(&str, &[&str])] = &[
     ("Furniture", &["Chairs", "Tables", "Bookcases", "Furnishings"]),
@@ -122,7 +123,7 @@ pub fn generate(n: usize, out: &Path) -> Result<(usize, usize)> {
     for _ in 0..events {
         // Popularity follows a power law: item = n * u^3 favours low ids.
         let item = ((n as f64) * rng.unit().powi(3)) as usize;
-        let event = ["view", "view", "view", "cart", "purchase"][rng.below(5)];
+        let event = [View, View, View, Cart, Purchase][rng.below(5)].as_str();
         writeln!(
             w,
             "syn-user-{},syn-{},{},{event}",

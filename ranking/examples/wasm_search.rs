@@ -6,7 +6,7 @@ use ranking::embed::{Embedder, EmbedderData};
 use ranking::index::ItemIndex;
 use ranking::kv;
 use ranking::lexical::{LexicalData, Lexicon};
-use ranking::search::{self, Catalog, SearchRequest};
+use ranking::search::{self, SearchIndex, SearchRequest};
 use ranking::weights::Weights;
 use wasm_bindgen::prelude::*;
 
@@ -36,7 +36,7 @@ impl Engine {
     /// The ids of the best `limit` products for `query`: keyword only (BM25 with prefixes and
     /// typos, plus the shop signals) or hybrid (also the query embedding), as the edge ranks them.
     pub fn search(&self, query: &str, hybrid: bool, limit: usize) -> Vec<String> {
-        let cat = Catalog::new(&self.items, Some(&self.lexicon), hybrid.then_some(&self.embedder));
+        let cat = SearchIndex::new(&self.items, Some(&self.lexicon), hybrid.then_some(&self.embedder));
         let req = SearchRequest { query, limit, ..Default::default() };
         search::search(cat, &req, &Weights::default())
             .hits

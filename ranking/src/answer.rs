@@ -12,7 +12,7 @@ use crate::index::{CategoryNode, ItemIndex};
 use crate::kv::{CardList, ProductShard};
 use crate::locale::{Delivery, Locale};
 use crate::rules::Rules;
-use crate::search::{self, Catalog, Filters, SearchRequest, Sort};
+use crate::search::{self, Filters, SearchIndex, SearchRequest, Sort};
 use crate::signals::Signals;
 use crate::weights::Weights;
 
@@ -137,7 +137,7 @@ pub fn fallback_feed(popular: &CardList, limit: usize, ctx: Ctx<'_>) -> FeedResp
 }
 
 /// `GET /api/suggest`: up to 8 completions of the word being typed and the 5 best products.
-pub fn suggest(cat: Catalog<'_>, q: &str, ctx: Ctx<'_>) -> SuggestResponse {
+pub fn suggest(cat: SearchIndex<'_>, q: &str, ctx: Ctx<'_>) -> SuggestResponse {
     let s = search::suggest(cat, q, ctx.weights, ctx.now, 8, 5);
     let products =
         s.hits.iter().filter_map(|h| Some(ctx.card(cat.items.cards.get(h.index)?, None).0)).collect();
@@ -169,7 +169,7 @@ pub fn related(items: &ItemIndex, id: &str, bought_together: bool, ctx: Ctx<'_>)
 }
 
 /// `GET /api/search`: hybrid search with filters, sort and facets, paged.
-pub fn search(cat: Catalog<'_>, p: &SearchParams, ctx: Ctx<'_>) -> SearchResponse {
+pub fn search(cat: SearchIndex<'_>, p: &SearchParams, ctx: Ctx<'_>) -> SearchResponse {
     let seen: Vec<Seen<'_>> = p.history.iter().map(|(id, event)| Seen { id, event: *event }).collect();
     // Price bounds arrive in the shopper's currency; ranking compares catalog prices.
     let mut filters = p.filters.clone();

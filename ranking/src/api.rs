@@ -2,10 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Card, Price, Product};
+use crate::catalog::{Card, Event, Price, Product};
 use crate::feed::Why;
 use crate::locale::Delivery;
-use crate::search::{Facets, SearchWhy};
+use crate::search::{Facets, SearchWhy, Sort};
 
 /// `GET /api/feed`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -176,4 +176,54 @@ pub struct CheckoutResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckoutStatus {
     pub enabled: bool,
+}
+
+/// What the app asks the on-device engine to search: `/api/search`'s parameters, typed. The app
+/// serializes it once (JSON, the history in [`crate::history`]'s form) and the engine deserializes it
+/// once; an unknown sort fails to deserialize, as the edge refuses it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EngineSearch {
+    pub q: String,
+    /// Category slug path (`furniture/chairs`).
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub min_price: Option<f64>,
+    #[serde(default)]
+    pub max_price: Option<f64>,
+    #[serde(default)]
+    pub sort: Sort,
+    /// 1-based page.
+    pub page: usize,
+    pub limit: usize,
+    /// The shopper's history, most recent first (empty: not personal).
+    #[serde(default, with = "crate::history::codec")]
+    pub history: Vec<(String, Event)>,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_search_round_trips_and_refuses_an_unknown_sort() {
+        let req = EngineSearch {
+            q: "chair".into(),
+            min_price: Some(10.0),
+            sort: Sort::PriceDesc,
+            page: 2,
+            limit: 12,
+            history: vec![("p1".into(), Event::Cart)],
+            now: 5,
+            ..EngineSearch::default()
+        };
+        let json = serde_json::to_string(&req).unwrap();
+        assert!(json.contains(r#""sort":"price_desc""#) && json.contains(r#""history":"p1:cart""#), "{json}");
+        assert_eq!(serde_json::from_str::<EngineSearch>(&json).unwrap(), req);
+        let bad = json.replace("price_desc", "cheapest");
+        let err = serde_json::from_str::<EngineSearch>(&bad).unwrap_err().to_string();
+        assert!(err.contains("sort must be relevance, price_asc, price_desc or newest"), "{err}");
+    }
 }

@@ -351,7 +351,9 @@ impl Card {
     }
 }
 
-/// What a shopper did with an item.
+/// What a shopper did with an item. Its name ([`Event::as_str`], also its serde form and what
+/// `FromStr` reads) is the one home of the interaction event names: the interactions log, the app's
+/// stored history and the history codec ([`crate::history`]) all use it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Event {
@@ -360,16 +362,45 @@ pub enum Event {
     Purchase,
 }
 
-impl std::str::FromStr for Event {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim() {
-            "view" => Ok(Event::View),
-            "cart" => Ok(Event::Cart),
-            "purchase" => Ok(Event::Purchase),
-            other => Err(format!("event must be view, cart or purchase, got {other:?}")),
+impl Event {
+    /// Every event.
+    pub const ALL: [Event; 3] = [Event::View, Event::Cart, Event::Purchase];
+
+    /// The event's name: `view`, `cart` or `purchase`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::View => "view",
+            Event::Cart => "cart",
+            Event::Purchase => "purchase",
         }
     }
+}
+
+/// A name that is no [`Event`]'s (holds at most its first 40 characters).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event must be view, cart or purchase, got {0:?}")]
+pub struct UnknownEvent(pub String);
+
+impl std::str::FromStr for Event {
+    type Err = UnknownEvent;
+    /// An event's name, trimmed.
+    fn from_str(s: &str) -> Result<Self, UnknownEvent> {
+        let s = s.trim();
+        Event::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| UnknownEvent(s.chars().take(40).collect()))
+    }
+}
+
+/// Category slug path of a product's category labels (`furniture/chairs`).
+pub fn category_path(category: &[String]) -> String {
+    category.iter().map(|c| text::slug(c)).collect::<Vec<_>>().join("/")
+}
+
+/// Whether slug path `path` is category `wanted` or below it.
+pub fn in_category(path: &str, wanted: &str) -> bool {
+    path == wanted || (path.starts_with(wanted) && path.as_bytes().get(wanted.len()) == Some(&b'/'))
 }
 
 /// One row of the interactions log.
@@ -385,6 +416,16 @@ pub struct Interaction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_names_parse_back_and_match_serde() {
+        for e in Event::ALL {
+            assert_eq!(e.as_str().parse::<Event>(), Ok(e));
+            assert_eq!(serde_json::to_string(&e).unwrap(), format!("\"{}\"", e.as_str()));
+        }
+        assert_eq!(" cart ".parse::<Event>(), Ok(Event::Cart));
+        assert!("odd".parse::<Event>().unwrap_err().to_string().contains("view, cart or purchase"));
+    }
 
     fn product() -> Product {
         serde_json::from_str(

@@ -12,6 +12,7 @@ pub mod device;
 pub mod embed;
 pub mod events;
 pub mod feed;
+pub mod history;
 pub mod index;
 pub mod ivf;
 pub mod kv;

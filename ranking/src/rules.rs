@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::{category_path, in_category};
 use crate::index::ItemIndex;
 use crate::kv::{Blob, Kind};
 
@@ -70,10 +71,7 @@ impl Filter {
         let (Some(card), Some(s)) = (items.cards.get(i), items.signals.get(i)) else { return false };
         let price = card.price.amount;
         self.brand.as_deref().is_none_or(|b| s.brand.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(b)))
-            && self.category.as_deref().is_none_or(|c| {
-                let path = crate::search::category_path(&card.category);
-                path == c || (path.starts_with(c) && path.as_bytes().get(c.len()) == Some(&b'/'))
-            })
+            && self.category.as_deref().is_none_or(|c| in_category(&category_path(&card.category), c))
             && self.min_price.is_none_or(|m| price >= m)
             && self.max_price.is_none_or(|m| price <= m)
             && self.in_stock.is_none_or(|want| (s.stock_in(country) > 0.0) == want)

@@ -1,5 +1,14 @@
-//! Hybrid product search: keyword (BM25, prefix, typo) and semantic (query embedding) rankings fused
-//! by reciprocal rank, then business signals and the shopper's affinity; filters, sorts and facets.
+//! Hybrid product search as a pipeline of stages, each a function below:
+//!
+//! 1. [`retrieve`]: the keyword ranking (BM25, prefix, typo) and the semantic ranking (cosine of the
+//!    query embedding with each product's content vector);
+//! 2. [`fuse`]: one relevance per candidate, a convex mix of the two rankings' scores (not their
+//!    ranks): `(wk·bm25/best_bm25·share² + ws·cosine) / (wk + ws)`, counting only the rankings that
+//!    produced candidates, with `share` the part of the query words a partial keyword match matched;
+//! 3. [`score`]: relevance plus the business signals and the shopper's affinity, each weighted;
+//! 4. [`apply_rules`]: the merchandising rules' hides and boosts (buries);
+//! 5. [`facets`], then the filters;
+//! 6. [`sort_hits`], then [`pin`] (relevance order only), then the page.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,8 +19,7 @@ use crate::feed::{Seen, user_vector};
 use crate::index::ItemIndex;
 use crate::ivf::{Part, Router, View};
 use crate::lexical::{LexHit, Lexicon, Match};
-use crate::rules::{Action, Context as RuleContext, Rules};
-use crate::text::slug;
+use crate::rules::{Action, Context as RuleContext, Rule, Rules};
 use crate::vector::Query;
 use crate::weights::{Weights, finite_or_zero};
 
@@ -20,6 +28,7 @@ pub const MAX_SEMANTIC: usize = 200;
 /// Price facet bucket bounds (catalog currency).
 pub const PRICE_BUCKETS: [f64; 5] = [10.0, 25.0, 50.0, 100.0, 500.0];
 
+pub use crate::catalog::category_path;
 pub use crate::lexical::{MAX_QUERY, MAX_QUERY_WORDS};
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -32,14 +41,65 @@ pub struct Filters {
     pub in_stock: bool,
 }
 
+/// The order of search results. Its wire name ([`Sort::as_str`], also its serde form) is the one
+/// home of the `sort` parameter's values: the edge, the engine and the app all parse and print it
+/// here.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "String", into = "&'static str")]
 pub enum Sort {
     #[default]
     Relevance,
     PriceAsc,
     PriceDesc,
     Newest,
+}
+
+impl Sort {
+    /// Every sort, in the order a shopper is offered them.
+    pub const ALL: [Sort; 4] = [Sort::Relevance, Sort::PriceAsc, Sort::PriceDesc, Sort::Newest];
+
+    /// The wire name (`relevance`, `price_asc`, `price_desc`, `newest`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Relevance => "relevance",
+            Sort::PriceAsc => "price_asc",
+            Sort::PriceDesc => "price_desc",
+            Sort::Newest => "newest",
+        }
+    }
+}
+
+/// A `sort` value that names no [`Sort`] (holds at most its first 40 characters).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("sort must be relevance, price_asc, price_desc or newest, got {0:?}")]
+pub struct UnknownSort(pub String);
+
+impl std::str::FromStr for Sort {
+    type Err = UnknownSort;
+    /// A wire name, trimmed; empty means the default, relevance.
+    fn from_str(s: &str) -> Result<Self, UnknownSort> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(Sort::Relevance);
+        }
+        Sort::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| UnknownSort(s.chars().take(40).collect()))
+    }
+}
+
+impl TryFrom<String> for Sort {
+    type Error = UnknownSort;
+    fn try_from(s: String) -> Result<Self, UnknownSort> {
+        s.parse()
+    }
+}
+
+impl From<Sort> for &'static str {
+    fn from(s: Sort) -> Self {
+        s.as_str()
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -59,7 +119,7 @@ pub struct SearchRequest<'a> {
 
 /// What a search reads: the item index, and when available the keyword index and query embedder.
 #[derive(Debug, Clone, Copy)]
-pub struct Catalog<'a> {
+pub struct SearchIndex<'a> {
     pub items: &'a ItemIndex,
     /// The keyword index of the whole item index.
     pub lexicon: Option<&'a Lexicon>,
@@ -70,15 +130,21 @@ pub struct Catalog<'a> {
     pub router: Option<&'a Router>,
 }
 
-impl<'a> Catalog<'a> {
+impl<'a> SearchIndex<'a> {
     /// A whole (unpartitioned) catalog.
     pub fn new(items: &'a ItemIndex, lexicon: Option<&'a Lexicon>, embedder: Option<&'a Embedder>) -> Self {
-        Catalog { items, lexicon, parts: &[], embedder: embedder.map(|e| e as &dyn QueryEmbed), router: None }
+        SearchIndex {
+            items,
+            lexicon,
+            parts: &[],
+            embedder: embedder.map(|e| e as &dyn QueryEmbed),
+            router: None,
+        }
     }
 
     /// A view of IVF cells.
     pub fn view(view: &'a View<'a>, embedder: Option<&'a Embedder>, router: Option<&'a Router>) -> Self {
-        Catalog {
+        SearchIndex {
             items: &view.items,
             lexicon: None,
             parts: &view.parts,
@@ -185,21 +251,347 @@ pub struct SearchResults {
     pub partial: bool,
 }
 
-fn hidden(active: &[&crate::rules::Rule], items: &ItemIndex, i: usize, country: Option<&str>) -> bool {
+/// Runs a search: [`retrieve`] → [`fuse`] → [`score`] → [`apply_rules`] → [`facets`] and filters →
+/// [`sort_hits`] → [`pin`] → page.
+///
+/// Contract: candidates are the products matching every query word by keyword (or, when none does,
+/// any word: `partial`), plus products whose content vector has cosine >= `min_semantic` with the
+/// query embedding (top [`MAX_SEMANTIC`]). Relevance (0..=1) is the convex mix
+/// `(keyword·bm25/best_bm25 + semantic·cosine) / (keyword + semantic)` over the rankings that produced
+/// candidates (a partial keyword match scaled by the squared share of words it matched), multiplied by
+/// `semantic_only` for products found only by meaning while keyword matches exist. The score adds
+/// `relevance·rel` and each business signal times its weight (see [`SearchWhy`]); an empty query lists
+/// every product by those signals (category pages). Filters apply before paging; facet counts apply
+/// every filter except their own. Sorts other than relevance order by their key, then score, then
+/// index. Never panics on any input.
+pub fn search(index: SearchIndex<'_>, req: &SearchRequest<'_>, w: &Weights) -> SearchResults {
+    let items = index.items;
+    let query: String = req.query.chars().take(MAX_QUERY).collect();
+    let found = retrieve(index, &query, w);
+    let candidates = fuse(&found, items.len(), w);
+    let mut scored = score(items, candidates, found.strict, req, w);
+    let cx = RuleContext { query: &query, category: req.filters.category.as_deref(), now: req.now };
+    let active = req.rules.map(|r| r.active(&cx)).unwrap_or_default();
+    apply_rules(&mut scored, &active, items, req.country);
+    let gate = Gate::new(items, &req.filters, req.country, &scored);
+    let facets = facets(&scored, &gate);
+    scored.retain(|h| gate.keeps(h.index));
+    sort_hits(&mut scored, req.sort, &gate);
+    if req.sort == Sort::Relevance {
+        pin(&mut scored, &active, items, |i| gate.may_pin(i, &active));
+    }
+    let total = scored.len();
+    let hits = scored.into_iter().skip(req.offset).take(req.limit).collect();
+    SearchResults { total, hits, facets, partial: found.partial }
+}
+
+/// What retrieval found: both rankings, best first, and how the keyword one matched.
+#[derive(Debug)]
+struct Retrieved {
+    /// Whether the query has any word (an empty one lists every product).
+    has_query: bool,
+    /// Keyword hits (only those matching every word when `strict`), best first.
+    keyword: Vec<LexHit>,
+    /// Words in the query, as the keyword index counts them.
+    words: usize,
+    /// Some product matched every query word.
+    strict: bool,
+    /// Results match only some of the words.
+    partial: bool,
+    /// `(position, cosine)` of the semantic ranking, best first, at most [`MAX_SEMANTIC`].
+    semantic: Vec<(usize, f32)>,
+}
+
+/// Retrieval: the keyword ranking (all-words matches when any, else any-word) and the semantic one.
+fn retrieve(index: SearchIndex<'_>, query: &str, w: &Weights) -> Retrieved {
+    let n = index.items.len();
+    let has_query = !crate::text::words(query).is_empty();
+    let (mut keyword, words) = index.keyword(query);
+    keyword.retain(|h| h.doc < n);
+    let strict = keyword.iter().any(|h| h.matched == words);
+    if strict {
+        keyword.retain(|h| h.matched == words);
+    }
+    crate::order::sort_by(&mut keyword, |a, b| b.score.total_cmp(&a.score).then(a.doc.cmp(&b.doc)));
+    let partial = has_query && !strict && !keyword.is_empty();
+    let semantic = if has_query { semantic_ranking(index, query, w) } else { Vec::new() };
+    Retrieved { has_query, keyword, words, strict, partial, semantic }
+}
+
+/// The products whose content cosine with the query embedding is >= `min_semantic`, best first
+/// (empty without an embedder).
+fn semantic_ranking(index: SearchIndex<'_>, query: &str, w: &Weights) -> Vec<(usize, f32)> {
+    let items = index.items;
+    let Some(q) = index.embedder.and_then(|e| e.embed_query(query)) else { return Vec::new() };
+    let q = Query::new(&q);
+    let min = finite_or_zero(w.min_semantic);
+    let mut sem: Vec<(usize, f32)> = (0..items.len().min(items.content.len()))
+        .map(|i| (i, items.content.dot(i, &q.codes, q.scale)))
+        .filter(|&(_, c)| c >= min)
+        .collect();
+    crate::order::sort_by(&mut sem, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    sem.truncate(MAX_SEMANTIC);
+    sem
+}
+
+/// A candidate's fused relevance and what found it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Candidate {
+    /// The convex mix of the rankings' scores, 0..=1.
+    mix: f32,
+    keyword: Option<Match>,
+    cosine: Option<f32>,
+}
+
+/// Fusion: each candidate's convex mix of its keyword score (relative to the best, times the squared
+/// share of words matched) and its cosine, over the rankings that ran; every product for no query.
+fn fuse(found: &Retrieved, n: usize, w: &Weights) -> HashMap<usize, Candidate> {
+    if !found.has_query {
+        return (0..n).map(|i| (i, Candidate::default())).collect();
+    }
+    // Scores, not ranks, so a strong match stays ahead of a weak one by more than a rank step.
+    let (wk, ws) = (finite_or_zero(w.keyword).max(0.0), finite_or_zero(w.semantic).max(0.0));
+    let lex = &found.keyword;
+    let semantic_ran = !found.semantic.is_empty();
+    let denom =
+        (if lex.is_empty() { 0.0 } else { wk } + if semantic_ran { ws } else { 0.0 }).max(f32::MIN_POSITIVE);
+    let best = lex.first().map_or(0.0, |h| h.score).max(f32::MIN_POSITIVE);
+    let mut cand: HashMap<usize, Candidate> = HashMap::new();
+    for h in lex {
+        let c = cand.entry(h.doc).or_default();
+        // A partial match counts by the square of the share of words it matched, so a product matching
+        // only "to" of "something to sit on" does not outrank one that means it.
+        let share = h.matched as f32 / found.words.max(1) as f32;
+        c.mix += wk * h.score / best / denom * share * share;
+        c.keyword = Some(h.worst);
+    }
+    for &(i, cos) in &found.semantic {
+        let c = cand.entry(i).or_default();
+        c.mix += ws * cos.clamp(0.0, 1.0) / denom;
+        c.cosine = Some(cos);
+    }
+    cand
+}
+
+/// What scoring needs besides the candidate: the shopper's taste and the catalog's scales.
+#[derive(Debug)]
+struct Scorer<'a> {
+    items: &'a ItemIndex,
+    w: &'a Weights,
+    country: Option<&'a str>,
+    now: i64,
+    /// The shopper's taste vector, when the history gives one.
+    user: Option<Query>,
+    pop_norm: f32,
+    /// Factor on the relevance of products found only by meaning while keyword matches exist.
+    semantic_only: f32,
+}
+
+/// Scoring: each candidate's weighted relevance, business signals and affinity, summed.
+fn score(
+    items: &ItemIndex,
+    candidates: HashMap<usize, Candidate>,
+    strict: bool,
+    req: &SearchRequest<'_>,
+    w: &Weights,
+) -> Vec<SearchHit> {
+    let (_, user) = user_vector(items, req.history, w);
+    let has_user = user.iter().any(|x| *x != 0.0);
+    let max_pop = items.cards.iter().map(|c| c.purchases).max().unwrap_or(0);
+    let scorer = Scorer {
+        items,
+        w,
+        country: req.country,
+        now: req.now,
+        user: has_user.then(|| Query::new(&user)),
+        pop_norm: ((max_pop as f32) + 1.0).ln().max(f32::MIN_POSITIVE),
+        semantic_only: if strict { finite_or_zero(w.semantic_only) } else { 1.0 },
+    };
+    candidates.into_iter().map(|(i, c)| scorer.hit(i, c)).collect()
+}
+
+impl Scorer<'_> {
+    /// One candidate's hit: every contribution in its [`SearchWhy`], their sum as the score.
+    fn hit(&self, i: usize, c: Candidate) -> SearchHit {
+        let (items, w, f) = (self.items, self.w, finite_or_zero);
+        let rel = if c.keyword.is_none() { c.mix * self.semantic_only } else { c.mix };
+        let s = items.signals.get(i);
+        let sig = |g: fn(&crate::signals::Signals) -> f32| s.map_or(crate::signals::NEUTRAL, g);
+        let stock = s.map_or(crate::signals::NEUTRAL, |s| s.stock_in(self.country));
+        let fresh = s.map_or(0.0, |s| s.freshness(self.now));
+        let pop = ((items.cards[i].purchases as f32) + 1.0).ln() / self.pop_norm;
+        let personal = self.user.as_ref().map_or(0.0, |u| items.vectors.dot(i, &u.codes, u.scale).max(0.0));
+        let why = SearchWhy {
+            relevance: f(f(w.relevance) * rel),
+            keyword: c.keyword,
+            semantic: c.cosine,
+            quality: f(f(w.quality) * sig(|s| s.quality)),
+            trust: f(f(w.trust) * sig(|s| s.trust)),
+            conversion: f(f(w.conversion) * sig(|s| s.conversion)),
+            in_stock: f(f(w.in_stock) * stock),
+            freshness: f(f(w.freshness) * fresh),
+            popularity: f(f(w.search_popularity) * pop),
+            personal: f(f(w.personal) * personal),
+            ..SearchWhy::default()
+        };
+        let score = why.relevance
+            + why.quality
+            + why.trust
+            + why.conversion
+            + why.in_stock
+            + why.freshness
+            + why.popularity
+            + why.personal;
+        SearchHit { index: i, score, why }
+    }
+}
+
+/// Merchandising: the active rules' hides, then boosts and buries, in rule order (before filters and
+/// facets, so a hidden product is counted nowhere). Pins come last, in [`pin`].
+fn apply_rules(scored: &mut Vec<SearchHit>, active: &[&Rule], items: &ItemIndex, country: Option<&str>) {
+    for rule in active {
+        for action in &rule.actions {
+            match action {
+                Action::Hide { filter } => scored.retain(|h| !filter.matches(items, h.index, country)),
+                Action::Boost { filter, by } => {
+                    for h in scored.iter_mut().filter(|h| filter.matches(items, h.index, country)) {
+                        let by = finite_or_zero(*by);
+                        h.score += by;
+                        h.why.merchandising += by;
+                        h.why.rules.push(rule.id.clone());
+                    }
+                }
+                Action::Pin { .. } => {}
+            }
+        }
+    }
+}
+
+/// The request's filters and the shopper's country, over the scored hits' category paths.
+#[derive(Debug)]
+struct Gate<'a> {
+    items: &'a ItemIndex,
+    filters: &'a Filters,
+    country: Option<&'a str>,
+    /// Category slug path of every scored hit.
+    paths: HashMap<usize, String>,
+}
+
+impl<'a> Gate<'a> {
+    /// The gate of `filters` over `scored`.
+    fn new(
+        items: &'a ItemIndex,
+        filters: &'a Filters,
+        country: Option<&'a str>,
+        scored: &[SearchHit],
+    ) -> Self {
+        let paths = scored.iter().map(|h| (h.index, category_path(&items.cards[h.index].category))).collect();
+        Gate { items, filters, country, paths }
+    }
+
+    /// Within the price filter.
+    fn price_ok(&self, i: usize) -> bool {
+        let (p, f) = (self.items.cards[i].price.amount, self.filters);
+        f.min_price.is_none_or(|m| p >= m) && f.max_price.is_none_or(|m| p <= m)
+    }
+
+    /// Within the in-stock filter.
+    fn stock_ok(&self, i: usize) -> bool {
+        !self.filters.in_stock || self.items.signals.get(i).is_some_and(|s| s.stock_in(self.country) >= 1.0)
+    }
+
+    /// Within the category filter (a scored hit).
+    fn category_ok(&self, i: usize) -> bool {
+        let wanted = self.filters.category.as_deref();
+        wanted.is_none_or(|c| self.paths.get(&i).is_some_and(|p| crate::catalog::in_category(p, c)))
+    }
+
+    /// Passes every filter (a scored hit).
+    fn keeps(&self, i: usize) -> bool {
+        self.price_ok(i) && self.stock_ok(i) && self.category_ok(i)
+    }
+
+    /// Out of stock in the shopper's country: ranked below everything in stock.
+    fn out_of_stock(&self, i: usize) -> bool {
+        self.items.signals.get(i).is_some_and(|s| s.stock_in(self.country) == 0.0)
+    }
+
+    /// May be pinned: any product (found by the query or not) passing the filters, in stock and not
+    /// hidden by a rule.
+    fn may_pin(&self, i: usize, active: &[&Rule]) -> bool {
+        let in_category = self.filters.category.as_deref().is_none_or(|c| {
+            self.items
+                .cards
+                .get(i)
+                .is_some_and(|card| crate::catalog::in_category(&category_path(&card.category), c))
+        });
+        self.price_ok(i)
+            && self.stock_ok(i)
+            && in_category
+            && !self.out_of_stock(i)
+            && !hidden(active, self.items, i, self.country)
+    }
+}
+
+fn hidden(active: &[&Rule], items: &ItemIndex, i: usize, country: Option<&str>) -> bool {
     active.iter().flat_map(|r| &r.actions).any(|a| match a {
         Action::Hide { filter } => filter.matches(items, i, country),
         _ => false,
     })
 }
 
-/// Moves pinned products to their slots (adding those the query did not find), marked `featured`.
-/// A pin whose product fails `allowed` (filters, stock, hidden) is skipped.
-fn pin(
-    hits: &mut Vec<SearchHit>,
-    active: &[&crate::rules::Rule],
-    items: &ItemIndex,
-    allowed: impl Fn(usize) -> bool,
-) {
+/// Facets of the scored hits: each counts under every filter except its own.
+fn facets(scored: &[SearchHit], gate: &Gate<'_>) -> Facets {
+    let mut facets = Facets::default();
+    let mut buckets = vec![0usize; PRICE_BUCKETS.len() + 1];
+    for h in scored {
+        let i = h.index;
+        if gate.price_ok(i) && gate.stock_ok(i) {
+            let path = gate.paths.get(&i).map_or("", String::as_str);
+            for (end, _) in path.match_indices('/').chain([(path.len(), "")]) {
+                *facets.category.entry(path[..end].to_owned()).or_default() += 1;
+            }
+        }
+        if gate.category_ok(i) && gate.stock_ok(i) {
+            let p = gate.items.cards[i].price.amount;
+            buckets[PRICE_BUCKETS.iter().take_while(|&&b| p >= b).count()] += 1;
+        }
+    }
+    let mut lo = 0.0;
+    for (k, count) in buckets.into_iter().enumerate() {
+        let hi = PRICE_BUCKETS.get(k).copied();
+        facets.price.push(PriceBucket { min: lo, max: hi, count });
+        lo = hi.unwrap_or(lo);
+    }
+    facets
+}
+
+/// Sorting: relevance puts in-stock first, then score; the others order by their key, then score;
+/// ties go to the lower index.
+fn sort_hits(scored: &mut [SearchHit], sort: Sort, gate: &Gate<'_>) {
+    let items = gate.items;
+    let by_score = |a: &SearchHit, b: &SearchHit| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index));
+    let price = |h: &SearchHit| items.cards[h.index].price.amount;
+    let created = |h: &SearchHit| items.signals.get(h.index).and_then(|s| s.created_at).unwrap_or(i64::MIN);
+    match sort {
+        Sort::Relevance => crate::order::sort_by(scored, |a, b| {
+            gate.out_of_stock(a.index).cmp(&gate.out_of_stock(b.index)).then_with(|| by_score(a, b))
+        }),
+        Sort::PriceAsc => {
+            crate::order::sort_by(scored, |a, b| price(a).total_cmp(&price(b)).then_with(|| by_score(a, b)))
+        }
+        Sort::PriceDesc => {
+            crate::order::sort_by(scored, |a, b| price(b).total_cmp(&price(a)).then_with(|| by_score(a, b)))
+        }
+        Sort::Newest => {
+            crate::order::sort_by(scored, |a, b| created(b).cmp(&created(a)).then_with(|| by_score(a, b)))
+        }
+    }
+}
+
+/// Pinning: moves pinned products to their slots (adding those the query did not find), marked
+/// `featured`. A pin whose product fails `allowed` (filters, stock, hidden) is skipped.
+fn pin(hits: &mut Vec<SearchHit>, active: &[&Rule], items: &ItemIndex, allowed: impl Fn(usize) -> bool) {
     let mut slots = crate::rules::pin_slots(active, |id| items.position(id).filter(|&i| allowed(i)));
     crate::order::sort_by_key(&mut slots, |(_, slot, _)| *slot);
     let mut pinned = Vec::new();
@@ -216,223 +608,6 @@ fn pin(
         let at = (*slot).min(hits.len());
         hits.insert(at, hit);
     }
-}
-
-/// Category slug path of an item (`furniture/chairs`).
-pub fn category_path(category: &[String]) -> String {
-    category.iter().map(|c| slug(c)).collect::<Vec<_>>().join("/")
-}
-
-fn in_category(path: &str, wanted: &str) -> bool {
-    path == wanted || (path.starts_with(wanted) && path.as_bytes().get(wanted.len()) == Some(&b'/'))
-}
-
-/// Runs a search.
-///
-/// Contract: candidates are the products matching every query word by keyword (or, when none does,
-/// any word: `partial`), plus products whose content vector has cosine >= `min_semantic` with the
-/// query embedding (top [`MAX_SEMANTIC`]). Relevance (0..=1) is the convex mix
-/// `(keyword·bm25/best_bm25 + semantic·cosine) / (keyword + semantic)` over the rankings that produced
-/// candidates (a partial keyword match scaled by the squared share of words it matched), multiplied by
-/// `semantic_only` for products found only by meaning while keyword matches exist. The score adds
-/// `relevance·rel` and each business signal times its weight (see [`SearchWhy`]); an empty query lists
-/// every product by those signals (category pages). Filters apply before paging; facet counts apply
-/// every filter except their own. Sorts other than relevance order by their key, then score, then
-/// index. Never panics on any input.
-pub fn search(cat: Catalog<'_>, req: &SearchRequest<'_>, w: &Weights) -> SearchResults {
-    let items = cat.items;
-    let n = items.len();
-    let query: String = req.query.chars().take(MAX_QUERY).collect();
-    let has_query = !crate::text::words(&query).is_empty();
-
-    // Keyword ranking.
-    let (mut lex, words) = cat.keyword(&query);
-    lex.retain(|h| h.doc < n);
-    let strict = lex.iter().any(|h| h.matched == words);
-    if strict {
-        lex.retain(|h| h.matched == words);
-    }
-    crate::order::sort_by(&mut lex, |a, b| b.score.total_cmp(&a.score).then(a.doc.cmp(&b.doc)));
-    let partial = has_query && !strict && !lex.is_empty();
-
-    // Semantic ranking.
-    let mut sem: Vec<(usize, f32)> = Vec::new();
-    if has_query && let Some(q) = cat.embedder.and_then(|e| e.embed_query(&query)) {
-        let q = Query::new(&q);
-        let min = finite_or_zero(w.min_semantic);
-        sem = (0..n.min(items.content.len()))
-            .map(|i| (i, items.content.dot(i, &q.codes, q.scale)))
-            .filter(|&(_, c)| c >= min)
-            .collect();
-        crate::order::sort_by(&mut sem, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        sem.truncate(MAX_SEMANTIC);
-    }
-
-    // Fuse: a convex mix of the keyword score (relative to the best) and the cosine, over the
-    // rankings that ran, so a strong match stays ahead of a weak one by more than a rank step.
-    let (wk, ws) = (finite_or_zero(w.keyword).max(0.0), finite_or_zero(w.semantic).max(0.0));
-    let semantic_ran = !sem.is_empty();
-    let denom =
-        (if lex.is_empty() { 0.0 } else { wk } + if semantic_ran { ws } else { 0.0 }).max(f32::MIN_POSITIVE);
-    let best = lex.first().map_or(0.0, |h| h.score).max(f32::MIN_POSITIVE);
-    let mut cand: HashMap<usize, (f32, Option<Match>, Option<f32>)> = HashMap::new();
-    for h in &lex {
-        let c = cand.entry(h.doc).or_insert((0.0, None, None));
-        // A partial match counts by the square of the share of words it matched, so a product matching
-        // only "to" of "something to sit on" does not outrank one that means it.
-        let share = h.matched as f32 / words.max(1) as f32;
-        c.0 += wk * h.score / best / denom * share * share;
-        c.1 = Some(h.worst);
-    }
-    for &(i, cos) in &sem {
-        let c = cand.entry(i).or_insert((0.0, None, None));
-        c.0 += ws * cos.clamp(0.0, 1.0) / denom;
-        c.2 = Some(cos);
-    }
-    if !has_query {
-        cand = (0..n).map(|i| (i, (0.0, None, None))).collect();
-    }
-
-    let (_, user) = user_vector(items, req.history, w);
-    let user_q = Query::new(&user);
-    let has_user = user.iter().any(|x| *x != 0.0);
-    let max_pop = items.cards.iter().map(|c| c.purchases).max().unwrap_or(0);
-    let pop_norm = ((max_pop as f32) + 1.0).ln().max(f32::MIN_POSITIVE);
-    let semantic_only = finite_or_zero(w.semantic_only);
-
-    let mut scored: Vec<SearchHit> = cand
-        .into_iter()
-        .map(|(i, (mix, kw, cos))| {
-            let mut rel = mix;
-            if strict && kw.is_none() {
-                rel *= semantic_only;
-            }
-            let s = items.signals.get(i);
-            let sig = |f: fn(&crate::signals::Signals) -> f32| s.map_or(crate::signals::NEUTRAL, f);
-            let stock = s.map_or(crate::signals::NEUTRAL, |s| s.stock_in(req.country));
-            let fresh = s.map_or(0.0, |s| s.freshness(req.now));
-            let pop = ((items.cards[i].purchases as f32) + 1.0).ln() / pop_norm;
-            let personal =
-                if has_user { items.vectors.dot(i, &user_q.codes, user_q.scale).max(0.0) } else { 0.0 };
-            let f = finite_or_zero;
-            let why = SearchWhy {
-                relevance: f(f(w.relevance) * rel),
-                keyword: kw,
-                semantic: cos,
-                quality: f(f(w.quality) * sig(|s| s.quality)),
-                trust: f(f(w.trust) * sig(|s| s.trust)),
-                conversion: f(f(w.conversion) * sig(|s| s.conversion)),
-                in_stock: f(f(w.in_stock) * stock),
-                freshness: f(f(w.freshness) * fresh),
-                popularity: f(f(w.search_popularity) * pop),
-                personal: f(f(w.personal) * personal),
-                ..SearchWhy::default()
-            };
-            let score = why.relevance
-                + why.quality
-                + why.trust
-                + why.conversion
-                + why.in_stock
-                + why.freshness
-                + why.popularity
-                + why.personal;
-            SearchHit { index: i, score, why }
-        })
-        .collect();
-
-    // Merchandising: hide, then boost or bury, before filters and facets (a hidden product is not
-    // counted anywhere).
-    let cx = RuleContext { query: &query, category: req.filters.category.as_deref(), now: req.now };
-    let active = req.rules.map(|r| r.active(&cx)).unwrap_or_default();
-    for rule in &active {
-        for action in &rule.actions {
-            match action {
-                Action::Hide { filter } => scored.retain(|h| !filter.matches(items, h.index, req.country)),
-                Action::Boost { filter, by } => {
-                    for h in scored.iter_mut().filter(|h| filter.matches(items, h.index, req.country)) {
-                        let by = finite_or_zero(*by);
-                        h.score += by;
-                        h.why.merchandising += by;
-                        h.why.rules.push(rule.id.clone());
-                    }
-                }
-                Action::Pin { .. } => {}
-            }
-        }
-    }
-
-    // Filters and facets.
-    let f = &req.filters;
-    let price_ok = |i: usize| {
-        let p = items.cards[i].price.amount;
-        f.min_price.is_none_or(|m| p >= m) && f.max_price.is_none_or(|m| p <= m)
-    };
-    let stock_ok =
-        |i: usize| !f.in_stock || items.signals.get(i).is_some_and(|s| s.stock_in(req.country) >= 1.0);
-    let paths: HashMap<usize, String> =
-        scored.iter().map(|h| (h.index, category_path(&items.cards[h.index].category))).collect();
-    let cat_ok =
-        |i: usize| f.category.as_deref().is_none_or(|c| paths.get(&i).is_some_and(|p| in_category(p, c)));
-    // For pinned products that did not match the query (no precomputed path).
-    let cat_ok_any = |i: usize| {
-        f.category.as_deref().is_none_or(|c| {
-            items.cards.get(i).is_some_and(|card| in_category(&category_path(&card.category), c))
-        })
-    };
-    let mut facets = Facets::default();
-    let mut buckets = vec![0usize; PRICE_BUCKETS.len() + 1];
-    for h in &scored {
-        let i = h.index;
-        if price_ok(i) && stock_ok(i) {
-            let path = &paths[&i];
-            for (end, _) in path.match_indices('/').chain([(path.len(), "")]) {
-                *facets.category.entry(path[..end].to_owned()).or_default() += 1;
-            }
-        }
-        if cat_ok(i) && stock_ok(i) {
-            let p = items.cards[i].price.amount;
-            buckets[PRICE_BUCKETS.iter().take_while(|&&b| p >= b).count()] += 1;
-        }
-    }
-    let mut lo = 0.0;
-    for (k, count) in buckets.into_iter().enumerate() {
-        let hi = PRICE_BUCKETS.get(k).copied();
-        facets.price.push(PriceBucket { min: lo, max: hi, count });
-        lo = hi.unwrap_or(lo);
-    }
-    scored.retain(|h| price_ok(h.index) && stock_ok(h.index) && cat_ok(h.index));
-
-    let by_score = |a: &SearchHit, b: &SearchHit| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index));
-    let price = |h: &SearchHit| items.cards[h.index].price.amount;
-    let created = |h: &SearchHit| items.signals.get(h.index).and_then(|s| s.created_at).unwrap_or(i64::MIN);
-    // Out of stock in the shopper's country ranks below everything in stock (relevance order).
-    let out_of_stock = |i: usize| items.signals.get(i).is_some_and(|s| s.stock_in(req.country) == 0.0);
-    match req.sort {
-        Sort::Relevance => {
-            crate::order::sort_by(&mut scored, |a, b| {
-                out_of_stock(a.index).cmp(&out_of_stock(b.index)).then_with(|| by_score(a, b))
-            });
-            pin(&mut scored, &active, items, |i| {
-                price_ok(i)
-                    && stock_ok(i)
-                    && cat_ok_any(i)
-                    && !out_of_stock(i)
-                    && !hidden(&active, items, i, req.country)
-            });
-        }
-        Sort::PriceAsc => crate::order::sort_by(&mut scored, |a, b| {
-            price(a).total_cmp(&price(b)).then_with(|| by_score(a, b))
-        }),
-        Sort::PriceDesc => crate::order::sort_by(&mut scored, |a, b| {
-            price(b).total_cmp(&price(a)).then_with(|| by_score(a, b))
-        }),
-        Sort::Newest => crate::order::sort_by(&mut scored, |a, b| {
-            created(b).cmp(&created(a)).then_with(|| by_score(a, b))
-        }),
-    }
-    let total = scored.len();
-    let hits = scored.into_iter().skip(req.offset).take(req.limit).collect();
-    SearchResults { total, hits, facets, partial }
 }
 
 #[cfg(test)]
@@ -504,7 +679,7 @@ mod tests {
         let lex = Lexicon::new(LexicalData::build(&ps)).unwrap();
         let mut req = SearchRequest { query, limit: 20, now: 1_763_800_000, ..Default::default() };
         f(&mut req);
-        let r = search(Catalog::new(&items, Some(&lex), None), &req, &Weights::default());
+        let r = search(SearchIndex::new(&items, Some(&lex), None), &req, &Weights::default());
         (r.hits.iter().map(|h| items.cards[h.index].id.clone()).collect(), r)
     }
 
@@ -521,7 +696,7 @@ mod tests {
             rules: Some(&rules),
             ..Default::default()
         };
-        let r = search(Catalog::new(&items, Some(&lex), None), &req, &Weights::default());
+        let r = search(SearchIndex::new(&items, Some(&lex), None), &req, &Weights::default());
         r.hits
             .iter()
             .map(|h| {
@@ -710,6 +885,23 @@ mod tests {
     }
 
     #[test]
+    fn sort_names_parse_back_and_are_the_serde_form() {
+        for s in Sort::ALL {
+            assert_eq!(s.as_str().parse::<Sort>(), Ok(s));
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.as_str()));
+            assert_eq!(serde_json::from_str::<Sort>(&format!("\"{}\"", s.as_str())).unwrap(), s);
+        }
+        assert_eq!("".parse::<Sort>(), Ok(Sort::Relevance), "empty is the default");
+        assert_eq!(" newest ".parse::<Sort>(), Ok(Sort::Newest));
+        let err = "cheapest".parse::<Sort>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"sort must be relevance, price_asc, price_desc or newest, got "cheapest""#
+        );
+        assert!(serde_json::from_str::<Sort>(r#""cheapest""#).is_err());
+    }
+
+    #[test]
     fn quality_orders_equal_matches() {
         // c1 (4.8 stars x 300) and c3 (2.0 x 40) both match "chairs" exactly in title and category.
         let (ids, _) = run("chairs", |_| ());
@@ -738,7 +930,7 @@ pub struct Suggestions {
 /// Suggestions for `query`: up to `terms` completions (most frequent first) when the query ends inside
 /// a word, and the `products` best hits of [`search`] with no filters.
 pub fn suggest(
-    cat: Catalog<'_>,
+    index: SearchIndex<'_>,
     query: &str,
     w: &Weights,
     now: i64,
@@ -749,13 +941,13 @@ pub fn suggest(
     let words = crate::text::words(&query);
     let lead = words[..words.len().saturating_sub(1)].join(" ");
     let typing = query.chars().last().is_some_and(char::is_alphanumeric);
-    let completions = if typing { cat.complete(&query, terms) } else { Vec::new() };
+    let completions = if typing { index.complete(&query, terms) } else { Vec::new() };
     let terms =
         completions.into_iter().map(|t| if lead.is_empty() { t } else { format!("{lead} {t}") }).collect();
     let hits = if words.is_empty() {
         Vec::new()
     } else {
-        search(cat, &SearchRequest { query: &query, now, limit: products, ..Default::default() }, w).hits
+        search(index, &SearchRequest { query: &query, now, limit: products, ..Default::default() }, w).hits
     };
     Suggestions { terms, hits }
 }

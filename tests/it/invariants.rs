@@ -150,12 +150,12 @@ fn problem_json_is_made_in_one_place() {
     }
 }
 
-/// Architecture invariant: every network call of the app lives in `app/src/api.rs`.
+/// Architecture invariant: every network call of the app lives in `app/src/client.rs`.
 #[test]
-fn app_network_calls_live_in_api_module() {
+fn app_network_calls_live_in_client_module() {
     for file in sources() {
         let rel = file.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
-        if rel.starts_with("app/") && rel != "app/src/api.rs" {
+        if rel.starts_with("app/") && rel != "app/src/client.rs" {
             let text = std::fs::read_to_string(&file).unwrap();
             for banned in [
                 "gloo_net",

@@ -13,7 +13,7 @@ use ranking::index::ItemIndex;
 use ranking::ivf::{self, Cell, IvfHead, OpenCell, Router};
 use ranking::kv::{self, Blob, Manifest};
 use ranking::lexical::{LexicalData, Lexicon};
-use ranking::search::{self, Catalog, SearchRequest};
+use ranking::search::{self, SearchIndex, SearchRequest};
 use ranking::weights::Weights;
 
 use crate::{TempDir, indexer, root};
@@ -89,17 +89,17 @@ fn partitioned_build_answers_like_the_whole_index() {
     let queries = ["chair", "paper", "phone", "bookcase", "binders", "stapler", "table", "storage box"];
     for q in queries {
         let req = SearchRequest { query: q, limit: 10, ..Default::default() };
-        let ids = |cat: Catalog<'_>| -> HashSet<String> {
+        let ids = |cat: SearchIndex<'_>| -> HashSet<String> {
             let r = search::search(cat, &req, &w);
             r.hits.iter().map(|h| cat.items.cards[h.index].id.clone()).collect()
         };
-        let expected = ids(Catalog::new(&whole, Some(&lexicon), Some(&embedder)));
+        let expected = ids(SearchIndex::new(&whole, Some(&lexicon), Some(&embedder)));
         let wanted = ivf::search_plan(&router, q, None, Some(&embedder), &[]);
         assert!(wanted.len() <= ivf::VECTOR_PROBES + ivf::KEYWORD_PROBES, "{q}: {wanted:?}");
         let cells: Vec<OpenCell> = wanted.iter().map(|&c| open(c)).collect();
         let refs: Vec<&OpenCell> = cells.iter().collect();
         let view = ivf::merge(&refs, &[]);
-        let got = ids(Catalog::view(&view, Some(&embedder), Some(&router)));
+        let got = ids(SearchIndex::view(&view, Some(&embedder), Some(&router)));
         assert!(!got.is_empty(), "{q}: nothing found in cells {wanted:?}");
         overlap += expected.intersection(&got).count() as f64 / expected.len().max(1) as f64;
     }

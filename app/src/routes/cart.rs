@@ -8,7 +8,7 @@ use ranking::Price;
 use ranking::api::{CartLine, CheckoutRequest};
 use ranking::events::EventKind;
 
-use crate::api;
+use crate::client;
 use crate::components::{encode, format_price};
 use crate::fetch::Fetch;
 use crate::i18n::Msg;
@@ -70,7 +70,7 @@ pub fn CartPage() -> impl IntoView {
 #[component]
 fn Checkout() -> impl IntoView {
     let store = expect_context::<Store>();
-    let status = Fetch::new(move || api::checkout_status(store));
+    let status = Fetch::new(move || client::checkout_status(store));
     // Offline the shop cannot say whether it takes payments: the button shows, disabled, with a note.
     let shown = move || status.with(|s| matches!(s, Some(Ok(s)) if s.enabled)) || !store.online.get();
     let cancelled = use_query_map().with_untracked(|q| q.get("checkout").as_deref() == Some("cancelled"));
@@ -94,9 +94,9 @@ fn Checkout() -> impl IntoView {
         busy.set(true);
         failed.set(None);
         leptos::task::spawn_local(async move {
-            match api::checkout(store, &request).await {
+            match client::checkout(store, &request).await {
                 // The page is left; `busy` stays, so a second tap cannot open a second session.
-                Ok(session) => api::go_to(&session.url),
+                Ok(session) => client::go_to(&session.url),
                 Err(e) => {
                     failed.set(Some(format!("{} {}", store.t(Msg::CheckoutFailed), e.message(store.lang()))));
                     busy.set(false);

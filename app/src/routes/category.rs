@@ -7,7 +7,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use ranking::index::CategoryNode;
 
-use crate::api::{self, SearchQuery};
+use crate::client::{self, SearchQuery};
 use crate::fetch::Fetch;
 use crate::i18n::Msg;
 use crate::routes::search::Results;
@@ -23,7 +23,7 @@ pub fn CategoryPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let path = move || params.read().get("path").unwrap_or_default().trim_matches('/').to_owned();
-    let tree = Fetch::new(move || async move { api::categories(store).await });
+    let tree = Fetch::new(move || async move { client::categories(store).await });
     let q = Signal::derive(move || {
         let m = query.read();
         let path = path();

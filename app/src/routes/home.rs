@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use ranking::api::FeedResponse;
 
-use crate::api::{self, ApiError};
+use crate::client::{self, FetchError};
 use crate::components::{self, ErrorView, Grid, SkeletonGrid, Tile};
 use crate::device::{self, DeviceGen};
 use crate::fetch::Fetch;
@@ -21,7 +21,7 @@ pub fn Home() -> impl IntoView {
     let DeviceGen(generation) = expect_context::<DeviceGen>();
     let edge = Fetch::new(move || {
         let history = store.history_header();
-        async move { api::feed(store, PER_SECTION, history).await }
+        async move { client::feed(store, PER_SECTION, history).await }
     });
     let retry = Callback::new(move |_| edge.refetch());
     let on_device = move || {
@@ -47,7 +47,7 @@ pub fn Home() -> impl IntoView {
 
 /// What the home shows, and whether it is real content (not the skeleton).
 fn home_view(
-    edge: Option<Result<FeedResponse, ApiError>>,
+    edge: Option<Result<FeedResponse, FetchError>>,
     on_device: Option<FeedResponse>,
     retry: Callback<()>,
     store: Store,
@@ -59,7 +59,7 @@ fn home_view(
                 (sections(store, feed, "device").into_any(), true)
             }
             (_, None) => (view! { <SkeletonGrid/> }.into_any(), false),
-            (_, Some(Err(ApiError::Status { fallback: Some(feed), .. }))) => {
+            (_, Some(Err(FetchError::Status { fallback: Some(feed), .. }))) => {
                 (sections(store, *feed, "fallback").into_any(), true)
             }
             (_, Some(Err(error))) => (view! { <ErrorView error retry/> }.into_any(), true),

@@ -7,7 +7,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use ranking::Card;
 
-use crate::api;
+use crate::client;
 use crate::components::{ErrorView, Grid, Tile, format_price};
 use crate::device::{self, DeviceGen};
 use crate::fetch::Fetch;
@@ -22,7 +22,7 @@ pub fn ProductPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let product = Fetch::new(move || {
         let id = id();
-        async move { api::product(store, &id).await }
+        async move { client::product(store, &id).await }
     });
     let retry = Callback::new(move |_| product.refetch());
     // The view is recorded once the product is known (an unknown id is not history).
@@ -33,7 +33,7 @@ pub fn ProductPage() -> impl IntoView {
             let id = card.id.clone();
             if store.settings.with_untracked(|s| s.personalize) && !device::has_rows(&id) {
                 leptos::task::spawn_local(async move {
-                    if let Ok(bytes) = api::rows(store, &id).await
+                    if let Ok(bytes) = client::rows(store, &id).await
                         && device::install_rows(&id, &bytes).is_ok()
                     {
                         generation.update(|g| *g += 1);
@@ -97,7 +97,7 @@ fn Related(id: String, bought_together: bool) -> impl IntoView {
     let store = expect_context::<Store>();
     let list = Fetch::new(move || {
         let id = id.clone();
-        async move { api::related(store, &id, bought_together).await }
+        async move { client::related(store, &id, bought_together).await }
     });
     let title = if bought_together { Msg::BoughtTogether } else { Msg::SimilarItems };
     let key = if bought_together { "bought-together" } else { "similar" };

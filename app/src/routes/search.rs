@@ -7,8 +7,9 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use ranking::api::SearchResponse;
+use ranking::search::Sort;
 
-use crate::api::{self, ApiError, SearchQuery};
+use crate::client::{self, FetchError, SearchQuery};
 use crate::components::{ErrorView, Grid, SkeletonGrid, Tile, encode};
 use crate::device::{self, DeviceGen};
 use crate::fetch::Fetch;
@@ -33,6 +34,16 @@ pub fn SearchPage() -> impl IntoView {
         }
     });
     view! { <Results query=q base="/search".to_owned()/> }
+}
+
+/// The label a shopper reads for a sort.
+fn sort_label(sort: Sort) -> Msg {
+    match sort {
+        Sort::Relevance => Msg::SortRelevance,
+        Sort::PriceAsc => Msg::SortPriceAsc,
+        Sort::PriceDesc => Msg::SortPriceDesc,
+        Sort::Newest => Msg::SortNewest,
+    }
 }
 
 /// The URL of a results page: `/search?q=…&…`, or for `base` `/c` the category in the path
@@ -62,7 +73,7 @@ pub fn Results(query: Signal<SearchQuery>, base: String) -> impl IntoView {
     let results = Fetch::new(move || {
         let q = query.get();
         let history = store.history_header();
-        async move { api::search(store, &q, history).await }
+        async move { client::search(store, &q, history).await }
     });
     let retry = Callback::new(move |_| results.refetch());
     let base = StoredValue::new(base);
@@ -81,11 +92,11 @@ pub fn Results(query: Signal<SearchQuery>, base: String) -> impl IntoView {
                         }
                     }
                     Some(Ok(r)) => found(store, r, q, base.get_value(), "edge").into_any(),
-                    Some(Err(ApiError::Network)) => {
+                    Some(Err(FetchError::Network)) => {
                         generation.track();
                         match on_device(store, &q) {
                             Some(r) => found(store, r, q, base.get_value(), "device").into_any(),
-                            None => view! { <ErrorView error=ApiError::Network retry/> }.into_any(),
+                            None => view! { <ErrorView error=FetchError::Network retry/> }.into_any(),
                         }
                     }
                     Some(Err(error)) => view! { <ErrorView error retry/> }.into_any(),
@@ -137,21 +148,16 @@ fn found(
         .map(|(p, n)| (p.clone(), *n))
         .collect();
     let navigate = use_navigate();
-    let sort_now = q.sort.clone().unwrap_or_else(|| "relevance".into());
+    let sort_now = q.sort.clone().unwrap_or_else(|| Sort::Relevance.as_str().into());
     let sort_base = base.clone();
     let sort_q = q.clone();
     let on_sort = move |ev: leptos::ev::Event| {
         let mut next = sort_q.clone();
-        next.sort = Some(event_target_value(&ev)).filter(|s| s != "relevance");
+        next.sort = Some(event_target_value(&ev)).filter(|s| s != Sort::Relevance.as_str());
         next.page = 1;
         navigate(&url(&sort_base, &next), Default::default());
     };
-    let sorts = [
-        ("relevance", Msg::SortRelevance),
-        ("price_asc", Msg::SortPriceAsc),
-        ("price_desc", Msg::SortPriceDesc),
-        ("newest", Msg::SortNewest),
-    ];
+    let sorts = Sort::ALL.map(|s| (s.as_str(), sort_label(s)));
     let prev = (q.page > 1).then(|| {
         let mut p = q.clone();
         p.page -= 1;
@@ -220,7 +226,7 @@ fn found(
 #[component]
 fn BrowseInstead() -> impl IntoView {
     let store = expect_context::<Store>();
-    let tree = Fetch::new(move || async move { api::categories(store).await });
+    let tree = Fetch::new(move || async move { client::categories(store).await });
     move || {
         tree.get().and_then(Result::ok).map(|t| {
             view! {

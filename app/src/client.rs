@@ -14,9 +14,9 @@ use serde::de::DeserializeOwned;
 use crate::i18n::{Lang, Msg, t};
 use crate::store::Store;
 
-/// Why an API call failed, worded for the shopper by [`ApiError::message`].
+/// Why an API call failed, worded for the shopper by [`FetchError::message`].
 #[derive(Debug, Clone, PartialEq)]
-pub enum ApiError {
+pub enum FetchError {
     /// No answer at all (offline, server down).
     Network,
     /// The API answered with an error; `detail` comes from its problem+json body.
@@ -25,16 +25,16 @@ pub enum ApiError {
     Decode,
 }
 
-impl ApiError {
+impl FetchError {
     pub fn message(&self, lang: Lang) -> String {
         match self {
-            ApiError::Network => t(lang, Msg::ErrNetwork).into(),
-            ApiError::Status { status: 404, .. } => t(lang, Msg::ErrNotFound).into(),
-            ApiError::Status { status, detail, .. } if *status < 500 => {
+            FetchError::Network => t(lang, Msg::ErrNetwork).into(),
+            FetchError::Status { status: 404, .. } => t(lang, Msg::ErrNotFound).into(),
+            FetchError::Status { status, detail, .. } if *status < 500 => {
                 format!("{} {detail}", t(lang, Msg::ErrBadRequest))
             }
-            ApiError::Status { .. } => t(lang, Msg::ErrServer).into(),
-            ApiError::Decode => t(lang, Msg::ErrDecode).into(),
+            FetchError::Status { .. } => t(lang, Msg::ErrServer).into(),
+            FetchError::Decode => t(lang, Msg::ErrDecode).into(),
         }
     }
 }
@@ -74,20 +74,20 @@ fn went_offline(store: Store) {
 /// Sends a request with the shopper's country and currency; a network failure or the service
 /// worker's offline copy (`x-offline`) marks the app offline.
 /// `body`: JSON to POST (the request is a GET without it).
-async fn send(store: Store, req: RequestBuilder, body: Option<&str>) -> Result<Response, ApiError> {
+async fn send(store: Store, req: RequestBuilder, body: Option<&str>) -> Result<Response, FetchError> {
     let req = req.query(store.locale_query());
     let sent = match body {
         None => req.send().await,
         Some(json) => match req.header("content-type", "application/json").body(json) {
             Ok(r) => r.send().await,
-            Err(_) => return Err(ApiError::Decode),
+            Err(_) => return Err(FetchError::Decode),
         },
     };
     let resp = match sent {
         Ok(r) => r,
         Err(_) => {
             went_offline(store);
-            return Err(ApiError::Network);
+            return Err(FetchError::Network);
         }
     };
     let offline = resp.headers().get("x-offline").is_some();
@@ -98,22 +98,22 @@ async fn send(store: Store, req: RequestBuilder, body: Option<&str>) -> Result<R
         let status = resp.status();
         // The service worker's "nothing cached" answer is a network failure to the shopper.
         if offline {
-            return Err(ApiError::Network);
+            return Err(FetchError::Network);
         }
         return Err(match resp.json::<Problem>().await {
-            Ok(p) => ApiError::Status { status, detail: p.detail, fallback: p.fallback.map(Box::new) },
-            Err(_) => ApiError::Status { status, detail: resp.status_text(), fallback: None },
+            Ok(p) => FetchError::Status { status, detail: p.detail, fallback: p.fallback.map(Box::new) },
+            Err(_) => FetchError::Status { status, detail: resp.status_text(), fallback: None },
         });
     }
     Ok(resp)
 }
 
-async fn get_json<T: DeserializeOwned>(store: Store, req: RequestBuilder) -> Result<T, ApiError> {
-    send(store, req, None).await?.json::<T>().await.map_err(|_| ApiError::Decode)
+async fn get_json<T: DeserializeOwned>(store: Store, req: RequestBuilder) -> Result<T, FetchError> {
+    send(store, req, None).await?.json::<T>().await.map_err(|_| FetchError::Decode)
 }
 
-async fn get_bytes(store: Store, req: RequestBuilder) -> Result<Vec<u8>, ApiError> {
-    send(store, req, None).await?.binary().await.map_err(|_| ApiError::Decode)
+async fn get_bytes(store: Store, req: RequestBuilder) -> Result<Vec<u8>, FetchError> {
+    send(store, req, None).await?.binary().await.map_err(|_| FetchError::Decode)
 }
 
 fn with_history(req: RequestBuilder, history: Option<&str>) -> RequestBuilder {
@@ -128,7 +128,7 @@ fn segment(id: &str) -> String {
 }
 
 /// The home feed's sections, personal when a history is given.
-pub async fn feed(store: Store, limit: usize, history: Option<String>) -> Result<FeedResponse, ApiError> {
+pub async fn feed(store: Store, limit: usize, history: Option<String>) -> Result<FeedResponse, FetchError> {
     let req = Request::get("/api/feed").query([("limit", limit.to_string())]);
     get_json(store, with_history(req, history.as_deref())).await
 }
@@ -165,40 +165,40 @@ pub async fn search(
     store: Store,
     query: &SearchQuery,
     history: Option<String>,
-) -> Result<SearchResponse, ApiError> {
+) -> Result<SearchResponse, FetchError> {
     let req = Request::get("/api/search").query(query.pairs());
     get_json(store, with_history(req, history.as_deref())).await
 }
 
-pub async fn suggest(store: Store, q: &str) -> Result<SuggestResponse, ApiError> {
+pub async fn suggest(store: Store, q: &str) -> Result<SuggestResponse, FetchError> {
     get_json(store, Request::get("/api/suggest").query([("q", q)])).await
 }
 
-pub async fn categories(store: Store) -> Result<CategoriesResponse, ApiError> {
+pub async fn categories(store: Store) -> Result<CategoriesResponse, FetchError> {
     get_json(store, Request::get("/api/categories")).await
 }
 
-pub async fn product(store: Store, id: &str) -> Result<ProductResponse, ApiError> {
+pub async fn product(store: Store, id: &str) -> Result<ProductResponse, FetchError> {
     get_json(store, Request::get(&format!("/api/products/{}", segment(id)))).await
 }
 
 /// Similar items, or with `bought_together` the items bought in the same orders.
-pub async fn related(store: Store, id: &str, bought_together: bool) -> Result<RelatedResponse, ApiError> {
+pub async fn related(store: Store, id: &str, bought_together: bool) -> Result<RelatedResponse, FetchError> {
     let which = if bought_together { "bought-together" } else { "similar" };
     get_json(store, Request::get(&format!("/api/products/{}/{which}", segment(id)))).await
 }
 
 /// Whether the shop takes payments (the cart shows its checkout button only then).
-pub async fn checkout_status(store: Store) -> Result<CheckoutStatus, ApiError> {
+pub async fn checkout_status(store: Store) -> Result<CheckoutStatus, FetchError> {
     get_json(store, Request::get("/api/checkout")).await
 }
 
 /// Asks the edge to price the cart and open a payment session; the answer's URL is where to pay.
 /// Only ids and quantities are sent: the edge prices every line itself.
-pub async fn checkout(store: Store, cart: &CheckoutRequest) -> Result<CheckoutResponse, ApiError> {
-    let body = serde_json::to_string(cart).map_err(|_| ApiError::Decode)?;
+pub async fn checkout(store: Store, cart: &CheckoutRequest) -> Result<CheckoutResponse, FetchError> {
+    let body = serde_json::to_string(cart).map_err(|_| FetchError::Decode)?;
     let resp = send(store, Request::post("/api/checkout"), Some(&body)).await?;
-    resp.json::<CheckoutResponse>().await.map_err(|_| ApiError::Decode)
+    resp.json::<CheckoutResponse>().await.map_err(|_| FetchError::Decode)
 }
 
 /// Leaves the shop for the payment page.
@@ -210,7 +210,7 @@ pub fn go_to(url: &str) {
 
 /// Sends a batch of events (`ranking::events::EventBatch` as JSON); `Ok` once the edge accepted it
 /// (202, stored now or before).
-pub async fn send_events(store: Store, batch: &str) -> Result<(), ApiError> {
+pub async fn send_events(store: Store, batch: &str) -> Result<(), FetchError> {
     send(store, Request::post("/api/events"), Some(batch)).await.map(|_| ())
 }
 
@@ -224,13 +224,13 @@ pub fn beacon_events(batch: &str) {
 }
 
 /// The device pack (binary, decoded by [`crate::device`]).
-pub async fn pack(store: Store) -> Result<Vec<u8>, ApiError> {
+pub async fn pack(store: Store) -> Result<Vec<u8>, FetchError> {
     get_bytes(store, Request::get("/api/pack")).await
 }
 
 /// The rows of one product and its related items (binary): asked one viewed product at a time, so
 /// no history rides along.
-pub async fn rows(store: Store, id: &str) -> Result<Vec<u8>, ApiError> {
+pub async fn rows(store: Store, id: &str) -> Result<Vec<u8>, FetchError> {
     get_bytes(store, Request::get("/api/rows").query([("ids", id), ("related", "true")])).await
 }
 
@@ -252,11 +252,11 @@ fn engine_url() -> Option<String> {
 
 /// The on-device ranking engine (`engine/`, a second wasm module; see [`crate::device`]). Cached by
 /// the service worker like the app's own files.
-pub async fn engine() -> Result<crate::device::Engine, ApiError> {
+pub async fn engine() -> Result<crate::device::Engine, FetchError> {
     use wasm_bindgen::JsCast;
-    let url = engine_url().ok_or(ApiError::Decode)?;
+    let url = engine_url().ok_or(FetchError::Decode)?;
     let module =
-        wasm_bindgen_futures::JsFuture::from(import_engine(&url)).await.map_err(|_| ApiError::Network)?;
+        wasm_bindgen_futures::JsFuture::from(import_engine(&url)).await.map_err(|_| FetchError::Network)?;
     Ok(module.unchecked_into())
 }
 
