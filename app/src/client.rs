@@ -5,7 +5,7 @@
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use leptos::prelude::{GetUntracked, Set};
-use ranking::api::{
+use ranking::wire::{
     CategoriesResponse, CheckoutRequest, CheckoutResponse, CheckoutStatus, FeedResponse, Problem,
     ProductResponse, RelatedResponse, SearchResponse, SuggestResponse,
 };

@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
-use ranking::api::{FeedItem, SearchItem};
 use ranking::events::EventKind;
+use ranking::wire::{FeedItem, SearchItem};
 use ranking::{Card, Price};
 
 use crate::client::{self, FetchError};

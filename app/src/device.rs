@@ -11,8 +11,8 @@
 use std::cell::RefCell;
 
 use ranking::Event;
-use ranking::api::{EngineSearch, FeedResponse, SearchResponse};
 use ranking::search::Sort;
+use ranking::wire::{EngineSearch, FeedResponse, SearchResponse};
 use wasm_bindgen::prelude::*;
 
 use crate::client::SearchQuery;

@@ -3,8 +3,8 @@
 //! rows the order store keeps. The wasm shell (`commerce`) does the I/O around these.
 
 use ranking::answer::Ctx;
-use ranking::api::CheckoutRequest;
 use ranking::checkout;
+use ranking::wire::CheckoutRequest;
 use ranking::{Product, checkout::CartError};
 use sha2::{Digest, Sha256};
 

@@ -6,10 +6,10 @@ use std::rc::Rc;
 
 use futures_util::StreamExt;
 
-use ranking::api::{CheckoutResponse, CheckoutStatus};
 use ranking::kv::{self, Manifest, ProductShard};
 use ranking::locale::Locale;
 use ranking::weights::Weights;
+use ranking::wire::{CheckoutResponse, CheckoutStatus};
 use worker::kv::KvStore;
 use worker::wasm_bindgen::JsValue;
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 
-use ranking::api::{FeedItem, FeedResponse, FeedSection, RelatedItem, RelatedResponse, SearchItem};
 use ranking::feed::Why;
 use ranking::index::ItemIndex;
 use ranking::kv::{CardList, ProductShard};
@@ -13,6 +12,7 @@ use ranking::lexical::{LexicalData, Lexicon, Match};
 use ranking::locale::Locale;
 use ranking::search::{MAX_QUERY, SearchIndex, SearchWhy};
 use ranking::weights::Weights;
+use ranking::wire::{FeedItem, FeedResponse, FeedSection, RelatedItem, RelatedResponse, SearchItem};
 use ranking::{Event, Product};
 use serde_json::{Value, json};
 
@@ -772,7 +772,7 @@ fn the_checker_refuses_what_the_schemas_do_not_say() {
 
 /// Bodies of the checkout's requests and answers, as serde reads and writes them, by schema name.
 fn checkout_bodies() -> Vec<(&'static str, Value)> {
-    use ranking::api::{CartLine, CheckoutRequest, CheckoutResponse, CheckoutStatus};
+    use ranking::wire::{CartLine, CheckoutRequest, CheckoutResponse, CheckoutStatus};
     let cart =
         CheckoutRequest { lines: vec![CartLine { id: "a".into(), quantity: 2 }], locale: Some("de".into()) };
     let parsed = crate::checkout::cart(Some("application/json"), &serde_json::to_vec(&cart).expect("json"));

@@ -1,10 +1,10 @@
 //! The HTML pages the edge serves itself: the home page with its prerendered feed and product pages
 //! with their head tags, assembled from the app shell and the build ([`crate::seo`] writes the HTML).
 
-use ranking::api::FeedResponse;
 use ranking::kv;
 use ranking::locale::Locale;
 use ranking::weights::Weights;
+use ranking::wire::FeedResponse;
 use ranking::{Price, Product};
 
 use crate::problem::Problem;

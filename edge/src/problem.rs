@@ -1,7 +1,7 @@
 //! Every API error, and its RFC 9457 problem+json form. Handlers return [`Problem`]; nothing else
 //! builds an error response.
 
-use ranking::api::{FeedResponse, Problem as ProblemJson};
+use ranking::wire::{FeedResponse, Problem as ProblemJson};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Problem {

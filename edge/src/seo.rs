@@ -61,7 +61,7 @@ pub fn escape(text: &str) -> String {
 /// The home page's shell with the history-free feed already in it as plain HTML, so the first
 /// product grid shows before the app's wasm has loaded (the app removes `#prerender` when it mounts).
 /// Every product string is escaped. A shell without `<body>` is returned unchanged.
-pub fn home_page(shell: &str, feed: &ranking::api::FeedResponse) -> String {
+pub fn home_page(shell: &str, feed: &ranking::wire::FeedResponse) -> String {
     let Some(at) = shell.find("<body>").map(|i| i + "<body>".len()) else { return shell.to_owned() };
     let mut html = String::from(
         "<div id=\"prerender\"><header class=\"site-header\"><a class=\"brand\" href=\"/\">Shopfront</a></header><main>",
@@ -364,12 +364,12 @@ mod tests {
             "list_price": null
         }))
         .unwrap();
-        let feed = ranking::api::FeedResponse {
-            sections: vec![ranking::api::FeedSection {
+        let feed = ranking::wire::FeedResponse {
+            sections: vec![ranking::wire::FeedSection {
                 id: "trending".into(),
                 title: "Trending <now>".into(),
                 because: None,
-                items: vec![ranking::api::FeedItem {
+                items: vec![ranking::wire::FeedItem {
                     card,
                     score: 1.0,
                     why: Default::default(),

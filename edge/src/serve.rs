@@ -22,7 +22,7 @@ use crate::route::{Route, SearchParams};
 // The answers themselves are built in `ranking`, so the app builds the same ones on the device.
 use crate::store::{FellBack, Kv, load, load_as, load_optional_as, optional, raw, warn};
 pub use ranking::answer::{Ctx, categories, categories_of, fallback_feed, feed, search, suggest};
-use ranking::api::{ProductResponse, RelatedResponse};
+use ranking::wire::{ProductResponse, RelatedResponse};
 
 /// Who is asking, as far as an answer depends on it: experiment bucket, country and currency.
 #[derive(Debug, Clone, Copy)]

@@ -8,11 +8,11 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use ranking::Product;
-use ranking::api::{FeedResponse, ProductResponse, RelatedResponse, SearchResponse};
 use ranking::index::ItemIndex;
 use ranking::ivf::{Cell, IvfHead, MAX_CELLS_PER_REQUEST};
 use ranking::kv::{self, CardList, Manifest, ProductShard};
 use ranking::lexical::LexicalData;
+use ranking::wire::{FeedResponse, ProductResponse, RelatedResponse, SearchResponse};
 
 use crate::pages;
 use crate::problem::Problem;

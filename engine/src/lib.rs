@@ -13,10 +13,10 @@
 use std::cell::RefCell;
 
 use ranking::answer::{self, Ctx, SearchParams};
-use ranking::api::{EngineSearch, FeedResponse, SearchResponse};
 use ranking::device::DevicePack;
 use ranking::ivf::{self, Cell, OpenCell};
 use ranking::search::{Filters, SearchIndex};
+use ranking::wire::{EngineSearch, FeedResponse, SearchResponse};
 use ranking::{Event, kv};
 use wasm_bindgen::prelude::wasm_bindgen;
 

@@ -12,13 +12,13 @@ fuzz_target!(|data: &[u8]| {
     let query = parts.next().unwrap_or("");
     let history = parts.next();
     let cookie = parts.next();
-    if let Ok(route) = edge::api::route_with_history(method, path, query, history) {
+    if let Ok(route) = edge::route::route_with_history(method, path, query, history) {
         let _ = route.cache_key();
     }
-    let _ = edge::api::route("GET", path, query);
-    let _ = edge::api::shopper_country(query, history);
-    let _ = edge::api::shopper_currency(query);
-    let _ = edge::api::client_hash(cookie, history);
+    let _ = edge::route::route("GET", path, query);
+    let _ = edge::route::shopper_country(query, history);
+    let _ = edge::route::shopper_currency(query);
+    let _ = edge::route::client_hash(cookie, history);
     let _ = edge::seo::product_path_id(path);
     let _ = edge::seo::escape(query);
     let _ = edge::seo::shell_csp(s);

@@ -2,10 +2,6 @@
 //! KV data and by the app over the candidates on the device, so both answer identically.
 
 use crate::Event;
-use crate::api::{
-    CategoriesResponse, FeedItem, FeedResponse, FeedSection, ProductResponse, RelatedItem, RelatedResponse,
-    SearchItem, SearchResponse, SuggestResponse,
-};
 use crate::catalog::{Card, Price, Product};
 use crate::feed::{self, Seen};
 use crate::index::{CategoryNode, ItemIndex};
@@ -15,6 +11,10 @@ use crate::rules::Rules;
 use crate::search::{self, Filters, SearchIndex, SearchRequest, Sort};
 use crate::signals::Signals;
 use crate::weights::Weights;
+use crate::wire::{
+    CategoriesResponse, FeedItem, FeedResponse, FeedSection, ProductResponse, RelatedItem, RelatedResponse,
+    SearchItem, SearchResponse, SuggestResponse,
+};
 
 /// Search parameters after validation.
 #[derive(Debug, Clone, PartialEq)]

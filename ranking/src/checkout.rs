@@ -2,8 +2,8 @@
 //! price, a stock level or a product the device remembers from an older build never reaches payment.
 
 use crate::answer::Ctx;
-use crate::api::CartLine;
 use crate::catalog::{Price, Product};
+use crate::wire::CartLine;
 
 /// Most lines one checkout takes (the payment provider's session metadata holds one key per line).
 pub const MAX_LINES: usize = 40;

@@ -1,5 +1,5 @@
 //! The shopper's history on the wire: one codec for the `X-History` header the app sends and the edge
-//! reads, and for the history the app hands the on-device engine ([`crate::api::EngineSearch`]).
+//! reads, and for the history the app hands the on-device engine ([`crate::wire::EngineSearch`]).
 //!
 //! Form: `id:event` entries separated by commas, most recent first; the event is a
 //! [`Event::as_str`] name, and an entry without a known one (`id`, or `id:odd`) is a view of the whole

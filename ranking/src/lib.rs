@@ -5,7 +5,6 @@
 //! takes already-loaded values and returns a result, however odd the input (NaN, empty, unknown ids).
 
 pub mod answer;
-pub mod api;
 pub mod catalog;
 pub mod checkout;
 pub mod device;
@@ -25,6 +24,7 @@ pub mod signals;
 pub mod text;
 pub mod vector;
 pub mod weights;
+pub mod wire;
 pub mod wordpiece;
 
 pub use catalog::{Card, Event, Interaction, Price, Product};

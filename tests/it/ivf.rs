@@ -242,7 +242,7 @@ fn partitioned_build_answers_like_the_whole_index() {
                 }
             }
         }
-        let because = |f: &ranking::api::FeedResponse| -> Vec<String> {
+        let because = |f: &ranking::wire::FeedResponse| -> Vec<String> {
             f.sections
                 .iter()
                 .filter(|s| s.id == "because")

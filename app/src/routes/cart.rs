@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 use ranking::Price;
-use ranking::api::{CartLine, CheckoutRequest};
 use ranking::events::EventKind;
+use ranking::wire::{CartLine, CheckoutRequest};
 
 use crate::client;
 use crate::components::{encode, format_price};

@@ -3,7 +3,7 @@
 //! by the edge's answer over the whole catalog when it arrives.
 
 use leptos::prelude::*;
-use ranking::api::FeedResponse;
+use ranking::wire::FeedResponse;
 
 use crate::client::{self, FetchError};
 use crate::components::{self, ErrorView, Grid, SkeletonGrid, Tile};

@@ -6,8 +6,8 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use ranking::api::SearchResponse;
 use ranking::search::Sort;
+use ranking::wire::SearchResponse;
 
 use crate::client::{self, FetchError, SearchQuery};
 use crate::components::{ErrorView, Grid, SkeletonGrid, Tile, encode};
