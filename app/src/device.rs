@@ -98,9 +98,8 @@ pub fn feed_json(history: &[(String, Event)], limit: usize) -> Option<String> {
 /// device).
 pub fn search(q: &SearchQuery, limit: usize, history: &[(String, Event)]) -> Option<SearchResponse> {
     let engine = engine()?;
-    let price = |v: &Option<String>| {
-        v.as_deref().and_then(|p| p.trim().parse::<f64>().ok()).filter(|p| p.is_finite())
-    };
+    // serde_json's number reader, which the app links anyway (`str::parse::<f64>` would add ~10 KB).
+    let price = |v: &Option<String>| v.as_deref().and_then(|p| serde_json::from_str::<f64>(p.trim()).ok());
     let sort = match q.sort.as_deref().unwrap_or_default().parse::<Sort>() {
         Ok(s) => s,
         Err(e) => {
