@@ -45,6 +45,9 @@ thread_local! {
     /// (path, list, item) shown on the current page view: a list drawn twice (the device's ranking,
     /// then the edge's) counts its impressions once.
     static SHOWN: RefCell<(String, HashSet<(String, String)>)> = RefCell::default();
+    /// Events recorded since the outbox was last written: a grid records its cards' impressions one
+    /// card at a time while it renders, and they reach localStorage together, in one read and write.
+    static PENDING: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
 fn now() -> i64 {
@@ -95,6 +98,7 @@ pub fn new_client_id(store: Store) {
 
 /// Measurement off: the client id, the session and every unsent event are deleted.
 pub fn forget() {
+    PENDING.with_borrow_mut(Vec::clear);
     for key in ["sf.cid", "sf.session", "sf.events"] {
         crate::store::remove(key);
     }
@@ -151,10 +155,28 @@ pub fn record(store: Store, kind: EventKind, item: &str, list: Option<&str>, pos
         }
     }
     let json = event_json(kind, Surface::of_path(&path), list, item, position);
+    let first = PENDING.with_borrow_mut(|pending| {
+        pending.push(json);
+        pending.len() == 1
+    });
+    // Written once the current render is done (a microtask), so a whole grid costs one write.
+    if first {
+        leptos::task::spawn_local(async { write_pending() });
+    }
+}
+
+/// Moves the pending events into the stored outbox, sealing a batch every [`BATCH_EVENTS`].
+fn write_pending() {
+    let events = PENDING.with_borrow_mut(std::mem::take);
+    if events.is_empty() {
+        return;
+    }
     let mut outbox: Outbox = crate::store::read_opt("sf.events").unwrap_or_default();
-    outbox.open.push(json);
-    if outbox.open.len() >= BATCH_EVENTS {
-        seal(&mut outbox);
+    for json in events {
+        outbox.open.push(json);
+        if outbox.open.len() >= BATCH_EVENTS {
+            seal(&mut outbox);
+        }
     }
     crate::store::write("sf.events", &outbox);
 }
@@ -200,6 +222,7 @@ pub async fn flush(store: Store) {
     if !store.settings.with_untracked(|s| s.measure) {
         return;
     }
+    write_pending();
     let Some(mut outbox) = crate::store::read_opt::<Outbox>("sf.events") else { return };
     if !outbox.open.is_empty() {
         seal(&mut outbox);
@@ -224,6 +247,7 @@ pub fn on_hide(store: Store) {
     if !store.settings.with_untracked(|s| s.measure) {
         return;
     }
+    write_pending();
     let Some(mut outbox) = crate::store::read_opt::<Outbox>("sf.events") else { return };
     seal(&mut outbox);
     crate::store::write("sf.events", &outbox);

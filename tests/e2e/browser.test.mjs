@@ -496,6 +496,30 @@ test("a session's events reach D1 exactly once, also after an offline period and
   assert.ok(rows.some((r) => r.kind === "click" && r.list && r.position !== null), "clicks carry their list and position");
 });
 
+test("a rendered grid records its impressions in one write of the device's outbox, not one per card", async () => {
+  const { page, context } = browser;
+  await freshDevice(page);
+  // Counts writes of the outbox from here on (an init script runs before the app on every load).
+  await context.addInitScript(() => {
+    window.outboxWrites = 0;
+    const setItem = Storage.prototype.setItem;
+    Storage.prototype.setItem = function (key, value) {
+      if (key === "sf.events") window.outboxWrites += 1;
+      return setItem.call(this, key, value);
+    };
+  });
+  await page.goto(BASE_URL + "/");
+  await edgeFeed(page);
+  await page.waitForFunction(() => {
+    const o = JSON.parse(localStorage.getItem("sf.events") ?? "{}");
+    return (o.open?.length ?? 0) + (o.sealed?.length ?? 0) > 0;
+  });
+  const shown = await cards(page).count();
+  const writes = await page.evaluate(() => window.outboxWrites);
+  assert.ok(shown >= 12, `the home page shows ${shown} cards`);
+  assert.ok(writes >= 1 && writes * 4 <= shown, `${writes} writes of the outbox for ${shown} cards`);
+});
+
 test("the interface speaks German when asked, and the choice persists", async () => {
   const { page } = browser;
   await page.goto(BASE_URL + "/settings");
