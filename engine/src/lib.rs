@@ -15,7 +15,7 @@ use std::cell::RefCell;
 use ranking::answer::{self, Ctx, SearchParams};
 use ranking::device::DevicePack;
 use ranking::ivf::{self, Cell, OpenCell};
-use ranking::search::{Filters, SearchIndex};
+use ranking::search::SearchIndex;
 use ranking::wire::{EngineSearch, FeedResponse, SearchResponse};
 use ranking::{Event, kv};
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -156,24 +156,7 @@ pub fn feed(history_raw: &str, limit: u32, now: f64) -> Result<Option<String>, S
 pub fn search(request_json: &str) -> Result<Option<String>, String> {
     let request = request(request_json)?;
     let now = request.now;
-    json(DEVICE.with_borrow(|d| d.search(&params(request), now)))
-}
-
-/// The search as [`answer::search`] takes it (no in-stock filter: the app offers none).
-fn params(r: EngineSearch) -> SearchParams {
-    SearchParams {
-        q: r.q,
-        page: r.page,
-        limit: r.limit,
-        filters: Filters {
-            category: r.category,
-            min_price: r.min_price,
-            max_price: r.max_price,
-            in_stock: false,
-        },
-        sort: r.sort,
-        history: r.history,
-    }
+    json(DEVICE.with_borrow(|d| d.search(&SearchParams::from(request), now)))
 }
 
 fn request(json: &str) -> Result<EngineSearch, String> {

@@ -28,6 +28,26 @@ pub struct SearchParams {
     pub history: Vec<(String, Event)>,
 }
 
+/// The app's search request to the on-device engine as [`search`] takes it (no in-stock filter:
+/// the app offers none), so the device searches with the edge's parameters.
+impl From<crate::wire::EngineSearch> for SearchParams {
+    fn from(r: crate::wire::EngineSearch) -> SearchParams {
+        SearchParams {
+            q: r.q,
+            page: r.page,
+            limit: r.limit,
+            filters: Filters {
+                category: r.category,
+                min_price: r.min_price,
+                max_price: r.max_price,
+                in_stock: false,
+            },
+            sort: r.sort,
+            history: r.history,
+        }
+    }
+}
+
 /// What every handler answers under: the index version, the request time and the experiment variant.
 #[derive(Debug, Clone, Copy)]
 pub struct Ctx<'a> {
