@@ -8,7 +8,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 use ranking::events::EventKind;
-use ranking::wire::{FeedItem, SearchItem};
+use ranking::wire::{FeedItem, NotePart, SearchItem};
 use ranking::{Card, Price};
 
 use crate::client::{self, FetchError};
@@ -85,12 +85,11 @@ pub fn Header() -> impl IntoView {
         .ok();
         pending.set_value(handle);
     };
-    // Only the home page is prerendered: any other page (opened directly, or reached by a click on
-    // a prerendered card) drops it at once.
+    // A prerendered page stays until its route shows its own content; going elsewhere drops it.
     Effect::new(move |_| {
-        if location.pathname.get() != "/" {
-            drop_prerender();
-        }
+        location.pathname.track();
+        location.search.track();
+        crate::prerender::drop_unless_here();
     });
     let cart_count = move || store.cart.with(|c| c.iter().map(|l| l.qty).sum::<u32>());
     view! {
@@ -127,14 +126,6 @@ pub fn format_price(p: &Price) -> String {
     p.label()
 }
 
-/// Removes the edge's prerendered home feed (`#prerender`, shown before the wasm loaded) once the
-/// app has its own content to show. Idempotent.
-pub fn drop_prerender() {
-    if let Some(el) = document().get_element_by_id("prerender") {
-        el.remove();
-    }
-}
-
 /// One product in a grid, with what the ranking said about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tile {
@@ -152,22 +143,19 @@ impl Tile {
 
     /// A feed item with its explanation; `title_of` names a history product.
     pub fn feed(item: FeedItem, lang: Lang, title_of: &dyn Fn(&str) -> Option<String>) -> Tile {
-        let mut parts: Vec<String> = Vec::new();
-        let w = &item.why;
-        if let Some(title) = w.because.as_deref().and_then(title_of) {
-            parts.push(format!("{} {title}", crate::i18n::t(lang, Msg::BecauseYouViewed)));
-        }
-        if w.popularity > 0.0 && w.popularity >= w.collaborative + w.similarity + w.co_occurrence {
-            parts.push(crate::i18n::t(lang, Msg::Popular).into());
-        }
-        if w.discount >= ranking::feed::MIN_DEAL {
-            // Whole percent by integer formatting (no float printing in the app; see `ranking::catalog::cents`).
-            let percent = (w.discount * 100.0).round() as i64;
-            parts.push(format!("{percent}% {}", crate::i18n::t(lang, Msg::Off)));
-        }
-        if let Some(d) = item.delivery_days {
-            parts.push(format!("{d}{}", crate::i18n::t(lang, Msg::DayDelivery)));
-        }
+        let t = |m| crate::i18n::t(lang, m);
+        let parts: Vec<String> = item
+            .note_parts()
+            .into_iter()
+            .filter_map(|part| match part {
+                NotePart::BecauseYouViewed(id) => {
+                    title_of(id).map(|title| format!("{} {title}", t(Msg::BecauseYouViewed)))
+                }
+                NotePart::Popular => Some(t(Msg::Popular).into()),
+                NotePart::PercentOff(percent) => Some(format!("{percent}% {}", t(Msg::Off))),
+                NotePart::DeliveryDays(d) => Some(format!("{d}{}", t(Msg::DayDelivery))),
+            })
+            .collect();
         Tile { card: item.card, note: (!parts.is_empty()).then(|| parts.join(" · ")), featured: false }
     }
 
@@ -229,7 +217,7 @@ pub fn ProductCard(
 #[component]
 pub fn Grid(tiles: Vec<Tile>, #[prop(optional)] lead: bool, list: &'static str) -> impl IntoView {
     view! {
-        <ul class="grid" data-testid="product-grid">
+        <ul class="grid" data-testid="product-grid" data-list=list>
             {tiles
                 .into_iter()
                 .enumerate()

@@ -35,12 +35,26 @@ impl<T: 'static> Copy for Fetch<T> {}
 impl<T: 'static> Fetch<T> {
     /// Starts `call` now (its signal reads are tracked) and again whenever they change.
     pub fn new<F: Future<Output = T> + 'static>(call: impl Fn() -> F + 'static) -> Self {
-        let value = RwSignal::new_local(None);
+        Self::starting_with(None, call)
+    }
+
+    /// Like [`Fetch::new`], but with `Some(answer)` already in hand (the prerendered page's) the first
+    /// run only reads the call's signals: it starts when one of them changes, or on a refetch.
+    pub fn starting_with<F: Future<Output = T> + 'static>(
+        initial: Option<T>,
+        call: impl Fn() -> F + 'static,
+    ) -> Self {
+        let have = Cell::new(initial.is_some());
+        let value = RwSignal::new_local(initial);
         let again = Trigger::new();
         let runs = Rc::new(Cell::new(0_u64));
         Effect::new(move |_| {
             again.track();
+            // Futures do nothing until awaited: dropping this one only leaves its reads tracked.
             let answer = call();
+            if have.replace(false) {
+                return;
+            }
             let run = runs.get().wrapping_add(1);
             runs.set(run);
             // Whether the value changes or not, it is "loading" now (untracked: this effect must not

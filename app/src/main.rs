@@ -7,6 +7,7 @@ mod device;
 mod fetch;
 mod i18n;
 mod measure;
+mod prerender;
 mod routes;
 mod store;
 

@@ -81,7 +81,8 @@ pub fn sync_client_id(store: Store) {
     match (on, id) {
         (true, Some(id)) => set_cookie(&id),
         (true, None) => {
-            let id = random_id();
+            // On a first visit the edge made the id with the page (its feed is in that id's variant).
+            let id = cookie_id().unwrap_or_else(random_id);
             crate::store::write("sf.cid", &id);
             set_cookie(&id);
         }
@@ -96,13 +97,23 @@ pub fn new_client_id(store: Store) {
     sync_client_id(store);
 }
 
-/// Measurement off: the client id, the session and every unsent event are deleted.
+/// Measurement off: the client id, the session and every unsent event are deleted. The cookie
+/// stays as `off` (no id): it tells the edge not to make this device a new one.
 pub fn forget() {
     PENDING.with_borrow_mut(Vec::clear);
     for key in ["sf.cid", "sf.session", "sf.events"] {
         crate::store::remove(key);
     }
-    set_cookie_raw(&format!("{COOKIE}=; Path=/; Max-Age=0; SameSite=Lax"));
+    set_cookie("off");
+}
+
+/// The client id in the cookie, when it is one (random hex the edge or this app made).
+fn cookie_id() -> Option<String> {
+    use wasm_bindgen::JsCast;
+    let doc = web_sys::window()?.document()?;
+    let cookies = doc.unchecked_ref::<web_sys::HtmlDocument>().cookie().ok()?;
+    let id = cookies.split(';').filter_map(|kv| kv.trim().split_once('=')).find(|(k, _)| *k == COOKIE)?.1;
+    (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| id.to_owned())
 }
 
 fn set_cookie(id: &str) {

@@ -16,6 +16,7 @@ pub mod events;
 #[cfg(test)]
 mod openapi;
 pub mod pages;
+pub mod prerender;
 pub mod problem;
 pub mod route;
 pub mod seo;

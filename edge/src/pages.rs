@@ -8,9 +8,9 @@ use ranking::wire::FeedResponse;
 use ranking::{Price, Product};
 
 use crate::problem::Problem;
-use crate::seo;
 use crate::serve::stored_product;
 use crate::store::{FellBack, Kv, current_version, optional, warn};
+use crate::{prerender, seo};
 use ranking::answer::Ctx;
 
 /// Items per section of the prerendered home feed (the app asks for as many).
@@ -26,14 +26,17 @@ pub struct Page {
     pub cache_control: &'static str,
 }
 
-/// The home page: the shell with the history-free feed (the `/api/feed` answer's body) as plain
-/// HTML, so the first grid needs no wasm; the plain shell when the feed cannot be read.
-pub fn home_page(shell: &str, feed: Result<Vec<u8>, Problem>) -> Page {
+/// The home page: the shell with the history-free feed (the `/api/feed` answer's body) as the app's
+/// own markup, and the answer itself for the app to start from, so the first grid needs no wasm and
+/// stays when the app starts (`url`: the page's path and query); the plain shell when the feed cannot be read.
+pub fn home_page(shell: &str, url: &str, feed: Result<Vec<u8>, Problem>) -> Page {
     let parsed = feed.and_then(|body| {
-        serde_json::from_slice::<FeedResponse>(&body).map_err(|e| Problem::Unavailable(e.to_string()))
+        let feed =
+            serde_json::from_slice::<FeedResponse>(&body).map_err(|e| Problem::Unavailable(e.to_string()))?;
+        Ok((feed, body))
     });
     let html = match parsed {
-        Ok(feed) => seo::home_page(shell, &feed),
+        Ok((feed, body)) => prerender::page(shell, url, "", &prerender::home_main(&feed), Some(&body)),
         Err(e) => {
             warn(&format!("home page without its feed: {e}"));
             shell.to_owned()

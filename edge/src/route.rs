@@ -439,9 +439,44 @@ pub fn client_hash(cookie: Option<&str>, header: Option<&str>) -> u64 {
     id.map_or(0, |id| ranking::kv::fnv1a(ranking::kv::FNV_OFFSET, id.as_bytes()))
 }
 
+/// The client id cookie's name (the app's `measure::COOKIE`).
+pub const CLIENT_COOKIE: &str = "sf_cid";
+
+/// Whether a page request comes from a device that has no client id cookie at all, so the edge makes
+/// one and ranks the prerendered page with it: the app keeps that id and starts from that page, and
+/// the first screen is in the shopper's own experiment variant. A device that turned measurement off
+/// keeps the cookie as `off` (no id, no variant of its own) and never gets one made.
+pub fn needs_client_id(cookie: Option<&str>) -> bool {
+    let names = cookie.into_iter().flat_map(|c| c.split(';')).filter_map(|kv| kv.trim().split_once('='));
+    !names.into_iter().any(|(k, _)| k == CLIENT_COOKIE)
+}
+
+/// The `Set-Cookie` value for a client id the edge made (`https`: the page was served over https).
+pub fn client_cookie(id: &str, https: bool) -> String {
+    let secure = if https { "; Secure" } else { "" };
+    format!("{CLIENT_COOKIE}={id}; Path=/; Max-Age=31536000; SameSite=Lax{secure}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_id_is_made_only_for_devices_without_the_cookie() {
+        assert!(needs_client_id(None));
+        assert!(needs_client_id(Some("theme=dark; other=1")));
+        assert!(!needs_client_id(Some("theme=dark; sf_cid=0123456789abcdef0123456789abcdef")));
+        assert!(!needs_client_id(Some("sf_cid=off")), "measurement off: none made");
+        // "off" is no id: such a device ranks without a variant of its own.
+        assert_eq!(client_hash(Some("sf_cid=off"), None), 0);
+        let id = "0123456789abcdef0123456789abcdef";
+        assert_ne!(client_hash(Some(&format!("sf_cid={id}")), None), 0);
+        assert_eq!(
+            client_cookie(id, true),
+            format!("sf_cid={id}; Path=/; Max-Age=31536000; SameSite=Lax; Secure")
+        );
+        assert!(!client_cookie(id, false).contains("Secure"));
+    }
 
     #[test]
     fn oversized_query_strings_and_history_headers_are_refused_before_parsing() {

@@ -20,7 +20,7 @@ pub fn product_path_id(path: &str) -> Option<String> {
 
 /// Characters a product id keeps unescaped in its URL: the same as JavaScript's
 /// `encodeURIComponent`, so the canonical URL equals the links the app makes.
-const URL_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+pub(crate) const URL_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
@@ -56,42 +56,6 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
-}
-
-/// The home page's shell with the history-free feed already in it as plain HTML, so the first
-/// product grid shows before the app's wasm has loaded (the app removes `#prerender` when it mounts).
-/// Every product string is escaped. A shell without `<body>` is returned unchanged.
-pub fn home_page(shell: &str, feed: &ranking::wire::FeedResponse) -> String {
-    let Some(at) = shell.find("<body>").map(|i| i + "<body>".len()) else { return shell.to_owned() };
-    let mut html = String::from(
-        "<div id=\"prerender\"><header class=\"site-header\"><a class=\"brand\" href=\"/\">Shopfront</a></header><main>",
-    );
-    for (n, s) in feed.sections.iter().enumerate() {
-        html.push_str(&format!("<section><h2>{}</h2><ul class=\"grid\">", escape(&s.title)));
-        for (i, item) in s.items.iter().enumerate() {
-            let c = &item.card;
-            // The first section's top cards are above the fold: eager, the first with high priority
-            // (the largest paint); the rest load as they scroll into view.
-            let loading = match (n, i) {
-                (0, 0) => " fetchpriority=\"high\"",
-                (0, 1..4) => "",
-                _ => " loading=\"lazy\"",
-            };
-            html.push_str(&format!(
-                "<li class=\"card\"><a href=\"/p/{}\"><img src=\"{}\" alt=\"\" width=\"240\" height=\"240\" \
-                 decoding=\"async\"{loading}><span class=\"card-title\">{}</span></a><span class=\"card-meta\">\
-                 <span class=\"price\">{}</span><span class=\"category\">{}</span></span></li>",
-                escape(&percent_encoding::utf8_percent_encode(&c.id, URL_COMPONENT).to_string()),
-                escape(&c.image),
-                escape(&c.title),
-                escape(&c.price.label()),
-                escape(c.category.last().map_or("", String::as_str)),
-            ));
-        }
-        html.push_str("</ul></section>");
-    }
-    html.push_str("</main></div>");
-    format!("{}{html}{}", &shell[..at], &shell[at..])
 }
 
 /// JSON safe inside a `<script>` element: no `<`, `>` or `&` can end the element or open a comment.
@@ -223,7 +187,7 @@ pub fn shell_csp(shell: &str) -> String {
     )
 }
 
-/// Bodies of executable inline `<script>` elements (no `src`, no data type such as JSON-LD).
+/// Bodies of executable inline `<script>` elements (no `src`, no JSON data type).
 fn inline_scripts(html: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut rest = html;
@@ -233,7 +197,9 @@ fn inline_scripts(html: &str) -> Vec<&str> {
         let tag = &after[..tag_end];
         let body_start = tag_end + 1;
         let Some(close) = after[body_start..].find("</script>") else { break };
-        let executable = !tag.contains("src=") && !tag.contains("application/ld+json");
+        // Data blocks (JSON-LD, the prerendered answer) are never run.
+        let data = tag.contains("type=\"application/ld+json\"") || tag.contains("type=\"application/json\"");
+        let executable = !tag.contains("src=") && !data;
         if executable {
             out.push(&after[body_start..body_start + close]);
         }
@@ -354,45 +320,5 @@ mod tests {
         // Imported catalogs (Shopify, Merchant Center) link product images on their CDNs.
         assert!(csp.contains("img-src 'self' data: https:"), "{csp}");
         assert_eq!(csp.matches("sha256-").count(), 1);
-    }
-
-    #[test]
-    fn the_home_page_carries_the_feed_escaped_and_leaves_the_shell_intact() {
-        let card: ranking::Card = serde_json::from_value(serde_json::json!({
-            "id": "A 1/<x>", "title": "<script>alert(1)</script>", "category": ["Furniture", "Chairs & Co"],
-            "price": {"amount": 12.5, "currency": "EUR"}, "image": "/img/a.svg\" onerror=\"x", "purchases": 3,
-            "list_price": null
-        }))
-        .unwrap();
-        let feed = ranking::wire::FeedResponse {
-            sections: vec![ranking::wire::FeedSection {
-                id: "trending".into(),
-                title: "Trending <now>".into(),
-                because: None,
-                items: vec![ranking::wire::FeedItem {
-                    card,
-                    score: 1.0,
-                    why: Default::default(),
-                    base_price: None,
-                    delivery_days: None,
-                }],
-            }],
-            variant: "default".into(),
-            index_version: "v1".into(),
-        };
-        let html = home_page(SHELL, &feed);
-        assert_eq!(html.matches("fetchpriority=\"high\"").count(), 1, "the first card only");
-        assert!(!html.contains("loading=\"lazy\""), "a single card is above the fold");
-        assert!(html.starts_with(&SHELL[..SHELL.find("<body>").unwrap()]));
-        assert!(html.ends_with("</body></html>"));
-        assert!(!html.contains("<script>alert"), "{html}");
-        assert!(!html.contains("<now>"));
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        assert!(html.contains("href=\"/p/A%201%2F%3Cx%3E\""), "{html}");
-        assert!(html.contains("src=\"/img/a.svg&quot; onerror=&quot;x\""), "{html}");
-        assert!(html.contains("€12.50") && html.contains("Chairs &amp; Co"));
-        // The CSP hashes inline scripts: the prerender adds none.
-        assert_eq!(shell_csp(&html), shell_csp(SHELL));
-        assert_eq!(home_page("<html>no body tag</html>", &feed), "<html>no body tag</html>");
     }
 }

@@ -277,9 +277,9 @@ fn product_pages_are_tagged_or_404_and_kept_only_when_complete() {
 fn the_home_page_prerenders_the_feed_or_is_the_plain_shell() {
     let shell = "<html><head><title>Shop</title></head><body></body></html>";
     let store = whole_build(3);
-    let page = pages::home_page(shell, get(&store, "/api/feed", "limit=12"));
+    let page = pages::home_page(shell, "/", get(&store, "/api/feed", "limit=12"));
     assert!(page.html.contains("Chair 0") && page.cache_control == "no-cache", "{}", page.html);
-    let plain = pages::home_page(shell, Err(Problem::Unavailable("no build".into())));
+    let plain = pages::home_page(shell, "/", Err(Problem::Unavailable("no build".into())));
     assert_eq!((plain.html.as_str(), plain.status), (shell, 200));
 }
 

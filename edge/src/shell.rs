@@ -158,14 +158,37 @@ async fn product_page(req: &Request, env: &Env, id: &str, url: &worker::Url) -> 
 async fn home_page(req: &Request, env: &Env, ctx: &Context, url: &worker::Url) -> worker::Result<Response> {
     let shell = app_shell(env, url).await?;
     let (country, currency) = page_shopper(req, url);
-    let shopper = Shopper { client: client(req), country: country.as_deref(), currency: currency.as_deref() };
+    // A first visit gets its client id here, so the prerendered feed is already in its variant.
+    let minted = route::needs_client_id(header(req, "cookie").as_deref()).then(new_client_id).flatten();
+    let client = match &minted {
+        Some(id) => route::client_hash(None, Some(id)),
+        None => client(req),
+    };
+    let shopper = Shopper { client, country: country.as_deref(), currency: currency.as_deref() };
     let route = Route::Feed { limit: pages::PRERENDER_ITEMS, history: Vec::new() };
     let feed = answer(env, ctx, url, route, shopper).await.map(|a| a.body);
-    let resp = html_response(pages::home_page(&shell, feed))?;
+    let here = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let resp = html_response(pages::home_page(&shell, &here, feed))?;
     let h = resp.headers();
     h.set("vary", "cf-ipcountry, cookie")?;
     h.set("x-frame-options", "DENY")?;
+    if let Some(id) = minted {
+        h.append("set-cookie", &route::client_cookie(&id, url.scheme() == "https"))?;
+    }
     Ok(resp)
+}
+
+/// A random client id (32 hex digits, as the app makes them) from the runtime's `crypto.randomUUID`.
+fn new_client_id() -> Option<String> {
+    use worker::js_sys::{Function, Reflect, global};
+    use worker::wasm_bindgen::{JsCast, JsValue};
+    let crypto = Reflect::get(&global(), &JsValue::from_str("crypto")).ok()?;
+    let uuid = Reflect::get(&crypto, &JsValue::from_str("randomUUID")).ok()?.dyn_into::<Function>().ok()?;
+    let id: String = uuid.call0(&crypto).ok()?.as_string()?.chars().filter(char::is_ascii_hexdigit).collect();
+    (id.len() == 32).then_some(id)
 }
 
 /// A page's response with the headers every page has.

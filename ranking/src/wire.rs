@@ -42,6 +42,43 @@ pub struct FeedItem {
     pub delivery_days: Option<u16>,
 }
 
+/// One part of the short note under a feed card ("Because you viewed X · popular · 12% off · 3-day
+/// delivery"). Which parts a card gets is decided here once; the app and the edge's prerendered
+/// page put them in words (the edge in English, the app in the shopper's language).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotePart<'a> {
+    /// The history product (its id) that contributed most.
+    BecauseYouViewed(&'a str),
+    /// Popularity outweighs every personal signal.
+    Popular,
+    /// Whole percent taken off the list price (Deals).
+    PercentOff(i64),
+    /// Days to deliver to the shopper's country.
+    DeliveryDays(u16),
+}
+
+impl FeedItem {
+    /// The parts of this card's note, in the order they are shown.
+    pub fn note_parts(&self) -> Vec<NotePart<'_>> {
+        let w = &self.why;
+        let mut parts = Vec::new();
+        if let Some(id) = w.because.as_deref() {
+            parts.push(NotePart::BecauseYouViewed(id));
+        }
+        if w.popularity > 0.0 && w.popularity >= w.collaborative + w.similarity + w.co_occurrence {
+            parts.push(NotePart::Popular);
+        }
+        if w.discount >= crate::feed::MIN_DEAL {
+            // Whole percent by integer formatting (no float printing in the app; see `catalog::cents`).
+            parts.push(NotePart::PercentOff((w.discount * 100.0).round() as i64));
+        }
+        if let Some(d) = self.delivery_days {
+            parts.push(NotePart::DeliveryDays(d));
+        }
+        parts
+    }
+}
+
 /// `GET /api/products/{id}/similar` and `/bought-together`: related products, best first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RelatedResponse {
@@ -225,5 +262,35 @@ mod tests {
         let bad = json.replace("price_desc", "cheapest");
         let err = serde_json::from_str::<EngineSearch>(&bad).unwrap_err().to_string();
         assert!(err.contains("sort must be relevance, price_asc, price_desc or newest"), "{err}");
+    }
+
+    #[test]
+    fn a_feed_cards_note_says_why_in_order() {
+        let item = |why: serde_json::Value, days: Option<u16>| FeedItem {
+            card: serde_json::from_value(
+                serde_json::json!({"id": "a", "title": "A", "price": {"amount": 8.0, "currency": "USD"},
+                "category": [], "image": "", "purchases": 1, "list_price": 10.0}),
+            )
+            .unwrap(),
+            score: 1.0,
+            why: serde_json::from_value(why).unwrap(),
+            base_price: None,
+            delivery_days: days,
+        };
+        let popular = item(
+            serde_json::json!({"similarity": 0.1, "co_occurrence": 0.0, "popularity": 0.5,
+            "discount": 0.2, "because": null}),
+            Some(3),
+        );
+        assert_eq!(
+            popular.note_parts(),
+            [NotePart::Popular, NotePart::PercentOff(20), NotePart::DeliveryDays(3)]
+        );
+        let personal = item(
+            serde_json::json!({"similarity": 0.6, "co_occurrence": 0.0, "popularity": 0.5,
+            "discount": 0.01, "because": "b"}),
+            None,
+        );
+        assert_eq!(personal.note_parts(), [NotePart::BecauseYouViewed("b")]);
     }
 }

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use ranking::wire::FeedResponse;
 
 use crate::client::{self, FetchError};
-use crate::components::{self, ErrorView, Grid, SkeletonGrid, Tile};
+use crate::components::{ErrorView, Grid, SkeletonGrid, Tile};
 use crate::device::{self, DeviceGen};
 use crate::fetch::Fetch;
 use crate::i18n::Msg;
@@ -19,7 +19,10 @@ pub const PER_SECTION: usize = 12;
 pub fn Home() -> impl IntoView {
     let store = expect_context::<Store>();
     let DeviceGen(generation) = expect_context::<DeviceGen>();
-    let edge = Fetch::new(move || {
+    // A first visit starts from the feed the edge prerendered into the page, and keeps its nodes.
+    let prerendered = untrack(|| crate::prerender::answer::<FeedResponse>(store));
+    let adopt = StoredValue::new(prerendered.is_some());
+    let edge = Fetch::starting_with(prerendered.map(Ok), move || {
         let history = store.history_header();
         async move { client::feed(store, PER_SECTION, history).await }
     });
@@ -29,20 +32,31 @@ pub fn Home() -> impl IntoView {
         device::feed(&store.ranking_history(), PER_SECTION)
     };
     view! {
-        <h1 class="visually-hidden">"Shopfront"</h1>
         {move || {
             let edge_answer = edge.get();
+            if adopt.get_value() {
+                adopt.set_value(false);
+                return adopted(store);
+            }
             // The device ranks only while the edge's answer is missing (loading, failed, offline).
             let device_answer = if matches!(edge_answer, Some(Ok(_))) { None } else { on_device() };
             let view = home_view(edge_answer, device_answer, retry, store);
             // The app's own grid replaces the edge's prerendered one once there is one to show.
             if edge.with(Option::is_some) || view.1 {
-                request_animation_frame(components::drop_prerender);
+                request_animation_frame(crate::prerender::drop_it);
             }
-            view.0
+            view! { <h1 class="visually-hidden">"Shopfront"</h1> {view.0} }.into_any()
         }}
         <RecentlyViewed/>
     }
+}
+
+/// The prerendered feed's own nodes (its heading and sections), moved in once this element is on the
+/// page.
+fn adopted(store: Store) -> AnyView {
+    let slot = NodeRef::<leptos::html::Div>::new();
+    slot.on_load(move |el| crate::prerender::adopt(store, &el));
+    view! { <div class="adopted" node_ref=slot></div> }.into_any()
 }
 
 /// What the home shows, and whether it is real content (not the skeleton).
