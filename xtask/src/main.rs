@@ -450,19 +450,39 @@ fn bench(tools: &setup::Tools, scale: &[usize], seconds: u32) -> Result<()> {
     let port = serve::free_port()?;
     serve::stop_group_on_ctrl_c();
     let server = serve::Wrangler::start(tools, port, &state, &[])?;
-    let lighthouse = root.join("tests/artifacts/lighthouse-mobile.html");
+    // The three ways shoppers arrive: the home page, a shared search, a product from a search engine.
+    let product = first_product(&root.join("target/xtask/demo/catalog.jsonl"))?;
     let result = capture(
         tools
             .node()
             .env("CHROMIUM", &tools.chromium)
             .arg("xtask/lighthouse.mjs")
-            .arg(format!("http://127.0.0.1:{port}/"))
-            .arg(&lighthouse)
-            .arg("3"),
+            .arg(format!("http://127.0.0.1:{port}"))
+            .arg(root.join("tests/artifacts"))
+            .arg("5")
+            .args(["home=/", "search=/search?q=office%20chair"])
+            .arg(format!("product=/p/{product}")),
     );
     drop(server);
     report.push(("Lighthouse (mobile preset)".into(), result?));
     write_report(&root, &report)
+}
+
+/// The id of the catalog's first product, as its page's path segment.
+fn first_product(catalog: &std::path::Path) -> Result<String> {
+    let text =
+        std::fs::read_to_string(catalog).with_context(|| format!("cannot read {}", catalog.display()))?;
+    let line = text.lines().next().with_context(|| format!("{}: no products", catalog.display()))?;
+    let product: serde_json::Value = serde_json::from_str(line)
+        .with_context(|| format!("{}, line 1: not a product", catalog.display()))?;
+    let id = product["id"].as_str().with_context(|| format!("{}, line 1: no id", catalog.display()))?;
+    // The page path percent-encodes the id (the demo's are letters, digits and dashes).
+    Ok(id
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") }
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -158,21 +158,25 @@ fn snippet_urls(staging: &Path, dist: &Path) -> Result<Vec<String>> {
 }
 
 /// `app/index.html` with, before `</head>`: the module loader (an inline script whose hash goes into
-/// the CSP), the stylesheet, and preloads for the glue, its snippets and the wasm, so the browser
-/// fetches them all at once instead of one after the other.
+/// the CSP), the stylesheet, and preloads for the glue and its snippets.
+///
+/// The loader starts the app at once on a page without content of its own (the plain shell), and
+/// after the page's `load` event on a page the edge prerendered: that page is painted already, its
+/// images first, and the app's wasm (downloaded, compiled and started) then does not compete with
+/// the first screen for the network or the main thread. So the wasm is not preloaded either.
 fn shell_html(template: &str, stem: &str, css: &str, snippets: &[String]) -> Result<String> {
     ensure!(template.matches("</head>").count() == 1, "app/index.html needs exactly one </head>");
     let mut head = format!(
-        "<script type=\"module\">import init from '/{stem}.js';await init({{ module_or_path: '/{stem}_bg.wasm' }});</script>\n\
+        "<script type=\"module\">import init from '/{stem}.js';\
+         const start = () => init({{ module_or_path: '/{stem}_bg.wasm' }});\
+         if (document.getElementById('prerender') && document.readyState !== 'complete') \
+         addEventListener('load', start, {{ once: true }}); else start();</script>\n\
          <link rel=\"stylesheet\" href=\"/{css}\">\n\
          <link rel=\"modulepreload\" href=\"/{stem}.js\">\n"
     );
     for url in snippets {
         head.push_str(&format!("<link rel=\"modulepreload\" href=\"{url}\">\n"));
     }
-    head.push_str(&format!(
-        "<link rel=\"preload\" href=\"/{stem}_bg.wasm\" as=\"fetch\" type=\"application/wasm\" crossorigin=\"anonymous\">\n"
-    ));
     Ok(template.replacen("</head>", &format!("{head}</head>"), 1))
 }
 
@@ -299,12 +303,12 @@ mod tests {
         )
         .unwrap();
         let head = &html[..html.find("</head>").unwrap()];
-        assert!(head.contains(
-            "import init from '/app-00ff.js';await init({ module_or_path: '/app-00ff_bg.wasm' });"
-        ));
+        assert!(head.contains("import init from '/app-00ff.js';const start = () => init({ module_or_path: '/app-00ff_bg.wasm' });"));
+        // A prerendered page starts the app once it has loaded; the plain shell at once.
+        assert!(head.contains("if (document.getElementById('prerender') && document.readyState !== 'complete') addEventListener('load', start, { once: true }); else start();"));
         assert!(head.contains("<link rel=\"stylesheet\" href=\"/main-11.css\">"));
         assert!(head.contains("<link rel=\"modulepreload\" href=\"/snippets/app-1/inline0.js\">"));
-        assert!(head.contains("href=\"/app-00ff_bg.wasm\" as=\"fetch\""));
+        assert!(!head.contains("rel=\"preload\""), "the wasm is fetched when the app starts");
         assert!(shell_html("<html><body></body></html>", "a", "b", &[]).is_err());
     }
 
