@@ -133,37 +133,9 @@ pub async fn feed(store: Store, limit: usize, history: Option<String>) -> Result
     get_json(store, with_history(req, history.as_deref())).await
 }
 
-/// Search parameters as the URL holds them (and the API takes them).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SearchQuery {
-    pub q: String,
-    pub category: Option<String>,
-    pub min_price: Option<String>,
-    pub max_price: Option<String>,
-    pub sort: Option<String>,
-    pub page: usize,
-}
-
-impl SearchQuery {
-    pub fn pairs(&self) -> Vec<(&'static str, String)> {
-        let mut p = vec![("q", self.q.clone())];
-        let opt = [
-            ("category", &self.category),
-            ("min_price", &self.min_price),
-            ("max_price", &self.max_price),
-            ("sort", &self.sort),
-        ];
-        p.extend(opt.into_iter().filter_map(|(k, v)| v.clone().filter(|v| !v.is_empty()).map(|v| (k, v))));
-        if self.page > 1 {
-            p.push(("page", self.page.to_string()));
-        }
-        p
-    }
-}
-
 pub async fn search(
     store: Store,
-    query: &SearchQuery,
+    query: &ranking::wire::SearchQuery,
     history: Option<String>,
 ) -> Result<SearchResponse, FetchError> {
     let req = Request::get("/api/search").query(query.pairs());

@@ -15,7 +15,7 @@ use ranking::search::Sort;
 use ranking::wire::{EngineSearch, FeedResponse, SearchResponse};
 use wasm_bindgen::prelude::*;
 
-use crate::client::SearchQuery;
+use ranking::wire::SearchQuery;
 
 #[wasm_bindgen]
 extern "C" {

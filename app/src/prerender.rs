@@ -26,11 +26,16 @@ fn root() -> Option<web_sys::Element> {
     document().get_element_by_id(ROOT_ID)
 }
 
-/// The answer the prerendered content of this page was made from, when the app would show exactly
-/// that: the page is the prerender's, and the shopper's device changes nothing the edge could not
-/// know (no history sent, English, the edge's choice of country and currency). `None` otherwise, and
-/// the page asks the edge as usual.
-pub fn answer<T: DeserializeOwned>(store: Store) -> Option<T> {
+/// The answer named `name` (`feed`, `search`, `categories`, `product`) the prerendered content of
+/// this page was made from, when the app would show exactly that: the page is the prerender's, and
+/// the shopper's device changes nothing the edge could not know (no history sent, English, the
+/// edge's choice of country and currency). `None` otherwise, and the page asks the edge as usual.
+/// Untracked: a page reads it once, when it starts.
+pub fn answer<T: DeserializeOwned>(store: Store, name: &str) -> Option<T> {
+    untrack(|| read_answer(store, name))
+}
+
+fn read_answer<T: DeserializeOwned>(store: Store, name: &str) -> Option<T> {
     let root = root()?;
     let same_page = root.get_attribute("data-path").is_some_and(|p| p == here());
     let neutral = store.history_header().is_none()
@@ -40,7 +45,7 @@ pub fn answer<T: DeserializeOwned>(store: Store) -> Option<T> {
     if !(same_page && neutral) {
         return None;
     }
-    let text = document().get_element_by_id(DATA_ID)?.text_content()?;
+    let text = document().get_element_by_id(&format!("{DATA_ID}-{name}"))?.text_content()?;
     serde_json::from_str(&text).ok()
 }
 
@@ -97,10 +102,8 @@ fn clicked_card(ev: &web_sys::Event) -> Option<(String, String, usize)> {
 /// Removes the prerender (and its data) once the app shows its own content, or when the shopper has
 /// moved on to a page it was not made for. Idempotent.
 pub fn drop_it() {
-    for id in [ROOT_ID, DATA_ID] {
-        if let Some(el) = document().get_element_by_id(id) {
-            el.remove();
-        }
+    if let Some(el) = root() {
+        el.remove();
     }
 }
 

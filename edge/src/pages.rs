@@ -4,7 +4,7 @@
 use ranking::kv;
 use ranking::locale::Locale;
 use ranking::weights::Weights;
-use ranking::wire::FeedResponse;
+use ranking::wire::{CategoriesResponse, FeedResponse, ProductResponse, SearchQuery, SearchResponse};
 use ranking::{Price, Product};
 
 use crate::problem::Problem;
@@ -36,7 +36,7 @@ pub fn home_page(shell: &str, url: &str, feed: Result<Vec<u8>, Problem>) -> Page
         Ok((feed, body))
     });
     let html = match parsed {
-        Ok((feed, body)) => prerender::page(shell, url, "", &prerender::home_main(&feed), Some(&body)),
+        Ok((feed, body)) => prerender::page(shell, url, "", &prerender::home_main(&feed), &[("feed", &body)]),
         Err(e) => {
             warn(&format!("home page without its feed: {e}"));
             shell.to_owned()
@@ -44,6 +44,112 @@ pub fn home_page(shell: &str, url: &str, feed: Result<Vec<u8>, Problem>) -> Page
     };
     // Prices follow the country and the experiment variant the cookie picks.
     Page { status: 200, html, csp: seo::shell_csp(shell), cache_control: "no-cache" }
+}
+
+/// A results page's URL: `/search?…` (a search) or `/c/{path}?…` (a category's products), and `/c`
+/// (the category list, no search).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultsUrl {
+    pub query: SearchQuery,
+    /// `/search` or `/c`.
+    pub base: &'static str,
+    /// The category path of a `/c` page (empty for `/c` itself); `None` on `/search`.
+    pub category: Option<String>,
+}
+
+impl ResultsUrl {
+    /// The results page `path` and `query` name, `None` for any other path. On `/c/{path}` the
+    /// category comes from the path and the query's `q` and `category` are ignored, as the app does.
+    pub fn parse(path: &str, query: Option<&str>) -> Option<ResultsUrl> {
+        let pairs: Vec<(String, String)> =
+            form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect();
+        let mut q = SearchQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if path == "/search" {
+            return Some(ResultsUrl { query: q, base: "/search", category: None });
+        }
+        let tail = if path == "/c" { "" } else { path.strip_prefix("/c/")? };
+        let category =
+            percent_encoding::percent_decode_str(tail).decode_utf8().ok()?.trim_matches('/').to_owned();
+        q.q = String::new();
+        q.category = (!category.is_empty()).then(|| category.clone());
+        Some(ResultsUrl { query: q, base: "/c", category: Some(category) })
+    }
+
+    /// Whether the page shows search results (every page but the category list).
+    pub fn searches(&self) -> bool {
+        self.category.as_deref() != Some("")
+    }
+
+    /// The `GET /api/search` query string that answers this page, as the app asks it.
+    pub fn api_query(&self) -> String {
+        form_urlencoded::Serializer::new(String::new()).extend_pairs(self.query.pairs()).finish()
+    }
+}
+
+/// A search or category page: the shell with the edge's answers (`search` when the page searches,
+/// `categories` on category pages) as the app's markup, and the answers for the app to start from.
+/// `url` is the page's path and query. The plain shell when an answer cannot be read (the app then
+/// asks, and shows what is wrong).
+pub fn results_page(
+    shell: &str,
+    url: &str,
+    page: &ResultsUrl,
+    search: Option<Result<Vec<u8>, Problem>>,
+    categories: Option<Result<Vec<u8>, Problem>>,
+) -> Page {
+    let plain = |e: Problem| {
+        warn(&format!("results page without its content: {e}"));
+        Page { status: 200, html: shell.to_owned(), csp: seo::shell_csp(shell), cache_control: "no-store" }
+    };
+    let mut main = String::new();
+    let mut data: Vec<(&str, Vec<u8>)> = Vec::new();
+    if let Some(tree) = categories {
+        let body = match tree {
+            Ok(b) => b,
+            Err(e) => return plain(e),
+        };
+        match serde_json::from_slice::<CategoriesResponse>(&body) {
+            Ok(t) => main
+                .push_str(&prerender::category_head(&t.categories, page.category.as_deref().unwrap_or(""))),
+            Err(e) => return plain(Problem::Unavailable(e.to_string())),
+        }
+        data.push(("categories", body));
+    }
+    if let Some(search) = search {
+        let body = match search {
+            Ok(b) => b,
+            Err(e) => return plain(e),
+        };
+        match serde_json::from_slice::<SearchResponse>(&body) {
+            Ok(r) => main.push_str(&prerender::results(&r, &page.query, page.base)),
+            Err(e) => return plain(Problem::Unavailable(e.to_string())),
+        }
+        data.push(("search", body));
+    }
+    let blocks: Vec<(&str, &[u8])> = data.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+    let html = prerender::page(shell, url, &page.query.q, &main, &blocks);
+    // Answers follow the country and the experiment variant the cookie picks.
+    Page { status: 200, html, csp: seo::shell_csp(shell), cache_control: "no-cache" }
+}
+
+/// A product page with the product's article prerendered from the `/api/products/{id}` answer (and
+/// that answer for the app); the page unchanged when there is none.
+pub fn with_product(page: Page, url: &str, answer: Result<Vec<u8>, Problem>) -> Page {
+    let parsed = answer.and_then(|body| {
+        let r = serde_json::from_slice::<ProductResponse>(&body)
+            .map_err(|e| Problem::Unavailable(e.to_string()))?;
+        Ok((r, body))
+    });
+    match parsed {
+        Ok((r, body)) => {
+            let html = prerender::page(&page.html, url, "", &prerender::product(&r), &[("product", &body)]);
+            Page { html, ..page }
+        }
+        Err(e) => {
+            warn(&format!("product page without its content: {e}"));
+            page
+        }
+    }
 }
 
 /// A product page: the SPA shell with the product's title, description, OpenGraph and JSON-LD, so

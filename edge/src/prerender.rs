@@ -7,13 +7,16 @@
 //! from the catalog is escaped; nothing here is a script, so the shell's CSP stays as it is.
 
 use ranking::Card;
-use ranking::wire::{FeedResponse, NotePart};
+use ranking::index::CategoryNode;
+use ranking::page::{Chip, ResultsPage};
+use ranking::wire::{FeedResponse, NotePart, ProductResponse, SearchQuery, SearchResponse};
 
 use crate::seo::{URL_COMPONENT, escape};
 
 /// Id of the element holding the prerendered header and main content.
 pub const ROOT_ID: &str = "prerender";
-/// Id of the JSON data block with the answer the content was made from (the app starts from it).
+/// Id prefix of the JSON data blocks with the answers the content was made from (the app starts from
+/// them): `prerender-data-feed`, `prerender-data-search`, …
 pub const DATA_ID: &str = "prerender-data";
 
 /// Cards a phone shows before any scrolling (the app's `ABOVE_THE_FOLD`): eager images, the first
@@ -36,22 +39,23 @@ fn header(q: &str) -> String {
 }
 
 /// The shell with `main` (the page's content) and its header inserted as the body's first child, and
-/// `data` (the JSON answer it was made from, if any) as a data block the app reads instead of asking
-/// again. `path` is the URL (path and query) the content belongs to. A shell without `<body>` is
-/// returned unchanged.
-pub fn page(shell: &str, path: &str, q: &str, main: &str, data: Option<&[u8]>) -> String {
+/// `data` (the JSON answers it was made from, by name: `feed`, `search`, `categories`, `product`) as
+/// data blocks the app reads instead of asking again. `path` is the URL (path and query) the content
+/// belongs to, `q` the search box's text. A shell without `<body>` is returned unchanged.
+pub fn page(shell: &str, path: &str, q: &str, main: &str, data: &[(&str, &[u8])]) -> String {
     let Some(at) = shell.find("<body>").map(|i| i + "<body>".len()) else { return shell.to_owned() };
-    let mut html = format!(
-        "<div id=\"{ROOT_ID}\" data-path=\"{}\">{}<main>{main}</main></div>",
-        escape(path),
-        header(q)
-    );
-    if let Some(json) = data.and_then(|d| std::str::from_utf8(d).ok()) {
-        html.push_str(&format!(
-            "<script type=\"application/json\" id=\"{DATA_ID}\">{}</script>",
-            script_safe(json)
-        ));
+    let mut html =
+        format!("<div id=\"{ROOT_ID}\" data-path=\"{}\">{}<main>{main}</main>", escape(path), header(q));
+    for (name, body) in data {
+        if let Ok(json) = std::str::from_utf8(body) {
+            html.push_str(&format!(
+                "<script type=\"application/json\" id=\"{DATA_ID}-{}\">{}</script>",
+                escape(name),
+                script_safe(json)
+            ));
+        }
     }
+    html.push_str("</div>");
     format!("{}{html}{}", &shell[..at], &shell[at..])
 }
 
@@ -171,6 +175,162 @@ pub fn home_main(feed: &FeedResponse) -> String {
     html
 }
 
+/// JavaScript's `encodeURIComponent`, for the links a results page makes.
+fn encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, URL_COMPONENT).to_string()
+}
+
+/// The app's English words for the sorts, in `Sort::ALL` order.
+fn sort_label(sort: ranking::search::Sort) -> &'static str {
+    use ranking::search::Sort;
+    match sort {
+        Sort::Relevance => "Relevance",
+        Sort::PriceAsc => "Price: low to high",
+        Sort::PriceDesc => "Price: high to low",
+        Sort::Newest => "Newest",
+    }
+}
+
+fn chips(out: &mut String, chips: &[Chip], facet: &str) {
+    for c in chips {
+        out.push_str(&format!(
+            "<a href=\"{}\" class=\"chip\" data-facet=\"{facet}\">{} ({})</a>",
+            escape(&c.href),
+            escape(&c.label),
+            c.count
+        ));
+    }
+}
+
+/// A search or category page's results (the app's `Results` with the edge's answer): count, sort,
+/// facets, the cards and the pager; `base` is `/search` or `/c`.
+pub fn results(r: &SearchResponse, q: &SearchQuery, base: &str) -> String {
+    let mut out = String::from("<section aria-live=\"polite\" class=\"results\">");
+    if r.total == 0 {
+        out.push_str(&format!(
+            "<div class=\"empty\" data-source=\"edge\"><h1>No results for “{}”</h1><p>Check the spelling, or try a \
+             shorter or more general word such as “chair” or “paper”.</p></div></section>",
+            escape(&r.query)
+        ));
+        return out;
+    }
+    let page = ResultsPage::new(r, q, base, &encode);
+    let heading = if q.q.is_empty() {
+        format!("{} results", r.total)
+    } else {
+        format!("{} results for “{}”", r.total, escape(&r.query))
+    };
+    out.push_str(&format!(
+        "<div data-source=\"edge\"><h1 data-testid=\"result-count\">{heading}</h1><div class=\"toolbar\"><label>Sort by \
+         <select data-testid=\"sort\">"
+    ));
+    for s in ranking::search::Sort::ALL {
+        let selected = if page.sort == s.as_str() { " selected" } else { "" };
+        out.push_str(&format!("<option value=\"{}\"{selected}>{}</option>", s.as_str(), sort_label(s)));
+    }
+    out.push_str("</select></label></div><nav class=\"facets\" aria-label=\"Category\">");
+    if let Some(href) = &page.any_category {
+        out.push_str(&format!("<a href=\"{}\" class=\"chip\">All categories</a>", escape(href)));
+    }
+    chips(&mut out, &page.categories, "category");
+    out.push_str("</nav><nav class=\"facets\" aria-label=\"Price\">");
+    if let Some(href) = &page.any_price {
+        out.push_str(&format!("<a href=\"{}\" class=\"chip\">Any price</a>", escape(href)));
+    }
+    chips(&mut out, &page.prices, "price");
+    out.push_str("</nav>");
+    let cards: Vec<CardHtml<'_>> = r
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| CardHtml {
+            card: &item.card,
+            note: item.delivery_days.map(|d| format!("{d}-day delivery")),
+            featured: item.why.featured,
+            lead: Some(i),
+        })
+        .collect();
+    out.push_str(&grid(&cards, "results"));
+    out.push_str("<nav class=\"pager\" aria-label=\"Page\">");
+    if let Some(href) = &page.prev {
+        out.push_str(&format!("<a href=\"{}\" rel=\"prev\">Previous</a>", escape(href)));
+    }
+    out.push_str(&format!("<span>Page {} / {}</span>", q.page, page.pages));
+    if let Some(href) = &page.next {
+        out.push_str(&format!("<a href=\"{}\" rel=\"next\">Next</a>", escape(href)));
+    }
+    out.push_str("</nav></div></section>");
+    out
+}
+
+/// A category page's heading and subcategory links (the app's `CategoryPage`) over the tree; `path`
+/// is the category's slug path, empty for `/c`.
+pub fn category_head(tree: &[CategoryNode], path: &str) -> String {
+    fn find<'a>(nodes: &'a [CategoryNode], path: &str) -> Option<&'a CategoryNode> {
+        nodes.iter().find_map(|n| if n.path == path { Some(n) } else { find(&n.children, path) })
+    }
+    let (name, children) = if path.is_empty() {
+        ("Categories".to_owned(), tree)
+    } else {
+        match find(tree, path) {
+            Some(n) => (n.name.clone(), n.children.as_slice()),
+            None => (path.rsplit('/').next().unwrap_or_default().replace('-', " "), &[][..]),
+        }
+    };
+    let mut out = format!(
+        "<h1 class=\"category-title\">{}</h1><nav class=\"facets\" aria-label=\"Categories\">",
+        escape(&name)
+    );
+    for c in children {
+        out.push_str(&format!(
+            "<a href=\"/c/{}\" class=\"chip\">{} ({})</a>",
+            escape(&c.path),
+            escape(&c.name),
+            c.count
+        ));
+    }
+    out.push_str("</nav>");
+    out
+}
+
+/// A product page's article (the app's `ProductPage` with the edge's answer, its buttons inert until
+/// the app takes over); related items follow once the app has loaded them.
+pub fn product(r: &ProductResponse) -> String {
+    let p = &r.product;
+    let mut out = format!(
+        "<article class=\"product\"><img src=\"{}\" alt=\"{}\" width=\"480\" height=\"480\" fetchpriority=\"high\"><div class=\"product-info\">\
+         <p class=\"breadcrumb\">{}</p><h1>{}</h1><p><span class=\"price\" data-testid=\"price\">{}</span>",
+        escape(&r.image),
+        escape(&p.title),
+        escape(&p.category.join(" › ")),
+        escape(&p.title),
+        escape(&p.price.label()),
+    );
+    if let Some(l) = p.list_price {
+        let was = ranking::Price { amount: l, currency: p.price.currency.clone() };
+        out.push_str(&format!(
+            "<s class=\"list-price\" aria-label=\"regular price\">{}</s>",
+            escape(&was.label())
+        ));
+    }
+    out.push_str("</p>");
+    if let Some(d) = &r.delivery {
+        out.push_str(&format!(
+            "<p class=\"delivery\" data-testid=\"delivery\">Delivery in {} days</p>",
+            d.days
+        ));
+    }
+    out.push_str(
+        "<div class=\"actions\"><button class=\"primary\" data-testid=\"add-to-cart\">Add to cart</button>\
+         <button class=\"secondary\" data-testid=\"wishlist\" aria-pressed=\"false\">Save to wishlist</button></div>",
+    );
+    if let Some(d) = &p.description {
+        out.push_str(&format!("<p class=\"description\">{}</p>", escape(d)));
+    }
+    out.push_str("<a href=\"/\">← Back to the shop</a></div></article>");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,7 +368,7 @@ mod tests {
     fn the_home_page_carries_the_feed_escaped_and_leaves_the_shell_intact() {
         let feed = feed();
         let data = br#"{"title":"</script><script>alert(1)</script>"}"#;
-        let html = page(SHELL, "/", "", &home_main(&feed), Some(data));
+        let html = page(SHELL, "/", "", &home_main(&feed), &[("feed", data)]);
         assert_eq!(html.matches("fetchpriority=\"high\"").count(), 1, "the first card only");
         assert!(!html.contains("loading=\"lazy\""), "a single card is above the fold");
         assert!(html.starts_with(&SHELL[..SHELL.find("<body>").unwrap()]));
@@ -225,7 +385,7 @@ mod tests {
         assert!(html.contains("data-list=\"trending\""));
         // The CSP hashes executable inline scripts: the prerender adds none (its JSON is data).
         assert_eq!(shell_csp(&html), shell_csp(SHELL));
-        assert_eq!(page("<html>no body tag</html>", "/", "", "x", None), "<html>no body tag</html>");
+        assert_eq!(page("<html>no body tag</html>", "/", "", "x", &[]), "<html>no body tag</html>");
     }
 
     #[test]

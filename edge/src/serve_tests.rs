@@ -283,6 +283,65 @@ fn the_home_page_prerenders_the_feed_or_is_the_plain_shell() {
     assert_eq!((plain.html.as_str(), plain.status), (shell, 200));
 }
 
+#[test]
+fn results_urls_name_the_search_or_the_category() {
+    let s = pages::ResultsUrl::parse("/search", Some("q=oak+chair&sort=price_asc&utm=x")).unwrap();
+    assert_eq!(
+        (s.query.q.as_str(), s.query.sort.as_deref(), s.base, s.searches()),
+        ("oak chair", Some("price_asc"), "/search", true)
+    );
+    assert_eq!(s.api_query(), "q=oak+chair&sort=price_asc");
+    let c = pages::ResultsUrl::parse("/c/furniture/office-chairs", Some("q=ignored&page=2")).unwrap();
+    assert_eq!(c.query.category.as_deref(), Some("furniture/office-chairs"));
+    assert_eq!((c.query.q.as_str(), c.query.page, c.base), ("", 2, "/c"));
+    let list = pages::ResultsUrl::parse("/c", None).unwrap();
+    assert!(!list.searches() && list.category.as_deref() == Some(""));
+    assert_eq!(pages::ResultsUrl::parse("/cart", None), None);
+    assert_eq!(pages::ResultsUrl::parse("/c%ff", None), None);
+}
+
+#[test]
+fn search_category_and_product_pages_carry_their_answers_or_are_the_plain_shell() {
+    let shell = "<html><head><title>Shop</title></head><body></body></html>";
+    let store = whole_build(3);
+    let url = pages::ResultsUrl::parse("/search", Some("q=chair")).unwrap();
+    let search = get(&store, "/api/search", &url.api_query());
+    let page = pages::results_page(shell, "/search?q=chair", &url, Some(search), None);
+    assert_eq!((page.status, page.cache_control), (200, "no-cache"));
+    assert!(page.html.contains("data-testid=\"result-count\">3 results for “chair”</h1>"), "{}", page.html);
+    assert!(page.html.contains("Chair 0") && page.html.contains("id=\"prerender-data-search\""));
+    assert!(page.html.contains("data-path=\"/search?q=chair\"") && page.html.contains("value=\"chair\""));
+    let cat = pages::ResultsUrl::parse("/c/furniture", None).unwrap();
+    let both = pages::results_page(
+        shell,
+        "/c/furniture",
+        &cat,
+        Some(get(&store, "/api/search", &cat.api_query())),
+        Some(get(&store, "/api/categories", "")),
+    );
+    assert!(
+        both.html.contains("<h1 class=\"category-title\">")
+            && both.html.contains("id=\"prerender-data-categories\"")
+    );
+    let broken = pages::results_page(
+        shell,
+        "/search?q=chair",
+        &url,
+        Some(Err(Problem::Unavailable("x".into()))),
+        None,
+    );
+    assert_eq!((broken.html.as_str(), broken.cache_control), (shell, "no-store"));
+    let tagged = run(pages::product_page(&store, shell, "https://shop", "p1", None, None));
+    let product = pages::with_product(tagged.clone(), "/p/p1", get(&store, "/api/products/p1", ""));
+    assert!(
+        product.html.contains("<article class=\"product\">")
+            && product.html.contains("id=\"prerender-data-product\"")
+    );
+    assert!(product.html.contains("<title>"), "the SEO tags stay");
+    let without = pages::with_product(tagged.clone(), "/p/p1", Err(Problem::UnknownProduct("p1".into())));
+    assert_eq!(without, tagged);
+}
+
 /// The answer functions the edge serves with, over hand-made indexes.
 mod answers {
     use ranking::Event;

@@ -31,7 +31,10 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
     }
     if !url.path().starts_with("/api/") {
         if let Some(id) = seo::product_path_id(url.path()) {
-            return product_page(&req, &env, &id, &url).await;
+            return product_page(&req, &env, &ctx, &id, &url).await;
+        }
+        if let Some(page) = pages::ResultsUrl::parse(url.path(), url.query()) {
+            return results_page(&req, &env, &ctx, &url, &page).await;
         }
         // Static files and the SPA shell: only reached when run_worker_first routes a path here.
         return env.assets("ASSETS")?.fetch_request(req).await;
@@ -135,12 +138,42 @@ fn page_shopper(req: &Request, url: &worker::Url) -> (Option<String>, Option<Str
     (country, route::shopper_currency(query).ok().flatten())
 }
 
-/// A product page ([`pages::product_page`]) for the shopper's country and currency.
-async fn product_page(req: &Request, env: &Env, id: &str, url: &worker::Url) -> worker::Result<Response> {
+/// The shopper a page is made for, and the client id the edge made when the device had none (a
+/// first visit: the page is then ranked in that id's variant, and the id goes out with it).
+fn page_shopper_and_id<'a>(
+    req: &Request,
+    country: &'a Option<String>,
+    currency: &'a Option<String>,
+) -> (Shopper<'a>, Option<String>) {
+    let minted = route::needs_client_id(header(req, "cookie").as_deref()).then(new_client_id).flatten();
+    let client = match &minted {
+        Some(id) => route::client_hash(None, Some(id)),
+        None => client(req),
+    };
+    (Shopper { client, country: country.as_deref(), currency: currency.as_deref() }, minted)
+}
+
+/// The page's path and query, as the app compares it with the prerendered page's.
+fn here(url: &worker::Url) -> String {
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
+/// A product page ([`pages::product_page`]) for the shopper's country and currency, its article
+/// prerendered ([`pages::with_product`]).
+async fn product_page(
+    req: &Request,
+    env: &Env,
+    ctx: &Context,
+    id: &str,
+    url: &worker::Url,
+) -> worker::Result<Response> {
     let shell = app_shell(env, url).await?;
     let (country, currency) = page_shopper(req, url);
     let origin = url.origin().ascii_serialization();
-    let page = match kv_store(env) {
+    let mut page = match kv_store(env) {
         Ok(store) => {
             pages::product_page(&store, &shell, &origin, id, country.as_deref(), currency.as_deref()).await
         }
@@ -149,34 +182,69 @@ async fn product_page(req: &Request, env: &Env, id: &str, url: &worker::Url) -> 
             Page { status: 200, csp: seo::shell_csp(&shell), html: shell, cache_control: "no-store" }
         }
     };
-    let resp = html_response(page)?;
-    resp.headers().set("vary", "cf-ipcountry")?;
-    Ok(resp)
+    // A product's answer depends on the country and currency, not on the variant: no client id is
+    // needed, and the page stays one that shared caches may keep.
+    let shopper = Shopper { client: 0, country: country.as_deref(), currency: currency.as_deref() };
+    if page.status == 200 {
+        let product =
+            answer(env, ctx, url, Route::Product { id: id.to_owned() }, shopper).await.map(|a| a.body);
+        page = pages::with_product(page, &here(url), product);
+    }
+    page_response(page, url, None, "cf-ipcountry")
+}
+
+/// A search or category page ([`pages::results_page`]) with the history-free answers.
+async fn results_page(
+    req: &Request,
+    env: &Env,
+    ctx: &Context,
+    url: &worker::Url,
+    page: &pages::ResultsUrl,
+) -> worker::Result<Response> {
+    let shell = app_shell(env, url).await?;
+    let (country, currency) = page_shopper(req, url);
+    let (shopper, minted) = page_shopper_and_id(req, &country, &currency);
+    let categories = match page.category {
+        Some(_) => Some(answer(env, ctx, url, Route::Categories, shopper).await.map(|a| a.body)),
+        None => None,
+    };
+    let search = match page.searches() {
+        true => Some(match route::route("GET", "/api/search", &page.api_query()) {
+            Ok(r) => answer(env, ctx, url, r, shopper).await.map(|a| a.body),
+            Err(e) => Err(e),
+        }),
+        false => None,
+    };
+    let made = pages::results_page(&shell, &here(url), page, search, categories);
+    page_response(made, url, minted, "cf-ipcountry, cookie")
 }
 
 /// The home page ([`pages::home_page`]), its feed from the same cached answer as `/api/feed`.
 async fn home_page(req: &Request, env: &Env, ctx: &Context, url: &worker::Url) -> worker::Result<Response> {
     let shell = app_shell(env, url).await?;
     let (country, currency) = page_shopper(req, url);
-    // A first visit gets its client id here, so the prerendered feed is already in its variant.
-    let minted = route::needs_client_id(header(req, "cookie").as_deref()).then(new_client_id).flatten();
-    let client = match &minted {
-        Some(id) => route::client_hash(None, Some(id)),
-        None => client(req),
-    };
-    let shopper = Shopper { client, country: country.as_deref(), currency: currency.as_deref() };
+    let (shopper, minted) = page_shopper_and_id(req, &country, &currency);
     let route = Route::Feed { limit: pages::PRERENDER_ITEMS, history: Vec::new() };
     let feed = answer(env, ctx, url, route, shopper).await.map(|a| a.body);
-    let here = match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_owned(),
-    };
-    let resp = html_response(pages::home_page(&shell, &here, feed))?;
+    page_response(pages::home_page(&shell, &here(url), feed), url, minted, "cf-ipcountry, cookie")
+}
+
+/// A page's response: its headers, `vary`, and the client id cookie the edge made, if it did.
+fn page_response(
+    page: Page,
+    url: &worker::Url,
+    minted: Option<String>,
+    vary: &str,
+) -> worker::Result<Response> {
+    let resp = html_response(page)?;
     let h = resp.headers();
-    h.set("vary", "cf-ipcountry, cookie")?;
+    h.set("vary", vary)?;
     h.set("x-frame-options", "DENY")?;
     if let Some(id) = minted {
         h.append("set-cookie", &route::client_cookie(&id, url.scheme() == "https"))?;
+        // The id is this device's alone: no shared cache may keep the response that carries it (the
+        // browser may, for Back and Forward).
+        h.set("cache-control", "private, no-cache")?;
     }
     Ok(resp)
 }

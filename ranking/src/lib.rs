@@ -18,6 +18,7 @@ pub mod kv;
 pub mod lexical;
 pub mod locale;
 pub mod order;
+pub mod page;
 pub mod rules;
 pub mod search;
 pub mod signals;

@@ -42,6 +42,76 @@ pub struct FeedItem {
     pub delivery_days: Option<u16>,
 }
 
+/// A search page's parameters as its URL holds them (`/search?q=…&category=…&min_price=…&max_price=…
+/// &sort=…&page=…`) and `GET /api/search` takes them: the app, its links and the edge's prerendered
+/// search page read and write this one form.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchQuery {
+    pub q: String,
+    pub category: Option<String>,
+    pub min_price: Option<String>,
+    pub max_price: Option<String>,
+    pub sort: Option<String>,
+    /// 1-based.
+    pub page: usize,
+}
+
+impl SearchQuery {
+    /// From a URL's decoded query pairs (unknown keys ignored, a malformed page is page 1).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> SearchQuery {
+        let mut q = SearchQuery { page: 1, ..SearchQuery::default() };
+        for (k, v) in pairs {
+            let v = v.to_owned();
+            match k {
+                "q" => q.q = v,
+                "category" => q.category = Some(v),
+                "min_price" => q.min_price = Some(v),
+                "max_price" => q.max_price = Some(v),
+                "sort" => q.sort = Some(v),
+                "page" => q.page = v.parse().unwrap_or(1),
+                _ => {}
+            }
+        }
+        q.page = q.page.max(1);
+        q
+    }
+
+    /// The URL's query pairs, in this order, empty ones and page 1 left out.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut p = vec![("q", self.q.clone())];
+        let opt = [
+            ("category", &self.category),
+            ("min_price", &self.min_price),
+            ("max_price", &self.max_price),
+            ("sort", &self.sort),
+        ];
+        p.extend(opt.into_iter().filter_map(|(k, v)| v.clone().filter(|v| !v.is_empty()).map(|v| (k, v))));
+        if self.page > 1 {
+            p.push(("page", self.page.to_string()));
+        }
+        p
+    }
+
+    /// The URL of this results page: `/search?q=…&…`, or for `base` `/c` the category in the path
+    /// (`/c/furniture/chairs?sort=…`). `encode` is JavaScript's `encodeURIComponent` (the app calls
+    /// the browser's, the edge the same character set).
+    pub fn url(&self, base: &str, encode: impl Fn(&str) -> String) -> String {
+        let in_path = base == "/c";
+        let path = if in_path {
+            format!("/c/{}", self.category.clone().unwrap_or_default())
+        } else {
+            base.to_owned()
+        };
+        let pairs: Vec<String> = self
+            .pairs()
+            .into_iter()
+            .filter(|(k, _)| !(in_path && (*k == "q" || *k == "category")))
+            .map(|(k, v)| format!("{k}={}", encode(&v)))
+            .collect();
+        if pairs.is_empty() { path } else { format!("{path}?{}", pairs.join("&")) }
+    }
+}
+
 /// One part of the short note under a feed card ("Because you viewed X · popular · 12% off · 3-day
 /// delivery"). Which parts a card gets is decided here once; the app and the edge's prerendered
 /// page put them in words (the edge in English, the app in the shopper's language).
@@ -292,5 +362,17 @@ mod tests {
             None,
         );
         assert_eq!(personal.note_parts(), [NotePart::BecauseYouViewed("b")]);
+    }
+
+    #[test]
+    fn a_search_query_reads_and_writes_its_url() {
+        let q =
+            SearchQuery::from_pairs([("q", "oak chair"), ("sort", "price_asc"), ("page", "x"), ("utm", "1")]);
+        assert_eq!(q.page, 1);
+        let enc = |s: &str| s.replace(' ', "%20");
+        assert_eq!(q.url("/search", enc), "/search?q=oak%20chair&sort=price_asc");
+        let c = SearchQuery { category: Some("furniture/chairs".into()), page: 2, ..SearchQuery::default() };
+        assert_eq!(c.url("/c", enc), "/c/furniture/chairs?page=2");
+        assert_eq!(SearchQuery::from_pairs(c.pairs().iter().map(|(k, v)| (*k, v.as_str()))), c);
     }
 }

@@ -28,7 +28,8 @@ test("home shows the feed's sections", async () => {
   await page.locator(".grid li").first().waitFor();
   const paint = await page.evaluate(() => performance.getEntriesByName("first-contentful-paint")[0]?.startTime);
   await edgeFeed(page);
-  assert.equal(await page.locator("#prerender").count(), 0, "the app took the prerendered grid over");
+  // The app starts once the prerendered page has loaded, and takes the grid over.
+  await page.waitForFunction(() => !document.getElementById("prerender"));
   const items = feed.sections.flatMap((s) => s.items);
   const edge = page.locator("section[data-source=edge] [data-testid=product-grid] li");
   assert.equal(await edge.count(), items.length);
@@ -59,15 +60,19 @@ async function expectEventually(check) {
   assert.ok(check());
 }
 
-/** Elements as comparable text: tag, sorted attributes, children; comments, blank text and the
- * adopted content's box-less wrapper left out. */
+/** Elements as comparable text: tag, sorted attributes, children, text with its runs of white
+ * space as one (and none next to a tag); comments and the adopted content's box-less wrapper left
+ * out. */
 const NORMALIZE = `(function normalize(node) {
-  if (node.nodeType === 3) return node.textContent.trim();
-  if (node.nodeType !== 1) return "";
-  const inner = [...node.childNodes].map(normalize).filter((s) => s !== "").join("");
-  if (node.classList.contains("adopted")) return inner;
-  const attrs = [...node.attributes].map((a) => a.name + "=" + a.value).sort().join(" ");
-  return "<" + node.localName + (attrs ? " " + attrs : "") + ">" + inner + "</" + node.localName + ">";
+  const walk = (node) => {
+    if (node.nodeType === 3) return node.textContent;
+    if (node.nodeType !== 1) return "";
+    const inner = [...node.childNodes].map(walk).join("");
+    if (node.classList.contains("adopted")) return inner;
+    const attrs = [...node.attributes].map((a) => a.name + "=" + a.value).sort().join(" ");
+    return "<" + node.localName + (attrs ? " " + attrs : "") + ">" + inner + "</" + node.localName + ">";
+  };
+  return walk(node).replace(/\\s+/g, " ").replace(/ ?(<[^>]*>) ?/g, "$1").trim();
 })`;
 
 test("the first grid is the final one: the app takes the prerendered nodes over, nothing moves", async () => {
@@ -134,6 +139,41 @@ test("the first grid is the final one: the app takes the prerendered nodes over,
     assert.deepEqual([click.item, click.position], [id, 1]);
     assert.ok(events.some((e) => e.kind === "impression" && e.item === id && e.list === click.list && e.position === 1),
       JSON.stringify(events.slice(0, 3)));
+  } finally {
+    await fresh.context.close();
+  }
+  assert.deepEqual(fresh.errors, [], "no errors in the page console");
+});
+
+test("search, category and product pages paint their content from the HTML, and the app's own is the same", async () => {
+  const fresh = await launch();
+  const { page } = fresh;
+  const item = (await api("/api/feed?limit=1")).sections[0].items[0];
+  // Page, and the part of its main content to compare (a product's related items come later, below).
+  const pages = [["/search?q=chair", " section.results"], ["/c/furniture", ""], [`/p/${encodeURIComponent(item.id)}`, " article.product"]];
+  try {
+    await page.addInitScript(() => {
+      window.__shift = 0;
+      new PerformanceObserver((l) => {
+        for (const e of l.getEntries()) if (!e.hadRecentInput) window.__shift += e.value;
+      }).observe({ type: "layout-shift", buffered: true });
+    });
+    for (const [path, part] of pages) {
+      const html = await (await page.goto(BASE_URL + path)).text();
+      assert.match(html, /<div id="prerender" data-path="[^"]+"><header/, `${path} is prerendered`);
+      const prerendered = await page.evaluate(
+        `${NORMALIZE}(new DOMParser().parseFromString(${JSON.stringify(html)}, "text/html").querySelector(${JSON.stringify(`#prerender main${part}`)}))`,
+      );
+      assert.ok(prerendered.length > 200, `${path}: content in the HTML`);
+      await page.waitForFunction(() => typeof window.shopfrontDeviceFeed === "function" && !document.getElementById("prerender"));
+      await page.waitForTimeout(300);
+      const own = await page.evaluate(`${NORMALIZE}(document.querySelector(${JSON.stringify(`main#main${part}`)}))`);
+      // The main element itself differs (the app's has its id); what is in it may not.
+      const inside = (html) => html.replace(/^<main[^>]*>|<\/main>$/g, "");
+      assert.equal(inside(own), inside(prerendered), `${path}: the app shows what the HTML showed`);
+      const shift = await page.evaluate(() => window.__shift);
+      assert.ok(shift <= 0.02, `${path}: layout shift ${shift}`);
+    }
   } finally {
     await fresh.context.close();
   }
@@ -509,7 +549,7 @@ test("fresh devices get a random client id and land in their configured variants
       // app starts from) in that id's variant; the device keeps the id.
       const home = await fresh.page.goto(BASE_URL + "/");
       const html = await home.text();
-      const answer = JSON.parse(html.match(/<script type="application\/json" id="prerender-data">(.*?)<\/script>/s)[1]);
+      const answer = JSON.parse(html.match(/<script type="application\/json" id="prerender-data-feed">(.*?)<\/script>/s)[1]);
       await fresh.page.waitForFunction(() => localStorage.getItem("sf.cid"));
       const cookie = (await fresh.context.cookies()).find((c) => c.name === "sf_cid");
       assert.match(cookie?.value ?? "", /^[0-9a-f]{32}$/, "a random id");

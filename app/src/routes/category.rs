@@ -3,11 +3,12 @@
 //! work as on search).
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use ranking::index::CategoryNode;
 
-use crate::client::{self, SearchQuery};
+use ranking::wire::SearchQuery;
+
+use crate::client;
 use crate::fetch::Fetch;
 use crate::i18n::Msg;
 use crate::routes::search::Results;
@@ -23,7 +24,9 @@ pub fn CategoryPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let path = move || params.read().get("path").unwrap_or_default().trim_matches('/').to_owned();
-    let tree = Fetch::new(move || async move { client::categories(store).await });
+    let prerendered = crate::prerender::answer(store, "categories");
+    let tree =
+        Fetch::starting_with(prerendered.map(Ok), move || async move { client::categories(store).await });
     let q = Signal::derive(move || {
         let m = query.read();
         let path = path();
@@ -39,6 +42,11 @@ pub fn CategoryPage() -> impl IntoView {
     view! {
         {move || {
             let path = path();
+            // The category list alone (`/c`): the prerendered page gives way once the tree is here
+            // (a category's page waits for its results instead).
+            if path.is_empty() && tree.with(Option::is_some) {
+                request_animation_frame(crate::prerender::drop_it);
+            }
             let nodes = tree.get().and_then(Result::ok).map(|t| t.categories).unwrap_or_default();
             let (name, children) = if path.is_empty() {
                 (store.t(Msg::Categories).to_owned(), nodes.clone())
@@ -52,7 +60,7 @@ pub fn CategoryPage() -> impl IntoView {
                 <h1 class="category-title">{name}</h1>
                 <nav class="facets" aria-label=store.t(Msg::Categories)>
                     {children.into_iter().map(|c| view! {
-                        <A href=format!("/c/{}", c.path) attr:class="chip">{c.name} " (" {c.count} ")"</A>
+                        <a href=format!("/c/{}", c.path) class="chip">{c.name} " (" {c.count} ")"</a>
                     }).collect_view()}
                 </nav>
             }

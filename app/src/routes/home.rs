@@ -20,7 +20,7 @@ pub fn Home() -> impl IntoView {
     let store = expect_context::<Store>();
     let DeviceGen(generation) = expect_context::<DeviceGen>();
     // A first visit starts from the feed the edge prerendered into the page, and keeps its nodes.
-    let prerendered = untrack(|| crate::prerender::answer::<FeedResponse>(store));
+    let prerendered = crate::prerender::answer::<FeedResponse>(store, "feed");
     let adopt = StoredValue::new(prerendered.is_some());
     let edge = Fetch::starting_with(prerendered.map(Ok), move || {
         let history = store.history_header();

@@ -3,7 +3,6 @@
 //! the product's rows are fetched so the device can re-rank with it).
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use ranking::Card;
 
@@ -20,7 +19,9 @@ pub fn ProductPage() -> impl IntoView {
     let DeviceGen(generation) = expect_context::<DeviceGen>();
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let product = Fetch::new(move || {
+    // Opened from a link: the answer the edge prerendered the page from.
+    let prerendered = crate::prerender::answer(store, "product");
+    let product = Fetch::starting_with(prerendered.map(Ok), move || {
         let id = id();
         async move { client::product(store, &id).await }
     });
@@ -43,7 +44,13 @@ pub fn ProductPage() -> impl IntoView {
         }
     });
     view! {
-        {move || match product.get() {
+        {move || {
+        let answer = product.get();
+        // The prerendered page (the same markup) gives way once there is content to show.
+        if answer.is_some() {
+            request_animation_frame(crate::prerender::drop_it);
+        }
+        match answer {
             None => view! { <article class="product skeleton" aria-busy="true"><div class="ph-img"></div></article> }.into_any(),
             Some(Err(error)) => view! { <ErrorView error retry/> }.into_any(),
             Some(Ok(r)) => {
@@ -57,7 +64,7 @@ pub fn ProductPage() -> impl IntoView {
                 let qty = move || store.cart.with(|c| c.iter().find(|l| l.card.id == in_cart).map_or(0, |l| l.qty));
                 view! {
                     <article class="product">
-                        <img src=r.image alt=p.title.clone() width="480" height="480"/>
+                        <img src=r.image alt=p.title.clone() width="480" height="480" fetchpriority="high"/>
                         <div class="product-info">
                             <p class="breadcrumb">{path}</p>
                             <h1>{p.title.clone()}</h1>
@@ -79,7 +86,7 @@ pub fn ProductPage() -> impl IntoView {
                                 </button>
                             </div>
                             {p.description.clone().map(|d| view! { <p class="description">{d}</p> })}
-                            <A href="/">{store.t(Msg::BackToShop)}</A>
+                            <a href="/">{store.t(Msg::BackToShop)}</a>
                         </div>
                     </article>
                     <Related id=p.id.clone() bought_together=false/>
@@ -87,6 +94,7 @@ pub fn ProductPage() -> impl IntoView {
                 }
                 .into_any()
             }
+        }
         }}
     }
 }
