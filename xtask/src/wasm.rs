@@ -127,9 +127,7 @@ pub fn app(tools: &Tools, dist: &Path) -> Result<()> {
     }
     std::fs::create_dir_all(dist).with_context(|| format!("cannot create {}", dist.display()))?;
     let stem = format!("app-{}", content_hash(&files_under(&staging)?)?);
-    let glue = std::fs::read_to_string(staging.join("app.js")).context("cannot read app.js")?;
-    std::fs::write(dist.join(format!("{stem}.js")), with_compile_hint(&glue))
-        .context("cannot write app.js")?;
+    std::fs::copy(staging.join("app.js"), dist.join(format!("{stem}.js"))).context("cannot copy app.js")?;
     std::fs::copy(staging.join("app_bg.wasm"), dist.join(format!("{stem}_bg.wasm")))
         .context("cannot copy app_bg.wasm")?;
     let snippets = snippet_urls(&staging, dist)?;
@@ -157,13 +155,6 @@ fn snippet_urls(staging: &Path, dist: &Path) -> Result<Vec<String>> {
         .iter()
         .map(|f| Ok(format!("/snippets/{}", f.strip_prefix(&snippets)?.to_string_lossy().replace('\\', "/"))))
         .collect()
-}
-
-/// The glue with V8's explicit compile hint first: every function of it runs while the app starts,
-/// so Chromium compiles them all while the file streams in, off the main thread, instead of one by
-/// one on first call (measured: ~50 ms of parsing and compiling on the main thread at start, gone).
-fn with_compile_hint(glue: &str) -> String {
-    format!("//# allFunctionsCalledOnLoad\n{glue}")
 }
 
 /// `app/index.html` with, before `</head>`: the module loader (an inline script whose hash goes into
