@@ -49,18 +49,30 @@ fn read_answer<T: DeserializeOwned>(store: Store, name: &str) -> Option<T> {
     serde_json::from_str(&text).ok()
 }
 
-/// Moves the prerendered main content into `slot` (the same nodes, so nothing is painted again),
-/// records the impressions of its cards and clicks on them as the app's own cards do, and drops
-/// the rest of the prerender (its header: the app's identical one takes its place).
-pub fn adopt(store: Store, slot: &web_sys::Element) {
-    let Some(main) = root().and_then(|r| r.query_selector("main").ok().flatten()) else { return };
-    while let Some(child) = main.first_child() {
+/// Moves the children of the prerendered element `from` (a selector inside `#prerender`: `main`,
+/// or a part of it the page renders itself around) into `slot`: the same nodes, so nothing is
+/// painted again. Records the impressions of their cards and clicks on them as the app's own cards
+/// do, and drops the rest of the prerender (the app renders the identical rest itself).
+pub fn adopt(store: Store, slot: &web_sys::Element, from: &str) {
+    let Some(source) = root().and_then(|r| r.query_selector(from).ok().flatten()) else { return };
+    while let Some(child) = source.first_child() {
         if slot.append_child(&child).is_err() {
             break;
         }
     }
     drop_it();
     measure_cards(store, slot);
+}
+
+/// A box-less element that takes the prerendered `from` over once it is on the page; `then` runs
+/// on it afterwards (a page's own event handlers for the adopted markup).
+pub fn adopted(store: Store, from: &'static str, then: impl Fn(&web_sys::Element) + 'static) -> AnyView {
+    let slot = NodeRef::<leptos::html::Div>::new();
+    slot.on_load(move |el| {
+        adopt(store, &el, from);
+        then(&el);
+    });
+    view! { <div class="adopted" node_ref=slot></div> }.into_any()
 }
 
 /// Impressions of the adopted cards now, clicks as they come: the list is the grid's `data-list`,
@@ -105,6 +117,13 @@ pub fn drop_it() {
     if let Some(el) = root() {
         el.remove();
     }
+}
+
+/// [`drop_it`] once the view being rendered is on the page: in a microtask, so within the task that
+/// rendered it, before anything else runs or paints (the prerendered page and the app's copy of it
+/// are never both there for anyone to see).
+pub fn drop_soon() {
+    queue_microtask(drop_it);
 }
 
 /// Drops the prerender if it belongs to another page than the one shown.

@@ -23,8 +23,9 @@ pub const DATA_ID: &str = "prerender-data";
 /// with high priority.
 const ABOVE_THE_FOLD: usize = 4;
 
-/// The app's header as the app renders it for a shopper with an empty cart, in English: same boxes,
-/// so taking it over shifts nothing. A plain GET form, so search works before the wasm has loaded.
+/// The app's header as the app renders it, in English: same boxes, so taking it over shifts nothing.
+/// The cart count keeps its room but is not shown (the cart is on the device). A plain GET form, so
+/// search works before the wasm has loaded.
 fn header(q: &str) -> String {
     format!(
         "<header class=\"site-header\"><a href=\"/\" class=\"brand\">Shopfront</a>\
@@ -32,7 +33,7 @@ fn header(q: &str) -> String {
          <input type=\"search\" name=\"q\" placeholder=\"Search products\" aria-label=\"Search products\" \
          autocomplete=\"off\" enterkeyhint=\"search\" value=\"{}\"><button type=\"submit\">Search</button></form>\
          <nav class=\"site-nav\" aria-label=\"Shop\"><a href=\"/c\">Categories</a><a href=\"/wishlist\">Wishlist</a>\
-         <a href=\"/cart\">Cart <span class=\"count\" data-testid=\"cart-count\">0</span></a>\
+         <a href=\"/cart\">Cart <span class=\"count\">0</span></a>\
          <a href=\"/settings\">Settings</a></nav></header>",
         escape(q)
     )
@@ -293,8 +294,9 @@ pub fn category_head(tree: &[CategoryNode], path: &str) -> String {
     out
 }
 
-/// A product page's article (the app's `ProductPage` with the edge's answer, its buttons inert until
-/// the app takes over); related items follow once the app has loaded them.
+/// A product page's article (the app's `ProductPage` with the edge's answer); its buttons are
+/// disabled until the app, which keeps the cart and wishlist, takes over. Related items follow once
+/// the app has loaded them.
 pub fn product(r: &ProductResponse) -> String {
     let p = &r.product;
     let mut out = format!(
@@ -321,8 +323,8 @@ pub fn product(r: &ProductResponse) -> String {
         ));
     }
     out.push_str(
-        "<div class=\"actions\"><button class=\"primary\" data-testid=\"add-to-cart\">Add to cart</button>\
-         <button class=\"secondary\" data-testid=\"wishlist\" aria-pressed=\"false\">Save to wishlist</button></div>",
+        "<div class=\"actions\"><button class=\"primary\" data-testid=\"add-to-cart\" disabled>Add to cart</button>\
+         <button class=\"secondary\" data-testid=\"wishlist\" aria-pressed=\"false\" disabled>Save to wishlist</button></div>",
     );
     if let Some(d) = &p.description {
         out.push_str(&format!("<p class=\"description\">{}</p>", escape(d)));

@@ -45,7 +45,7 @@ pub fn CategoryPage() -> impl IntoView {
             // The category list alone (`/c`): the prerendered page gives way once the tree is here
             // (a category's page waits for its results instead).
             if path.is_empty() && tree.with(Option::is_some) {
-                request_animation_frame(crate::prerender::drop_it);
+                crate::prerender::drop_soon();
             }
             let nodes = tree.get().and_then(Result::ok).map(|t| t.categories).unwrap_or_default();
             let (name, children) = if path.is_empty() {

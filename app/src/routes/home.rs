@@ -36,27 +36,19 @@ pub fn Home() -> impl IntoView {
             let edge_answer = edge.get();
             if adopt.get_value() {
                 adopt.set_value(false);
-                return adopted(store);
+                return crate::prerender::adopted(store, "main", |_| {});
             }
             // The device ranks only while the edge's answer is missing (loading, failed, offline).
             let device_answer = if matches!(edge_answer, Some(Ok(_))) { None } else { on_device() };
             let view = home_view(edge_answer, device_answer, retry, store);
             // The app's own grid replaces the edge's prerendered one once there is one to show.
             if edge.with(Option::is_some) || view.1 {
-                request_animation_frame(crate::prerender::drop_it);
+                crate::prerender::drop_soon();
             }
             view! { <h1 class="visually-hidden">"Shopfront"</h1> {view.0} }.into_any()
         }}
         <RecentlyViewed/>
     }
-}
-
-/// The prerendered feed's own nodes (its heading and sections), moved in once this element is on the
-/// page.
-fn adopted(store: Store) -> AnyView {
-    let slot = NodeRef::<leptos::html::Div>::new();
-    slot.on_load(move |el| crate::prerender::adopt(store, &el));
-    view! { <div class="adopted" node_ref=slot></div> }.into_any()
 }
 
 /// What the home shows, and whether it is real content (not the skeleton).

@@ -48,7 +48,7 @@ pub fn ProductPage() -> impl IntoView {
         let answer = product.get();
         // The prerendered page (the same markup) gives way once there is content to show.
         if answer.is_some() {
-            request_animation_frame(crate::prerender::drop_it);
+            crate::prerender::drop_soon();
         }
         match answer {
             None => view! { <article class="product skeleton" aria-busy="true"><div class="ph-img"></div></article> }.into_any(),

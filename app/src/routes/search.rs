@@ -8,6 +8,8 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use ranking::page::{Chip, ResultsPage};
 use ranking::search::Sort;
 use ranking::wire::SearchResponse;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
 
 use ranking::wire::SearchQuery;
 
@@ -64,6 +66,8 @@ pub fn Results(query: Signal<SearchQuery>, base: String) -> impl IntoView {
     let DeviceGen(generation) = expect_context::<DeviceGen>();
     // Opened from a link: the answer the edge prerendered the page from.
     let prerendered = crate::prerender::answer::<SearchResponse>(store, "search");
+    // (A page without results is the app's own: it adds ways to browse instead.)
+    let prerendered_here = prerendered.as_ref().is_some_and(|r| r.total > 0);
     let results = Fetch::starting_with(prerendered.map(Ok), move || {
         let q = query.get();
         let history = store.history_header();
@@ -71,10 +75,27 @@ pub fn Results(query: Signal<SearchQuery>, base: String) -> impl IntoView {
     });
     let retry = Callback::new(move |_| results.refetch());
     let base = StoredValue::new(base);
+    // The prerendered results stay on screen (the same nodes) until the query or answer changes.
+    let adopt = StoredValue::new(prerendered_here);
     view! {
         <section aria-live="polite" class="results">
             {move || {
                 let q = query.get();
+                if adopt.get_value() {
+                    adopt.set_value(false);
+                    let sorting = sort_handler(base.get_value(), q.clone());
+                    return crate::prerender::adopted(store, "main section.results", move |el| {
+                        if let Ok(Some(select)) = el.query_selector("select[data-testid=sort]") {
+                            let sorting = sorting.clone();
+                            let on_change = Closure::<dyn Fn(web_sys::Event)>::new(move |ev: web_sys::Event| {
+                                sorting(event_target_value(&ev))
+                            });
+                            let _ = select.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
+                            // Lives as long as the select, which the page owns.
+                            on_change.forget();
+                        }
+                    });
+                }
                 let (view, content) = match results.get() {
                     // While the edge answers, the device's own ranking of what it holds (re-ranked
                     // with the latest product view, no round trip), else a skeleton.
@@ -97,12 +118,23 @@ pub fn Results(query: Signal<SearchQuery>, base: String) -> impl IntoView {
                 };
                 // The prerendered page (the same markup) gives way once there is content to show.
                 if content {
-                    request_animation_frame(crate::prerender::drop_it);
+                    crate::prerender::drop_soon();
                 }
                 view
             }}
         </section>
     }
+}
+
+/// Goes to the results of `q` sorted by the sort named (from page 1).
+fn sort_handler(base: String, q: SearchQuery) -> std::rc::Rc<dyn Fn(String)> {
+    let navigate = use_navigate();
+    std::rc::Rc::new(move |sort: String| {
+        let mut next = q.clone();
+        next.sort = Some(sort).filter(|s| s != Sort::Relevance.as_str());
+        next.page = 1;
+        navigate(&url(&base, &next), Default::default());
+    })
 }
 
 fn found(
@@ -130,14 +162,8 @@ fn found(
         format!("{} {} “{}”", r.total, store.t(Msg::ResultsFor), r.query)
     };
     let tiles: Vec<Tile> = r.items.into_iter().map(|i| Tile::search(i, lang)).collect();
-    let navigate = use_navigate();
-    let sort_q = q.clone();
-    let on_sort = move |ev: leptos::ev::Event| {
-        let mut next = sort_q.clone();
-        next.sort = Some(event_target_value(&ev)).filter(|s| s != Sort::Relevance.as_str());
-        next.page = 1;
-        navigate(&url(&base, &next), Default::default());
-    };
+    let sorting = sort_handler(base, q.clone());
+    let on_sort = move |ev: leptos::ev::Event| sorting(event_target_value(&ev));
     let sorts = Sort::ALL.map(|s| (s.as_str(), sort_label(s)));
     let sort_now = page.sort;
     let chips = |chips: Vec<Chip>, facet: &'static str| {
