@@ -12,10 +12,8 @@ use std::cell::RefCell;
 
 use ranking::Event;
 use ranking::search::Sort;
-use ranking::wire::{EngineSearch, FeedResponse, SearchResponse};
+use ranking::wire::{EngineSearch, FeedResponse, SearchQuery, SearchResponse};
 use wasm_bindgen::prelude::*;
-
-use ranking::wire::SearchQuery;
 
 #[wasm_bindgen]
 extern "C" {

@@ -5,7 +5,6 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use ranking::index::CategoryNode;
-
 use ranking::wire::SearchQuery;
 
 use crate::client;

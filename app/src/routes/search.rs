@@ -7,11 +7,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use ranking::page::{Chip, ResultsPage};
 use ranking::search::Sort;
-use ranking::wire::SearchResponse;
+use ranking::wire::{SearchQuery, SearchResponse};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-
-use ranking::wire::SearchQuery;
 
 use crate::client::{self, FetchError};
 use crate::components::{ErrorView, Grid, SkeletonGrid, Tile, encode};
@@ -83,18 +81,7 @@ pub fn Results(query: Signal<SearchQuery>, base: String) -> impl IntoView {
                 let q = query.get();
                 if adopt.get_value() {
                     adopt.set_value(false);
-                    let sorting = sort_handler(base.get_value(), q.clone());
-                    return crate::prerender::adopted(store, "main section.results", move |el| {
-                        if let Ok(Some(select)) = el.query_selector("select[data-testid=sort]") {
-                            let sorting = sorting.clone();
-                            let on_change = Closure::<dyn Fn(web_sys::Event)>::new(move |ev: web_sys::Event| {
-                                sorting(event_target_value(&ev))
-                            });
-                            let _ = select.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
-                            // Lives as long as the select, which the page owns.
-                            on_change.forget();
-                        }
-                    });
+                    return adopted_results(store, base.get_value(), q);
                 }
                 let (view, content) = match results.get() {
                     // While the edge answers, the device's own ranking of what it holds (re-ranked
@@ -124,6 +111,21 @@ pub fn Results(query: Signal<SearchQuery>, base: String) -> impl IntoView {
             }}
         </section>
     }
+}
+
+/// The prerendered results taken over, their sort select given the handler the app's own has.
+fn adopted_results(store: Store, base: String, q: SearchQuery) -> AnyView {
+    let sorting = sort_handler(base, q);
+    crate::prerender::adopted(store, "main section.results", move |el| {
+        let Ok(Some(select)) = el.query_selector("select[data-testid=sort]") else { return };
+        let sorting = sorting.clone();
+        let on_change = Closure::<dyn Fn(web_sys::Event)>::new(move |ev: web_sys::Event| {
+            sorting(event_target_value(&ev))
+        });
+        let _ = select.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
+        // Lives as long as the select, which the page owns.
+        on_change.forget();
+    })
 }
 
 /// Goes to the results of `q` sorted by the sort named (from page 1).
