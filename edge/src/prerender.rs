@@ -138,17 +138,6 @@ pub fn feed_note(parts: &[NotePart<'_>]) -> Option<String> {
     (!words.is_empty()).then(|| words.join(" · "))
 }
 
-/// The list a feed section's cards are measured in (the app's `section_list`).
-fn section_list(id: &str) -> &'static str {
-    match id {
-        "for-you" => "for-you",
-        "because" => "because",
-        "trending" => "trending",
-        "deals" => "deals",
-        _ => "feed",
-    }
-}
-
 /// The home page's main content: the app's visually hidden heading and the feed's sections, as the
 /// app's home route renders an edge answer.
 pub fn home_main(feed: &FeedResponse) -> String {
@@ -170,7 +159,7 @@ pub fn home_main(feed: &FeedResponse) -> String {
             "<section aria-labelledby=\"section-{id}\" data-section=\"{id}\" data-source=\"edge\">\
              <h2 id=\"section-{id}\">{}</h2>{}</section>",
             escape(&s.title),
-            grid(&cards, section_list(&s.id))
+            grid(&cards, s.list())
         ));
     }
     html

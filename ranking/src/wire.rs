@@ -27,6 +27,20 @@ pub struct FeedSection {
     pub items: Vec<FeedItem>,
 }
 
+impl FeedSection {
+    /// The list this section's cards are measured in (events' `list`): its id for the known sections,
+    /// `feed` otherwise. The app and the edge's prerendered page name it alike.
+    pub fn list(&self) -> &'static str {
+        match self.id.as_str() {
+            "for-you" => "for-you",
+            "because" => "because",
+            "trending" => "trending",
+            "deals" => "deals",
+            _ => "feed",
+        }
+    }
+}
+
 /// A feed item: the card, its score and each signal's share of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedItem {

@@ -92,6 +92,7 @@ fn sections(store: Store, feed: FeedResponse, source: &'static str) -> impl Into
                 },
                 _ => s.title.clone(),
             };
+            let list = s.list();
             let heading = format!("section-{}", s.id);
             let labelled_by = heading.clone();
             let tiles: Vec<Tile> = s.items.into_iter().map(|i| Tile::feed(i, lang, &title_of)).collect();
@@ -99,7 +100,7 @@ fn sections(store: Store, feed: FeedResponse, source: &'static str) -> impl Into
                 <section aria-labelledby=labelled_by data-section=s.id data-source=source>
                     <h2 id=heading>{title}</h2>
                     {(source == "device").then(|| view! { <p class="source-note">{store.t(Msg::OnDevice)}</p> })}
-                    <Grid tiles lead=n == 0 list=section_list(&s.id)/>
+                    <Grid tiles lead=n == 0 list/>
                 </section>
             }
         })
@@ -121,16 +122,5 @@ fn RecentlyViewed() -> impl IntoView {
                 </section>
             }
         })
-    }
-}
-
-/// A feed section's list name in the shop's measurement (the section ids the edge sends).
-fn section_list(id: &str) -> &'static str {
-    match id {
-        "for-you" => "for-you",
-        "because" => "because",
-        "trending" => "trending",
-        "deals" => "deals",
-        _ => "feed",
     }
 }
