@@ -127,7 +127,12 @@ pub fn results_page(
         data.push(("search", body));
     }
     let blocks: Vec<(&str, &[u8])> = data.iter().map(|(n, b)| (*n, b.as_slice())).collect();
-    let html = prerender::page(shell, url, &page.query.q, &main, &blocks);
+    let mut html = prerender::page(shell, url, &page.query.q, &main, &blocks);
+    if page.base == "/search" {
+        // Every query and facet combination is a URL: crawlers follow its links to the products and
+        // category pages (the pages to index) but keep the results pages themselves out.
+        html = seo::with_head_tags(&html, seo::NOINDEX);
+    }
     // Answers follow the country and the experiment variant the cookie picks.
     Page { status: 200, html, csp: seo::shell_csp(shell), cache_control: "no-cache" }
 }

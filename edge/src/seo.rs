@@ -140,15 +140,18 @@ pub fn product_page(shell: &str, meta: &ProductMeta<'_>) -> String {
          <script type=\"application/ld+json\">{}</script>\n",
         script_json(&ld)
     );
-    let mut html =
-        replace_element(shell, "<title>", "</title>", &format!("<title>{title} · Shopfront</title>"));
-    html = replace_description(&html, &description);
+    let html = replace_element(shell, "<title>", "</title>", &format!("<title>{title} · Shopfront</title>"));
+    with_head_tags(&replace_description(&html, &description), &tags)
+}
+
+/// The robots tag of pages crawlers should follow but not index.
+pub const NOINDEX: &str = "<meta name=\"robots\" content=\"noindex, follow\">\n";
+
+/// `html` with `tags` inserted before `</head>` (prepended when there is none).
+pub fn with_head_tags(html: &str, tags: &str) -> String {
     match html.find("</head>") {
-        Some(i) => {
-            html.insert_str(i, &tags);
-            html
-        }
-        None => tags + &html,
+        Some(i) => format!("{}{tags}{}", &html[..i], &html[i..]),
+        None => format!("{tags}{html}"),
     }
 }
 

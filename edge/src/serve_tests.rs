@@ -311,6 +311,7 @@ fn search_category_and_product_pages_carry_their_answers_or_are_the_plain_shell(
     assert!(page.html.contains("data-testid=\"result-count\">3 results for “chair”</h1>"), "{}", page.html);
     assert!(page.html.contains("Chair 0") && page.html.contains("id=\"prerender-data-search\""));
     assert!(page.html.contains("data-path=\"/search?q=chair\"") && page.html.contains("value=\"chair\""));
+    assert!(page.html.contains("<meta name=\"robots\" content=\"noindex, follow\">\n</head>"));
     let cat = pages::ResultsUrl::parse("/c/furniture", None).unwrap();
     let both = pages::results_page(
         shell,
@@ -323,6 +324,7 @@ fn search_category_and_product_pages_carry_their_answers_or_are_the_plain_shell(
         both.html.contains("<h1 class=\"category-title\">")
             && both.html.contains("id=\"prerender-data-categories\"")
     );
+    assert!(!both.html.contains("noindex"), "category pages are the landing pages to index");
     let broken = pages::results_page(
         shell,
         "/search?q=chair",
