@@ -8,6 +8,7 @@ use ranking::signals::Signals;
 use ranking::vector::{Vectors, normalize};
 use ranking::weights::Weights;
 use ranking::{Interaction, Product};
+use std::sync::Arc;
 
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
@@ -189,7 +190,7 @@ impl Training {
         let (collab, content_vectors) = (Training::quantize(vectors), Training::quantize(content));
         let n = products.len();
         ItemIndex {
-            cards: products.iter().zip(&self.purchases).map(|(p, &n)| p.card(n)).collect(),
+            cards: products.iter().zip(&self.purchases).map(|(p, &n)| Arc::new(p.card(n))).collect(),
             vectors: collab,
             content: content_vectors,
             signals: products
@@ -197,7 +198,7 @@ impl Training {
                 .zip(popularity)
                 .map(|(p, popularity)| {
                     let created = p.created_at.as_deref().and_then(|t| crate::read::parse_timestamp(t).ok());
-                    Signals { popularity, ..Signals::of(p, created) }
+                    Arc::new(Signals { popularity, ..Signals::of(p, created) })
                 })
                 .collect(),
             neighbours: self.neighbours.clone(),

@@ -47,10 +47,11 @@ pub fn index(n: usize) -> ItemIndex {
                 purchases: (i % 97) as u32,
                 list_price: None,
             })
+            .map(std::sync::Arc::new)
             .collect(),
         content: vs.clone(),
         vectors: vs,
-        signals: vec![signals; n],
+        signals: (0..n).map(|_| std::sync::Arc::new(signals.clone())).collect(),
         neighbours: (0..n).map(|i| (1..=10).map(|k| (((i + k * 31) % n) as u32, 0.1)).collect()).collect(),
         similar: vec![Vec::new(); n],
         bought_together: vec![Vec::new(); n],

@@ -127,7 +127,7 @@ pub fn feed(items: &ItemIndex, history: &[(String, Event)], limit: usize, ctx: C
                 .into_iter()
                 .filter_map(|i| {
                     let (card, base_price, delivery_days) =
-                        ctx.card(items.cards.get(i.index)?, items.signals.get(i.index));
+                        ctx.card(items.cards.get(i.index)?, items.signals.get(i.index).map(|s| &**s));
                     Some(FeedItem { card, score: i.score, why: i.why, base_price, delivery_days })
                 })
                 .collect(),
@@ -181,7 +181,8 @@ pub fn related(items: &ItemIndex, id: &str, bought_together: bool, ctx: Ctx<'_>)
     let out = list
         .into_iter()
         .filter_map(|(j, score)| {
-            let (card, base_price, delivery_days) = ctx.card(items.cards.get(j)?, items.signals.get(j));
+            let (card, base_price, delivery_days) =
+                ctx.card(items.cards.get(j)?, items.signals.get(j).map(|s| &**s));
             Some(RelatedItem { card, score, base_price, delivery_days })
         })
         .collect();
@@ -223,7 +224,7 @@ pub fn search(cat: SearchIndex<'_>, p: &SearchParams, ctx: Ctx<'_>) -> SearchRes
             .into_iter()
             .filter_map(|h| {
                 let (card, base_price, delivery_days) =
-                    ctx.card(cat.items.cards.get(h.index)?, cat.items.signals.get(h.index));
+                    ctx.card(cat.items.cards.get(h.index)?, cat.items.signals.get(h.index).map(|s| &**s));
                 Some(SearchItem { card, score: h.score, why: h.why, base_price, delivery_days })
             })
             .collect(),

@@ -542,14 +542,16 @@ mod tests {
         // Popularity as the indexer computes it, from the same counts as the cards' purchases.
         let signals = cards
             .iter()
-            .map(|c| crate::signals::Signals {
-                popularity: crate::signals::Signals::popularity_of(c.purchases as f32, 9.0),
-                ..plain.clone()
+            .map(|c| {
+                std::sync::Arc::new(crate::signals::Signals {
+                    popularity: crate::signals::Signals::popularity_of(c.purchases as f32, 9.0),
+                    ..plain.clone()
+                })
             })
             .collect();
         let similar = vec![vec![1, 5, 4], vec![0, 5], vec![3], vec![2], vec![], vec![0, 1]];
         ItemIndex {
-            cards,
+            cards: cards.into_iter().map(std::sync::Arc::new).collect(),
             content: vectors.clone(),
             vectors,
             neighbours,
@@ -646,7 +648,7 @@ mod tests {
         // paper-d 40% off, lamp-e 20% off, chair-b 2% off (not a deal).
         for (id, list) in [("paper-d", 1.0 / 0.6), ("lamp-e", 1.25), ("chair-b", 1.0 / 0.98)] {
             let i = idx.position(id).unwrap();
-            idx.cards[i].list_price = Some(list);
+            std::sync::Arc::make_mut(&mut idx.cards[i]).list_price = Some(list);
         }
         let w = Weights { popularity: 0.0, ..Weights::default() };
         let cold = home(&idx, &[], &w, 2);

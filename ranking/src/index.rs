@@ -1,6 +1,8 @@
 //! The item index the feed ranks over: one entry per product with its card, its collaborative and
 //! content vectors and its co-occurrence neighbours, in one KV value per build.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Card;
@@ -8,16 +10,19 @@ use crate::kv::{Blob, Kind};
 use crate::signals::Signals;
 use crate::vector::Vectors;
 
+/// Cards and signals are shared (`Arc`, stored as the values themselves): a request's view of IVF
+/// cells ([`crate::ivf::merge`]) and the device pack take rows from several indexes, and copying
+/// each card's strings cost more than the ranking that follows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemIndex {
-    pub cards: Vec<Card>,
+    pub cards: Vec<Arc<Card>>,
     /// Row `i` is item `i`'s collaborative vector: its row of the item embeddings the indexer learns
     /// from interactions (ELSA), for items with few interactions blended with (and for new items
     /// equal to) a map of its content vector into the same space. What feeds score and route with.
     pub vectors: Vectors,
     /// Row `i` is item `i`'s content (text) vector alone, the space queries are embedded into.
     pub content: Vectors,
-    pub signals: Vec<Signals>,
+    pub signals: Vec<Arc<Signals>>,
     /// Per item, up to [`MAX_NEIGHBOURS`] `(item, weight)` pairs of items the same shoppers
     /// interacted with (cosine of co-occurrence), strongest first.
     pub neighbours: Vec<Vec<(u32, f32)>>,
@@ -60,12 +65,12 @@ impl ItemIndex {
             cards: products
                 .iter()
                 .enumerate()
-                .map(|(i, p)| p.card(purchases.get(i).copied().unwrap_or(0)))
+                .map(|(i, p)| Arc::new(p.card(purchases.get(i).copied().unwrap_or(0))))
                 .collect(),
             content: vectors.clone(),
             vectors,
             neighbours: vec![Vec::new(); products.len()],
-            signals: products.iter().map(|p| Signals::of(p, None)).collect(),
+            signals: products.iter().map(|p| Arc::new(Signals::of(p, None))).collect(),
             similar: vec![Vec::new(); products.len()],
             bought_together: vec![Vec::new(); products.len()],
         }

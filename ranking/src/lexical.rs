@@ -70,7 +70,7 @@ impl LexicalData {
 
     /// Indexes cards by title and category (cards carry no brand or description): the keyword index
     /// of rows sent to the device, which has only cards.
-    pub fn build_cards(cards: &[crate::catalog::Card]) -> LexicalData {
+    pub fn build_cards(cards: &[std::sync::Arc<crate::catalog::Card>]) -> LexicalData {
         Self::build_with(cards.len(), |d, f| match f {
             Field::Title => cards[d].title.clone(),
             Field::Category => cards[d].category.join(" "),
@@ -237,10 +237,15 @@ impl Lexicon {
         words.retain(|w| seen.insert(w.clone()));
         words.truncate(MAX_QUERY_WORDS);
         let n_words = words.len();
-        let mut acc: HashMap<u32, (f32, usize, Match)> = HashMap::new();
+        // Per document (dense: a search may match every document of a cell, and hashing each costs
+        // more than scoring it): score so far, words matched, weakest match. Postings naming a
+        // document past the index are corrupt and skipped.
+        let docs = self.docs();
+        let mut acc: Vec<(f32, usize, Match)> = vec![(0.0, 0, Match::Exact); docs];
+        let mut best: Vec<Option<(f32, Match)>> = vec![None; docs];
         for word in &words {
             let last = typing.as_deref() == Some(word.as_str());
-            let mut best: HashMap<u32, (f32, Match)> = HashMap::new();
+            best.iter_mut().for_each(|b| *b = None);
             let expansions = self.expand(word, last);
             // One idf per query word, from every document any of its expansions matches: otherwise
             // a rare completion ("chairside" for "chair") would outweigh the word itself.
@@ -263,25 +268,26 @@ impl Lexicon {
                     Match::Typo => TYPO_WEIGHT,
                 };
                 for &(doc, tf) in self.data.postings.get(list).map(Vec::as_slice).unwrap_or(&[]) {
+                    let Some(b) = best.get_mut(doc as usize) else { continue };
                     let s = w * self.bm25(idf, doc, tf);
-                    let e = best.entry(doc).or_insert((0.0, kind));
+                    let e = b.get_or_insert((0.0, kind));
                     if s > e.0 {
                         *e = (s, kind);
                     }
                 }
             }
-            for (doc, (s, kind)) in best {
-                let e = acc.entry(doc).or_insert((0.0, 0, Match::Exact));
+            for (e, (s, kind)) in acc.iter_mut().zip(&best).filter_map(|(e, b)| Some((e, (*b)?))) {
                 e.0 += if s.is_finite() { s } else { 0.0 };
                 e.1 += 1;
                 e.2 = worse(e.2, kind);
             }
         }
-        let mut hits: Vec<LexHit> = acc
+        let hits: Vec<LexHit> = acc
             .into_iter()
-            .map(|(doc, (score, matched, worst))| LexHit { doc: doc as usize, score, matched, worst })
+            .enumerate()
+            .filter(|(_, (_, matched, _))| *matched > 0)
+            .map(|(doc, (score, matched, worst))| LexHit { doc, score, matched, worst })
             .collect();
-        crate::order::sort_by_key(&mut hits, |h| h.doc);
         (hits, n_words)
     }
 

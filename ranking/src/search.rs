@@ -160,7 +160,8 @@ impl<'a> SearchIndex<'a> {
             return l.search(query);
         }
         let mut words = 0;
-        let mut best: HashMap<usize, LexHit> = HashMap::new();
+        // Per view position (dense, as in the keyword index itself).
+        let mut best: Vec<Option<LexHit>> = vec![None; self.items.len()];
         for part in self.parts {
             let (hits, w) = match self.router {
                 Some(r) => part.lexicon.search_with(query, &|word, last| r.word_idf(word, last)),
@@ -168,19 +169,17 @@ impl<'a> SearchIndex<'a> {
             };
             words = words.max(w);
             for mut h in hits {
-                let Some(&p) = part.docs.get(h.doc) else { continue };
-                h.doc = p as usize;
-                match best.get(&h.doc) {
+                let Some(slot) = part.docs.get(h.doc).and_then(|&p| best.get_mut(p as usize)) else {
+                    continue;
+                };
+                h.doc = part.docs[h.doc] as usize;
+                match slot {
                     Some(old) if old.score >= h.score => {}
-                    _ => {
-                        best.insert(h.doc, h);
-                    }
+                    _ => *slot = Some(h),
                 }
             }
         }
-        let mut hits: Vec<LexHit> = best.into_values().collect();
-        crate::order::sort_by_key(&mut hits, |h| h.doc);
-        (hits, words)
+        (best.into_iter().flatten().collect(), words)
     }
 
     fn complete(&self, query: &str, limit: usize) -> Vec<String> {
@@ -276,7 +275,10 @@ pub fn search(index: SearchIndex<'_>, req: &SearchRequest<'_>, w: &Weights) -> S
     let gate = Gate::new(items, &req.filters, req.country, &scored);
     let facets = facets(&scored, &gate);
     scored.retain(|h| gate.keeps(h.index));
-    sort_hits(&mut scored, req.sort, &gate);
+    // Only the page is shown: the hits before it are ordered, the rest only counted. Pins may take
+    // hits out of the head, so it is longer by the number of pins.
+    let pins = active.iter().flat_map(|r| &r.actions).filter(|a| matches!(a, Action::Pin { .. })).count();
+    sort_hits(&mut scored, req.sort, &gate, req.offset.saturating_add(req.limit).saturating_add(pins));
     if req.sort == Sort::Relevance {
         pin(&mut scored, &active, items, |i| gate.may_pin(i, &active));
     }
@@ -345,7 +347,7 @@ struct Candidate {
 
 /// Fusion: each candidate's convex mix of its keyword score (relative to the best, times the squared
 /// share of words matched) and its cosine, over the rankings that ran; every product for no query.
-fn fuse(found: &Retrieved, n: usize, w: &Weights) -> HashMap<usize, Candidate> {
+fn fuse(found: &Retrieved, n: usize, w: &Weights) -> Vec<(usize, Candidate)> {
     if !found.has_query {
         return (0..n).map(|i| (i, Candidate::default())).collect();
     }
@@ -356,9 +358,12 @@ fn fuse(found: &Retrieved, n: usize, w: &Weights) -> HashMap<usize, Candidate> {
     let denom =
         (if lex.is_empty() { 0.0 } else { wk } + if semantic_ran { ws } else { 0.0 }).max(f32::MIN_POSITIVE);
     let best = lex.first().map_or(0.0, |h| h.score).max(f32::MIN_POSITIVE);
-    let mut cand: HashMap<usize, Candidate> = HashMap::new();
+    // Candidates in the order first found, with each position's place among them (dense: a search
+    // may find every product of the view).
+    let mut cand: Vec<(usize, Candidate)> = Vec::new();
+    let mut place: Vec<u32> = vec![u32::MAX; n];
     for h in lex {
-        let c = cand.entry(h.doc).or_default();
+        let Some(c) = candidate(&mut cand, &mut place, h.doc) else { continue };
         // A partial match counts by the square of the share of words it matched, so a product matching
         // only "to" of "something to sit on" does not outrank one that means it.
         let share = h.matched as f32 / found.words.max(1) as f32;
@@ -366,11 +371,26 @@ fn fuse(found: &Retrieved, n: usize, w: &Weights) -> HashMap<usize, Candidate> {
         c.keyword = Some(h.worst);
     }
     for &(i, cos) in &found.semantic {
-        let c = cand.entry(i).or_default();
+        let Some(c) = candidate(&mut cand, &mut place, i) else { continue };
         c.mix += ws * cos.clamp(0.0, 1.0) / denom;
         c.cosine = Some(cos);
     }
     cand
+}
+
+/// Position `i`'s candidate, added to `cand` when new (`place[i]` is its place there); `None` past
+/// the view.
+fn candidate<'c>(
+    cand: &'c mut Vec<(usize, Candidate)>,
+    place: &mut [u32],
+    i: usize,
+) -> Option<&'c mut Candidate> {
+    let p = place.get_mut(i)?;
+    if *p == u32::MAX {
+        *p = cand.len() as u32;
+        cand.push((i, Candidate::default()));
+    }
+    cand.get_mut(*p as usize).map(|(_, c)| c)
 }
 
 /// What scoring needs besides the candidate: the shopper's taste and the catalog's scales.
@@ -390,7 +410,7 @@ struct Scorer<'a> {
 /// Scoring: each candidate's weighted relevance, business signals and affinity, summed.
 fn score(
     items: &ItemIndex,
-    candidates: HashMap<usize, Candidate>,
+    candidates: Vec<(usize, Candidate)>,
     strict: bool,
     req: &SearchRequest<'_>,
     w: &Weights,
@@ -415,7 +435,7 @@ impl Scorer<'_> {
     fn hit(&self, i: usize, c: Candidate) -> SearchHit {
         let (items, w, f) = (self.items, self.w, finite_or_zero);
         let rel = if c.keyword.is_none() { c.mix * self.semantic_only } else { c.mix };
-        let s = items.signals.get(i);
+        let s = items.signals.get(i).map(|s| &**s);
         let sig = |g: fn(&crate::signals::Signals) -> f32| s.map_or(crate::signals::NEUTRAL, g);
         let stock = s.map_or(crate::signals::NEUTRAL, |s| s.stock_in(self.country));
         let fresh = s.map_or(0.0, |s| s.freshness(self.now));
@@ -473,8 +493,14 @@ struct Gate<'a> {
     items: &'a ItemIndex,
     filters: &'a Filters,
     country: Option<&'a str>,
-    /// Category slug path of every scored hit.
-    paths: HashMap<usize, String>,
+    /// The distinct category slug paths of the scored hits, each with whether the category filter
+    /// takes it. Made once per category, not per hit: a catalog has far fewer categories than a
+    /// search has hits.
+    paths: Vec<(String, bool)>,
+    /// Per item position, its path's number in `paths` (`u32::MAX`: not a scored hit).
+    path_of: Vec<u32>,
+    /// Per item position, out of stock in the shopper's country (what relevance sorts by first).
+    out_of_stock: Vec<bool>,
 }
 
 impl<'a> Gate<'a> {
@@ -485,8 +511,26 @@ impl<'a> Gate<'a> {
         country: Option<&'a str>,
         scored: &[SearchHit],
     ) -> Self {
-        let paths = scored.iter().map(|h| (h.index, category_path(&items.cards[h.index].category))).collect();
-        Gate { items, filters, country, paths }
+        let n = items.len();
+        let (mut paths, mut path_of, mut out_of_stock) = (Vec::new(), vec![u32::MAX; n], vec![false; n]);
+        let mut numbers: HashMap<&[String], u32> = HashMap::new();
+        let wanted = filters.category.as_deref();
+        for h in scored.iter().filter(|h| h.index < n) {
+            let category = items.cards[h.index].category.as_slice();
+            path_of[h.index] = *numbers.entry(category).or_insert_with(|| {
+                let path = category_path(category);
+                let taken = wanted.is_none_or(|c| crate::catalog::in_category(&path, c));
+                paths.push((path, taken));
+                (paths.len() - 1) as u32
+            });
+            out_of_stock[h.index] = items.signals.get(h.index).is_some_and(|s| s.stock_in(country) == 0.0);
+        }
+        Gate { items, filters, country, paths, path_of, out_of_stock }
+    }
+
+    /// A scored hit's category slug path and whether the category filter takes it.
+    fn path(&self, i: usize) -> Option<&(String, bool)> {
+        self.paths.get(*self.path_of.get(i)? as usize)
     }
 
     /// Within the price filter.
@@ -502,8 +546,7 @@ impl<'a> Gate<'a> {
 
     /// Within the category filter (a scored hit).
     fn category_ok(&self, i: usize) -> bool {
-        let wanted = self.filters.category.as_deref();
-        wanted.is_none_or(|c| self.paths.get(&i).is_some_and(|p| crate::catalog::in_category(p, c)))
+        self.filters.category.is_none() || self.path(i).is_some_and(|(_, taken)| *taken)
     }
 
     /// Passes every filter (a scored hit).
@@ -513,7 +556,10 @@ impl<'a> Gate<'a> {
 
     /// Out of stock in the shopper's country: ranked below everything in stock.
     fn out_of_stock(&self, i: usize) -> bool {
-        self.items.signals.get(i).is_some_and(|s| s.stock_in(self.country) == 0.0)
+        match self.out_of_stock.get(i) {
+            Some(&known) if self.path_of[i] != u32::MAX => known,
+            _ => self.items.signals.get(i).is_some_and(|s| s.stock_in(self.country) == 0.0),
+        }
     }
 
     /// May be pinned: any product (found by the query or not) passing the filters, in stock and not
@@ -544,17 +590,26 @@ fn hidden(active: &[&Rule], items: &ItemIndex, i: usize, country: Option<&str>) 
 fn facets(scored: &[SearchHit], gate: &Gate<'_>) -> Facets {
     let mut facets = Facets::default();
     let mut buckets = vec![0usize; PRICE_BUCKETS.len() + 1];
+    // Hits per distinct path first; each path then counts under itself and every ancestor.
+    let mut per_path = vec![0usize; gate.paths.len()];
+    let mut no_path = 0;
     for h in scored {
         let i = h.index;
         if gate.price_ok(i) && gate.stock_ok(i) {
-            let path = gate.paths.get(&i).map_or("", String::as_str);
-            for (end, _) in path.match_indices('/').chain([(path.len(), "")]) {
-                *facets.category.entry(path[..end].to_owned()).or_default() += 1;
+            match gate.path_of.get(i).and_then(|&p| per_path.get_mut(p as usize)) {
+                Some(count) => *count += 1,
+                None => no_path += 1,
             }
         }
         if gate.category_ok(i) && gate.stock_ok(i) {
             let p = gate.items.cards[i].price.amount;
             buckets[PRICE_BUCKETS.iter().take_while(|&&b| p >= b).count()] += 1;
+        }
+    }
+    let counted = gate.paths.iter().map(|(path, _)| path.as_str()).zip(per_path).chain([("", no_path)]);
+    for (path, count) in counted.filter(|(_, count)| *count > 0) {
+        for (end, _) in path.match_indices('/').chain([(path.len(), "")]) {
+            *facets.category.entry(path[..end].to_owned()).or_default() += count;
         }
     }
     let mut lo = 0.0;
@@ -567,25 +622,25 @@ fn facets(scored: &[SearchHit], gate: &Gate<'_>) -> Facets {
 }
 
 /// Sorting: relevance puts in-stock first, then score; the others order by their key, then score;
-/// ties go to the lower index.
-fn sort_hits(scored: &mut [SearchHit], sort: Sort, gate: &Gate<'_>) {
+/// ties go to the lower index. Only the first `head` hits are put in order (the rest follow unordered).
+fn sort_hits(scored: &mut [SearchHit], sort: Sort, gate: &Gate<'_>, head: usize) {
     let items = gate.items;
     let by_score = |a: &SearchHit, b: &SearchHit| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index));
     let price = |h: &SearchHit| items.cards[h.index].price.amount;
     let created = |h: &SearchHit| items.signals.get(h.index).and_then(|s| s.created_at).unwrap_or(i64::MIN);
     match sort {
-        Sort::Relevance => crate::order::sort_by(scored, |a, b| {
+        Sort::Relevance => crate::order::sort_head_by(scored, head, |a, b| {
             gate.out_of_stock(a.index).cmp(&gate.out_of_stock(b.index)).then_with(|| by_score(a, b))
         }),
-        Sort::PriceAsc => {
-            crate::order::sort_by(scored, |a, b| price(a).total_cmp(&price(b)).then_with(|| by_score(a, b)))
-        }
-        Sort::PriceDesc => {
-            crate::order::sort_by(scored, |a, b| price(b).total_cmp(&price(a)).then_with(|| by_score(a, b)))
-        }
-        Sort::Newest => {
-            crate::order::sort_by(scored, |a, b| created(b).cmp(&created(a)).then_with(|| by_score(a, b)))
-        }
+        Sort::PriceAsc => crate::order::sort_head_by(scored, head, |a, b| {
+            price(a).total_cmp(&price(b)).then_with(|| by_score(a, b))
+        }),
+        Sort::PriceDesc => crate::order::sort_head_by(scored, head, |a, b| {
+            price(b).total_cmp(&price(a)).then_with(|| by_score(a, b))
+        }),
+        Sort::Newest => crate::order::sort_head_by(scored, head, |a, b| {
+            created(b).cmp(&created(a)).then_with(|| by_score(a, b))
+        }),
     }
 }
 
@@ -660,7 +715,14 @@ mod tests {
             content.push(&v);
         }
         ItemIndex {
-            cards: products.iter().zip(purchases).map(|(p, n)| p.card(n)).collect(),
+            // Past the six products above (larger test catalogs), purchases and listing days vary.
+            cards: products
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    std::sync::Arc::new(p.card(purchases.get(i).copied().unwrap_or(i as u32 * 13 % 11)))
+                })
+                .collect(),
             vectors: content.clone(),
             content,
             neighbours: vec![vec![]; products.len()],
@@ -668,7 +730,11 @@ mod tests {
             bought_together: vec![vec![]; products.len()],
             signals: products
                 .iter()
-                .map(|p| Signals::of(p, if p.created_at.is_some() { Some(1_761_955_200) } else { None }))
+                .enumerate()
+                .map(|(i, p)| {
+                    Signals::of(p, p.created_at.as_ref().map(|_| 1_761_955_200 - (i as i64 / 6) * 86_400))
+                })
+                .map(std::sync::Arc::new)
                 .collect(),
         }
     }
@@ -907,6 +973,72 @@ mod tests {
         let (ids, _) = run("chairs", |_| ());
         let pos = |id: &str| ids.iter().position(|x| x == id).unwrap();
         assert!(pos("c1") < pos("c3"));
+    }
+
+    #[test]
+    fn every_page_is_the_slice_of_the_whole_order_with_pins() {
+        // Only a page's head is put in order (`sort_hits`): each page must still be exactly its slice
+        // of the fully sorted list, also when pins take hits out of the head and put them back. Big
+        // enough that selecting the head does not sort everything anyway.
+        use crate::rules::Trigger;
+        let ps: Vec<Product> = (0..90)
+            .map(|i| {
+                let stock = if i % 7 == 0 { r#","stock":{"US":0,"DE":2}"# } else { "" };
+                let created = if i % 3 == 0 { format!(r#","created_at":"2026-0{}-01""#, 1 + i % 9) } else { String::new() };
+                let json = format!(
+                    r#"{{"id":"p{i}","title":"{} {i}","category":["Furniture","{}"],"price":{{"amount":{},"currency":"USD"}},"rating":{{"average":{},"count":{}}}{stock}{created}}}"#,
+                    if i % 2 == 0 { "Chair" } else { "Table" },
+                    ["Chairs", "Tables", "Desks"][i % 3],
+                    (i * 37) % 100 + 1,
+                    1.0 + (i % 5) as f32,
+                    i * 3,
+                );
+                serde_json::from_str(&json).unwrap()
+            })
+            .collect();
+        let items = index(&ps);
+        let lex = Lexicon::new(LexicalData::build(&ps)).unwrap();
+        let ask = |query, sort, offset, limit, rules: Option<&Rules>| {
+            let req = SearchRequest {
+                query,
+                sort,
+                offset,
+                limit,
+                rules,
+                country: Some("US"),
+                now: 1_763_800_000,
+                ..Default::default()
+            };
+            let r = search(SearchIndex::new(&items, Some(&lex), None), &req, &Weights::default());
+            r.hits.iter().map(|h| h.index).collect::<Vec<_>>()
+        };
+        for query in ["", "chair"] {
+            // Pin the best hit far down (it leaves the head of every short page) and the last one up.
+            let natural = ask(query, Sort::Relevance, 0, 1000, None);
+            let id = |k: usize| items.cards[natural[k]].id.clone();
+            let pins = vec![
+                Action::Pin { product: id(0), position: 12 },
+                Action::Pin { product: id(natural.len() - 1), position: 2 },
+            ];
+            let pins = Rules { rules: vec![rule("r-pin", 0, Trigger::Always, pins)] };
+            for rules in [None, Some(&pins)] {
+                for sort in [Sort::Relevance, Sort::PriceAsc, Sort::PriceDesc, Sort::Newest] {
+                    let all = ask(query, sort, 0, 1000, rules);
+                    assert!(all.len() >= 45, "{query:?}: {}", all.len());
+                    for offset in [0, 1, 2, 5, 8, 17, 40] {
+                        for limit in [1, 2, 3, 7, 24] {
+                            let want = &all[offset.min(all.len())..(offset + limit).min(all.len())];
+                            let pinned = rules.is_some();
+                            assert_eq!(
+                                ask(query, sort, offset, limit, rules),
+                                want,
+                                "{query:?} {sort:?} {offset}+{limit} pins {pinned}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 
     proptest! {
