@@ -13,6 +13,7 @@ pub mod checkout;
 #[cfg(target_arch = "wasm32")]
 mod commerce;
 pub mod events;
+mod kept;
 #[cfg(test)]
 mod openapi;
 pub mod pages;
@@ -27,3 +28,9 @@ mod serve_tests;
 mod shell;
 pub mod store;
 pub mod stripe;
+
+/// Counts the bytes the worker holds, so the per-isolate budget (`kept`) weighs each decoded value by
+/// what it really takes, not by its encoded size.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);

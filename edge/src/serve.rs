@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::problem::Problem;
 use crate::route::{Route, SearchParams};
 // The answers themselves are built in `ranking`, so the app builds the same ones on the device.
-use crate::store::{FellBack, Kv, load, load_as, load_optional_as, optional, raw, warn};
+use crate::store::{FellBack, Kv, load, load_all_as, load_as, load_optional_as, optional, raw, warn};
 pub use ranking::answer::{Ctx, categories, categories_of, fallback_feed, feed, search, suggest};
 use ranking::wire::{ProductResponse, RelatedResponse};
 
@@ -352,17 +352,17 @@ async fn partitioned_related(
     body(&related(&view.items, id, together, ctx)?)
 }
 
-/// Reads cells (`None`: the popular cell), in order.
+/// Reads cells (`None`: the popular cell), in order; the KV reads of those not kept are in flight at
+/// once ([`load_all_as`]).
 async fn cells(store: &impl Kv, v: &str, wanted: &CellPlan) -> Result<Vec<Rc<OpenCell>>, Problem> {
-    let mut out = Vec::with_capacity(wanted.len());
-    for c in wanted {
-        let key = match c {
+    let keys: Vec<String> = wanted
+        .iter()
+        .map(|c| match c {
             Some(c) => kv::keys::cell(v, *c),
             None => kv::keys::popular_cell(v),
-        };
-        out.push(load_as::<Cell, OpenCell>(store, v, &key, OpenCell::new).await?);
-    }
-    Ok(out)
+        })
+        .collect();
+    load_all_as::<Cell, OpenCell>(store, v, &keys, OpenCell::new).await
 }
 
 fn refs(cells: &[Rc<OpenCell>]) -> Vec<&OpenCell> {

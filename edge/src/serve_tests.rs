@@ -122,6 +122,25 @@ fn partitioned_build(cells: usize) -> MapKv {
     store
 }
 
+#[test]
+fn cells_are_read_together_in_order_and_kept_ones_not_read_again() {
+    use ranking::ivf::OpenCell;
+    let store = partitioned_build(4);
+    crate::store::forget();
+    run(crate::store::current_version(&store)).unwrap();
+    let keys = |cells: &[usize]| -> Vec<String> { cells.iter().map(|&c| kv::keys::cell(V, c)).collect() };
+    let load = |k: &[String]| run(crate::store::load_all_as::<Cell, OpenCell>(&store, V, k, OpenCell::new));
+    let first = |c: &OpenCell| c.items.cards[0].id.clone();
+    let cells = load(&keys(&[2, 0, 1])).unwrap();
+    assert_eq!(cells.iter().map(|c| first(c)).collect::<Vec<_>>(), ["p2", "p0", "p1"]);
+    store.reads.borrow_mut().clear();
+    let again = load(&keys(&[1, 3])).unwrap();
+    assert_eq!(again.iter().map(|c| first(c)).collect::<Vec<_>>(), ["p1", "p3"]);
+    assert_eq!(*store.reads.borrow(), keys(&[3]), "cell 1 is kept");
+    let missing = load(&keys(&[0, 9])).unwrap_err();
+    assert!(matches!(&missing, Problem::Unavailable(m) if m.contains("cells/9")), "{missing:?}");
+}
+
 const SHOPPER: Shopper<'static> = Shopper { client: 0, country: None, currency: None };
 
 /// The answer's body to `path?query`, as the worker would make it.

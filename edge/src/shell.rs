@@ -24,7 +24,15 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
 }
 
 #[event(fetch)]
-async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    let response = respond(req, env, ctx).await;
+    if let Some(note) = crate::store::memory_growth() {
+        worker::console_log!("{note}");
+    }
+    response
+}
+
+async fn respond(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let url = req.url()?;
     if url.path() == "/" {
         return home_page(&req, &env, &ctx, &url).await;

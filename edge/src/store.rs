@@ -1,9 +1,8 @@
 //! Reading the build from a key-value store: the [`Kv`] trait (Workers KV in the worker, a map in
-//! tests), the version pointer, and values decoded once per isolate and index version.
+//! tests), the version pointer, and values decoded once per isolate and index version, kept within
+//! the isolate's memory budget ([`crate::kept`]).
 
-use std::any::Any;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use ranking::index::ItemIndex;
@@ -12,10 +11,8 @@ use ranking::locale::Locale;
 use ranking::rules::Rules;
 use ranking::weights::Variants;
 
+use crate::kept::{BUDGET_BYTES, Kept};
 use crate::problem::Problem;
-
-/// Most IVF cells kept decoded per isolate (~1 MB each).
-const MAX_CACHED_CELLS: usize = 32;
 
 /// What serving needs of a key-value store: a value by key, `Ok(None)` when the key is missing, the
 /// store's own error as text otherwise.
@@ -34,11 +31,16 @@ pub(crate) fn warn(message: &str) {
     eprintln!("{message}");
 }
 
-/// Decoded values of one index version, kept for the isolate's life; dropped when `current` moves.
-#[derive(Default)]
+/// Decoded values of one index version, kept within the budget; dropped when `current` moves.
 struct Cache {
     version: String,
-    values: HashMap<String, Rc<dyn Any>>,
+    values: Kept,
+}
+
+impl Default for Cache {
+    fn default() -> Cache {
+        Cache { version: String::new(), values: Kept::new(BUDGET_BYTES) }
+    }
 }
 
 thread_local! {
@@ -150,41 +152,124 @@ pub async fn load_optional_as<T: Blob, R: 'static>(
     key: &str,
     convert: impl FnOnce(T) -> Option<R>,
 ) -> Result<Option<Rc<R>>, Problem> {
-    let cached = CACHE.with_borrow(|c| (c.version == version).then(|| c.values.get(key).cloned()).flatten());
-    if let Some(v) = cached.and_then(|v| v.downcast::<R>().ok()) {
+    if let Some(v) = cached::<R>(version, key) {
         return Ok(Some(v));
     }
-    let Some(bytes) =
-        store.bytes(key).await.map_err(|e| Problem::Unavailable(format!("cannot read KV key {key}: {e}")))?
-    else {
-        return Ok(None);
-    };
-    let decoded = kv::decode::<T>(&bytes).map_err(|e| Problem::Unavailable(format!("KV key {key}: {e}")))?;
-    let value = Rc::new(
-        convert(decoded).ok_or_else(|| Problem::Unavailable(format!("KV key {key}: inconsistent data")))?,
-    );
-    keep(version, key, value.clone());
-    Ok(Some(value))
+    let Some(bytes) = read(store, key).await? else { return Ok(None) };
+    decode_and_keep(version, key, &bytes, convert).map(Some)
 }
 
-/// Keeps a decoded value for later requests of the same version.
-fn keep<R: 'static>(version: &str, key: &str, value: Rc<R>) {
-    CACHE.with_borrow_mut(|c| {
-        if c.version != version {
-            return;
+/// [`load_as`] of several values the build must have, in order. Those not kept are read from KV at
+/// once and decoded only when every read has arrived: a request waiting on KV holds encoded bytes,
+/// never decoded values (several requests waiting at once would each hold theirs).
+pub async fn load_all_as<T: Blob, R: 'static>(
+    store: &impl Kv,
+    version: &str,
+    keys: &[String],
+    convert: impl Fn(T) -> Option<R>,
+) -> Result<Vec<Rc<R>>, Problem> {
+    let kept: Vec<Option<Rc<R>>> = keys.iter().map(|k| cached::<R>(version, k)).collect();
+    let reads = keys.iter().zip(&kept).map(|(key, kept)| async move {
+        match kept {
+            Some(_) => Ok(None),
+            None => read(store, key).await?.map(Some).ok_or_else(|| missing(key)),
         }
-        // Cells of a large catalog would outgrow the isolate's 128 MB if all were kept: past the
-        // cap, drop an arbitrary other cell (requests still using it hold their own reference).
-        if key.contains("/cells/") {
-            let cached: Vec<String> = c.values.keys().filter(|k| k.contains("/cells/")).cloned().collect();
-            if cached.len() >= MAX_CACHED_CELLS
-                && let Some(old) = cached.iter().find(|k| !k.ends_with("/popular"))
-            {
-                c.values.remove(old);
-            }
-        }
-        c.values.insert(key.to_owned(), value as Rc<dyn Any>);
     });
+    let bytes = futures_util::future::try_join_all(reads).await?;
+    keys.iter()
+        .zip(kept)
+        .zip(bytes)
+        .map(|((key, kept), bytes)| match (kept, bytes) {
+            (Some(v), _) => Ok(v),
+            (None, Some(b)) => decode_and_keep(version, key, &b, &convert),
+            (None, None) => Err(missing(key)),
+        })
+        .collect()
+}
+
+/// The value kept under `key` for `version`, if any (and of type `R`).
+fn cached<R: 'static>(version: &str, key: &str) -> Option<Rc<R>> {
+    let kept = CACHE.with_borrow_mut(|c| (c.version == version).then(|| c.values.get(key)).flatten());
+    kept.and_then(|v| v.downcast::<R>().ok())
+}
+
+/// A KV value's bytes, `Ok(None)` when the key is missing.
+async fn read(store: &impl Kv, key: &str) -> Result<Option<Vec<u8>>, Problem> {
+    store.bytes(key).await.map_err(|e| Problem::Unavailable(format!("cannot read KV key {key}: {e}")))
+}
+
+/// Decodes and converts `bytes` of `key`, and keeps the result (weighed) for later requests.
+fn decode_and_keep<T: Blob, R: 'static>(
+    version: &str,
+    key: &str,
+    bytes: &[u8],
+    convert: impl FnOnce(T) -> Option<R>,
+) -> Result<Rc<R>, Problem> {
+    let (value, heap) = weighed(|| {
+        let decoded =
+            kv::decode::<T>(bytes).map_err(|e| Problem::Unavailable(format!("KV key {key}: {e}")))?;
+        convert(decoded).ok_or_else(|| Problem::Unavailable(format!("KV key {key}: inconsistent data")))
+    });
+    let value = Rc::new(value?);
+    // Natively nothing is measured; a decoded value is seldom smaller than its encoding.
+    keep(version, key, value.clone(), heap.max(bytes.len()));
+    Ok(value)
+}
+
+/// What `make` returns and the heap bytes it left allocated (what its result holds: temporaries it
+/// freed do not count), by the worker's counting allocator; 0 natively, where tests share the heap
+/// between threads.
+fn weighed<R>(make: impl FnOnce() -> R) -> (R, usize) {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let before = crate::ALLOCATOR.allocated();
+        let made = make();
+        (made, crate::ALLOCATOR.allocated().saturating_sub(before))
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    (make(), 0)
+}
+
+/// Keeps a decoded value of `weight` bytes for later requests of the same version, within the budget.
+fn keep<R: 'static>(version: &str, key: &str, value: Rc<R>, weight: usize) {
+    CACHE.with_borrow_mut(|c| {
+        if c.version == version {
+            c.values.insert(key, value, weight.saturating_add(key.len()));
+        }
+    });
+}
+
+/// Steps of the isolate's memory at which [`memory_growth`] writes a note.
+const MEMORY_NOTE_STEP: usize = 4 << 20;
+
+/// A line for the Workers log when the isolate's wasm memory (which never shrinks) has passed a new
+/// [`MEMORY_NOTE_STEP`] since the last line: how the memory budget holds in production, with nothing
+/// of any request in it (the memory benchmark reads it too). Natively always `None`.
+pub fn memory_growth() -> Option<String> {
+    thread_local! {
+        static NOTED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+    #[cfg(target_arch = "wasm32")]
+    let memory = core::arch::wasm32::memory_size::<0>() * 65536;
+    #[cfg(not(target_arch = "wasm32"))]
+    let memory = 0;
+    let step = memory / MEMORY_NOTE_STEP;
+    if step <= NOTED.get() {
+        return None;
+    }
+    NOTED.set(step);
+    #[cfg(target_arch = "wasm32")]
+    let live = crate::ALLOCATOR.allocated();
+    #[cfg(not(target_arch = "wasm32"))]
+    let live = 0;
+    let (kept, values) = CACHE.with_borrow(|c| (c.values.bytes(), c.values.len()));
+    let mb = |b: usize| b as f64 / f64::from(1u32 << 20);
+    Some(format!(
+        "isolate memory: wasm {:.1} MB, {:.1} MB allocated, {:.1} MB kept in {values} decoded values",
+        mb(memory),
+        mb(live),
+        mb(kept)
+    ))
 }
 
 /// Parts of the build that failed to load for one request (each falls back to a default). Such an
