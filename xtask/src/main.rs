@@ -43,12 +43,11 @@ enum Cmd {
     /// so `wrangler dev` and `wrangler deploy` work on their own (run `cargo xtask setup` once first).
     BuildWorker,
     /// Benchmarks: ranking kernels natively (criterion) and in wasm under V8 (simd128 and scalar),
-    /// per-endpoint latency of the built worker in workerd, a load run (autocannon) per index, a
-    /// minute of every endpoint and a minute of event batches into D1, search side by side with
-    /// Orama, and Lighthouse; the raw outputs are
-    /// written to the end of docs/PERFORMANCE.md.
+    /// per-endpoint latency of the built worker in workerd, a load run (autocannon) and a memory crawl
+    /// per index, a minute of every endpoint and a minute of event batches into D1, search side by
+    /// side with Orama, and Lighthouse; the raw outputs are written to the end of docs/PERFORMANCE.md.
     Bench {
-        /// Also index synthetic catalogs of these sizes (e.g. `100000,1000000`) and load-test them.
+        /// Also index synthetic catalogs of these sizes (e.g. `100000,1000000`), load-test and crawl them.
         #[arg(long, value_delimiter = ',')]
         scale: Vec<usize>,
         /// Seconds per load scenario.
@@ -386,7 +385,8 @@ fn bench(tools: &setup::Tools, scale: &[usize], seconds: u32) -> Result<()> {
             .arg("20"),
     )?;
     report.push(("Search side by side with Orama".into(), orama));
-    let mut indexes = vec![built.kv_dir.clone()];
+    // Each index with the catalog it was built from (the memory crawl walks its products).
+    let mut indexes = vec![(built.kv_dir.clone(), root.join("target/xtask/demo/catalog.jsonl"))];
     if !scale.is_empty() {
         run(Command::new("cargo").current_dir(&root).args([
             "build",
@@ -411,9 +411,9 @@ fn bench(tools: &setup::Tools, scale: &[usize], seconds: u32) -> Result<()> {
             .arg(setup::model_dir(&root))
             .arg("--out")
             .arg(&out))?;
-        indexes.push(out.join("kv"));
+        indexes.push((out.join("kv"), data.join("catalog.jsonl")));
     }
-    for kv in &indexes {
+    for (kv, _) in &indexes {
         for cache in [&[][..], &["--no-cache"][..]] {
             step(&format!("load: {} {}", kv.display(), cache.join(" ")));
             let out = capture(
@@ -421,6 +421,11 @@ fn bench(tools: &setup::Tools, scale: &[usize], seconds: u32) -> Result<()> {
             )?;
             report.push((format!("Load, {} {}", kv.display(), cache.join(" ")), out));
         }
+    }
+    for (kv, catalog) in &indexes {
+        step(&format!("memory: a crawl of 10,000 product pages and 1,000 searches, {}", kv.display()));
+        let out = capture(tools.node().arg("xtask/crawl.mjs").arg(kv).arg(catalog).args(["10000", "1000"]))?;
+        report.push((format!("Memory after a crawl, {}", kv.display()), out));
     }
     for cache in [&[][..], &["--no-cache"][..]] {
         step(&format!(
