@@ -129,6 +129,27 @@ fn wasm_code_sorts_through_ranking_order() {
     }
 }
 
+/// Architecture invariant: what the edge keeps between requests is held in one place, `store.rs`'s
+/// cache of decoded values, within the isolate's memory budget (`kept.rs`).
+#[test]
+fn edge_keeps_state_only_in_the_budgeted_cache() {
+    let mut checked = 0;
+    for file in sources() {
+        let rel = file.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
+        if !rel.starts_with("edge/src/") || rel == "edge/src/store.rs" {
+            continue;
+        }
+        checked += 1;
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(!text.contains("thread_local!"), "{rel} keeps per-isolate state outside store.rs");
+        for line in text.lines().filter(|l| l.trim_start().starts_with("static ") || l.contains(" static ")) {
+            let shared = ["RefCell", "Cell<", "Mutex", "RwLock", "OnceCell", "OnceLock", "LazyLock", "Atomic"];
+            assert!(!shared.iter().any(|s| line.contains(s)), "{rel} keeps state in a static: {line}");
+        }
+    }
+    assert!(checked > 10, "found the edge's sources");
+}
+
 /// Every source file opens with a `//!` line saying what it is for.
 #[test]
 fn every_source_file_says_what_it_is_for() {
