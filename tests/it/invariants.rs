@@ -143,7 +143,8 @@ fn edge_keeps_state_only_in_the_budgeted_cache() {
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(!text.contains("thread_local!"), "{rel} keeps per-isolate state outside store.rs");
         for line in text.lines().filter(|l| l.trim_start().starts_with("static ") || l.contains(" static ")) {
-            let shared = ["RefCell", "Cell<", "Mutex", "RwLock", "OnceCell", "OnceLock", "LazyLock", "Atomic"];
+            let shared =
+                ["RefCell", "Cell<", "Mutex", "RwLock", "OnceCell", "OnceLock", "LazyLock", "Atomic"];
             assert!(!shared.iter().any(|s| line.contains(s)), "{rel} keeps state in a static: {line}");
         }
     }
