@@ -1,5 +1,5 @@
 //! Memory benchmark of the built worker (edge/build) in local workerd: a crawler walks product pages
-//! and distinct searches of a KV build, and workerd's resident memory is read before, during and after.
+//! and distinct searches of a KV build, and the isolate's memory and workerd's are read after each phase.
 // Usage: node xtask/crawl.mjs <build>/kv <catalog.jsonl> [products=10000] [searches=1000] [connections=8]
 //   Pages go through the worker as a shopper's would (`/p/{id}` with the app's shell from app/dist,
 //   `/api/search`), the edge cache off, so every request reads and decodes what it needs. Prints, after
@@ -9,10 +9,10 @@
 //   workerd's own resident set (V8, Miniflare's router, KV and asset workers) grows to ~190 MB under
 //   any traffic, even `/api/categories` alone; the wasm memory is what the catalog's size can move.
 import { Miniflare } from "miniflare";
-import { execFileSync } from "node:child_process";
-import { createReadStream, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { createReadStream, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { seed } from "./kv.mjs";
+import { workerd } from "./workerd.mjs";
 
 const [kvDir, catalog, productsArg, searchesArg, connectionsArg] = process.argv.slice(2);
 if (!kvDir || !catalog) {
@@ -22,36 +22,6 @@ if (!kvDir || !catalog) {
 const wantProducts = Number(productsArg ?? 10000);
 const wantSearches = Number(searchesArg ?? 1000);
 const connections = Number(connectionsArg ?? 8);
-const ticks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
-
-/** Every workerd process below this one: pid, CPU seconds, resident and peak kB. */
-function workerd() {
-  const procs = [];
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const close = stat.lastIndexOf(")");
-      const name = stat.slice(stat.indexOf("(") + 1, close);
-      const f = stat.slice(close + 2).split(" ");
-      procs.push({ pid: Number(pid), name, ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / ticks });
-    } catch { /* the process ended while listing */ }
-  }
-  const mine = new Set([process.pid]);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const p of procs) if (mine.has(p.ppid) && !mine.has(p.pid)) { mine.add(p.pid); grew = true; }
-  }
-  const ours = procs.filter((p) => mine.has(p.pid) && p.name.includes("workerd"));
-  const kb = (status, field) => Number(status.match(new RegExp(`${field}:\\s+(\\d+)`))?.[1] ?? 0);
-  let rss = 0, peak = 0, cpu = 0;
-  for (const p of ours) {
-    const status = readFileSync(`/proc/${p.pid}/status`, "utf8");
-    rss += kb(status, "VmRSS");
-    peak += kb(status, "VmHWM");
-    cpu += p.cpu;
-  }
-  return { rss, peak, cpu };
-}
 
 /** `want` product ids spread over the catalog and titles' word pairs for `searches` distinct queries. */
 async function sample(file, want, searches) {

@@ -7,9 +7,9 @@
 //   the highest rate 32 connections can drive).
 import autocannon from "autocannon";
 import { Miniflare } from "miniflare";
-import { execFileSync } from "node:child_process";
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { seed } from "./kv.mjs";
+import { workerd } from "./workerd.mjs";
 
 const args = process.argv.slice(2);
 const noCache = args.includes("--no-cache");
@@ -20,27 +20,6 @@ if (!kvDir) {
 }
 const duration = Number(secondsArg ?? 10);
 const connections = Number(connectionsArg ?? 8);
-const ticks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
-
-/** CPU seconds (user + system) of every workerd process below this one. */
-function workerdCpu() {
-  const procs = [];
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const close = stat.lastIndexOf(")");
-      const name = stat.slice(stat.indexOf("(") + 1, close);
-      const f = stat.slice(close + 2).split(" ");
-      procs.push({ pid: Number(pid), name, ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / ticks });
-    } catch { /* the process ended while listing */ }
-  }
-  const mine = new Set([process.pid]);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const p of procs) if (mine.has(p.ppid) && !mine.has(p.pid)) { mine.add(p.pid); grew = true; }
-  }
-  return procs.filter((p) => mine.has(p.pid) && p.name.includes("workerd")).reduce((s, p) => s + p.cpu, 0);
-}
 
 const mf = new Miniflare({
   scriptPath: "edge/build/index.js",
@@ -91,9 +70,9 @@ try {
   for (const [name, requests] of scenarios) {
     // Warm-up: every request once, so isolate caches hold what the scenario reads.
     for (const r of requests) await (await fetch(base + r.path, { headers: r.headers })).arrayBuffer();
-    const before = workerdCpu();
+    const before = workerd().cpu;
     const r = await autocannon({ url: base, connections, duration, requests, pipelining: 1 });
-    const cpu = workerdCpu() - before;
+    const cpu = workerd().cpu - before;
     const total = r.requests.total;
     // autocannon's `errors` already includes `timeouts` (a timeout is counted as both).
     const errors = r.errors + r.non2xx;
