@@ -590,23 +590,23 @@ fn hidden(active: &[&Rule], items: &ItemIndex, i: usize, country: Option<&str>) 
 fn facets(scored: &[SearchHit], gate: &Gate<'_>) -> Facets {
     let mut facets = Facets::default();
     let mut buckets = vec![0usize; PRICE_BUCKETS.len() + 1];
-    // Hits per distinct path first; each path then counts under itself and every ancestor.
+    // Hits per distinct path first (every scored hit has one); each path then counts under itself
+    // and every ancestor.
     let mut per_path = vec![0usize; gate.paths.len()];
-    let mut no_path = 0;
     for h in scored {
         let i = h.index;
-        if gate.price_ok(i) && gate.stock_ok(i) {
-            match gate.path_of.get(i).and_then(|&p| per_path.get_mut(p as usize)) {
-                Some(count) => *count += 1,
-                None => no_path += 1,
-            }
+        if gate.price_ok(i)
+            && gate.stock_ok(i)
+            && let Some(count) = gate.path_of.get(i).and_then(|&p| per_path.get_mut(p as usize))
+        {
+            *count += 1;
         }
         if gate.category_ok(i) && gate.stock_ok(i) {
             let p = gate.items.cards[i].price.amount;
             buckets[PRICE_BUCKETS.iter().take_while(|&&b| p >= b).count()] += 1;
         }
     }
-    let counted = gate.paths.iter().map(|(path, _)| path.as_str()).zip(per_path).chain([("", no_path)]);
+    let counted = gate.paths.iter().map(|(path, _)| path.as_str()).zip(per_path);
     for (path, count) in counted.filter(|(_, count)| *count > 0) {
         for (end, _) in path.match_indices('/').chain([(path.len(), "")]) {
             *facets.category.entry(path[..end].to_owned()).or_default() += count;
