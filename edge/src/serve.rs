@@ -8,7 +8,7 @@ use ranking::device::{self, DevicePack, Source};
 use ranking::embed::{Embedder, EmbedderData};
 use ranking::feed::Seen;
 use ranking::index::ItemIndex;
-use ranking::ivf::{self, Cell, CellPlan, IvfHead, OpenCell, Router};
+use ranking::ivf::{self, Cell, CellPlan, Cells, IvfHead, OpenCell, Router};
 use ranking::kv::{self, CardList, Manifest, ProductShard};
 use ranking::lexical::{LexicalData, Lexicon};
 use ranking::locale::Locale;
@@ -129,7 +129,7 @@ pub async fn answer(
 
 /// `GET /api/products/{id}/similar` or `/bought-together`.
 pub fn related(
-    items: &ItemIndex,
+    items: &dyn ranking::rows::Rows,
     id: &str,
     bought_together: bool,
     ctx: Ctx<'_>,
@@ -182,10 +182,10 @@ async fn whole(store: &impl Kv, route: Route, ctx: Ctx<'_>, fell: &FellBack) -> 
     let v = ctx.version;
     let items = load::<ItemIndex>(store, v, &kv::keys::items(v)).await?;
     match route {
-        Route::Feed { limit, history } => body(&feed(&items, &history, limit, ctx)),
+        Route::Feed { limit, history } => body(&feed(&*items, &history, limit, ctx)),
         Route::Categories => body(&categories(&items, v)),
-        Route::Similar { id } => body(&related(&items, &id, false, ctx)?),
-        Route::BoughtTogether { id } => body(&related(&items, &id, true, ctx)?),
+        Route::Similar { id } => body(&related(&*items, &id, false, ctx)?),
+        Route::BoughtTogether { id } => body(&related(&*items, &id, true, ctx)?),
         Route::Suggest { q } => {
             let lexicon =
                 load_as::<LexicalData, Lexicon>(store, v, &kv::keys::search(v), Lexicon::new).await?;
@@ -241,8 +241,8 @@ async fn embedder(store: &impl Kv, v: &str, fell: &FellBack) -> Option<Rc<Embedd
 }
 
 /// Answers from a partitioned build: the routing head picks the cells a request needs
-/// ([`ranking::ivf`]'s planning), only those are read (and kept per isolate), merged into a view, and
-/// ranked by the same handlers.
+/// ([`ranking::ivf`]'s planning), only those are read (and kept per isolate), and ranked where they
+/// lie ([`Cells`]) by the same handlers.
 async fn partitioned(
     store: &impl Kv,
     route: Route,
@@ -261,8 +261,9 @@ async fn partitioned(
         Route::Suggest { q } => {
             let embedder = embedder(store, v, fell).await;
             let all = cells(store, v, &router.search_cells(&q, None, embedder.as_deref())).await?;
-            let view = ivf::merge(&refs(&all), &[]);
-            body(&suggest(SearchIndex::view(&view, embedder.as_deref(), Some(&router)), &q, ctx))
+            let refs = refs(&all);
+            let cells = Cells::new(&refs);
+            body(&suggest(SearchIndex::cells(&cells, embedder.as_deref(), Some(&router)), &q, ctx))
         }
         Route::Product { .. } | Route::Pack => fell_through(),
     }
@@ -286,8 +287,8 @@ async fn partitioned_feed(
         let user = ivf::user_vector(&refs(&all), &seen, ctx.weights);
         all.extend(cells(store, v, &ivf::feed_probe_cells(router, &wanted, &user)).await?);
     }
-    let view = ivf::merge(&refs(&all), &ids);
-    body(&feed(&view.items, history, limit, ctx))
+    let refs = refs(&all);
+    body(&feed(&Cells::new(&refs), history, limit, ctx))
 }
 
 /// A search over the routed cells and those of pinned products; marked approximate.
@@ -304,9 +305,9 @@ async fn partitioned_search(
     let pinned = ctx.rules.map(|r| r.pinned(&params.q, category, ctx.now)).unwrap_or_default();
     let wanted = ivf::search_plan(router, &params.q, category, embedder.as_deref(), &pinned);
     let all = cells(store, v, &wanted).await?;
-    let ids: Vec<&str> = params.history.iter().map(|(id, _)| id.as_str()).collect();
-    let view = ivf::merge(&refs(&all), &ids);
-    let mut found = search(SearchIndex::view(&view, embedder.as_deref(), Some(router)), params, ctx);
+    let refs = refs(&all);
+    let cells = Cells::new(&refs);
+    let mut found = search(SearchIndex::cells(&cells, embedder.as_deref(), Some(router)), params, ctx);
     found.approximate = true;
     body(&found)
 }
@@ -348,8 +349,8 @@ async fn partitioned_related(
     let homes = cells(store, v, &wanted).await?;
     ivf::add_related_cells(router, &mut wanted, &refs(&homes), &[id]);
     let all = cells(store, v, &wanted).await?;
-    let view = ivf::merge(&refs(&all), &[id]);
-    body(&related(&view.items, id, together, ctx)?)
+    let refs = refs(&all);
+    body(&related(&Cells::new(&refs), id, together, ctx)?)
 }
 
 /// Reads cells (`None`: the popular cell), in order; the KV reads of those not kept are in flight at

@@ -64,20 +64,15 @@ impl Device {
         self.rows.iter().any(|(i, _)| i == id)
     }
 
-    /// Runs `f` over the merged view of the pack and every rows cell, with the pack's context.
+    /// Runs `f` over the pack and every rows cell (ranked where they lie), with the pack's context.
     /// `None` without a pack.
-    fn with_view<R>(
-        &self,
-        lists_for: &[&str],
-        now: i64,
-        f: impl FnOnce(&ivf::View<'_>, Ctx<'_>) -> R,
-    ) -> Option<R> {
+    fn with_cells<R>(&self, now: i64, f: impl FnOnce(&ivf::Cells<'_>, Ctx<'_>) -> R) -> Option<R> {
         let (pack, cell) = self.pack.as_ref()?;
         // The pack first, then the rows, newest first: an item in several keeps its first row, and
         // every copy of a history item carries its lists in global numbers.
         let mut cells: Vec<&OpenCell> = vec![cell];
         cells.extend(self.rows.iter().rev().map(|(_, c)| c));
-        let view = ivf::merge(&cells, lists_for);
+        let cells = ivf::Cells::new(&cells);
         let ctx = Ctx {
             version: &pack.index_version,
             country: pack.country.as_deref(),
@@ -88,22 +83,20 @@ impl Device {
             locale: pack.locale.as_ref(),
             rules: pack.rules.as_ref(),
         };
-        Some(f(&view, ctx))
+        Some(f(&cells, ctx))
     }
 
     /// The home feed for `history` (most recent first) over the candidates on the device, as the
     /// edge would answer it; `now` in Unix seconds.
     pub fn feed(&self, history: &[(String, Event)], limit: usize, now: i64) -> Option<FeedResponse> {
-        let ids: Vec<&str> = history.iter().map(|(id, _)| id.as_str()).collect();
-        self.with_view(&ids, now, |view, ctx| answer::feed(&view.items, history, limit, ctx))
+        self.with_cells(now, |cells, ctx| answer::feed(cells, history, limit, ctx))
     }
 
     /// Search over the candidates on the device (keyword ranking: the query model stays on the
     /// edge), marked `approximate`.
     pub fn search(&self, params: &SearchParams, now: i64) -> Option<SearchResponse> {
-        let ids: Vec<&str> = params.history.iter().map(|(id, _)| id.as_str()).collect();
-        self.with_view(&ids, now, |view, ctx| {
-            let index = SearchIndex::view(view, None, None);
+        self.with_cells(now, |cells, ctx| {
+            let index = SearchIndex::cells(cells, None, None);
             let mut found = answer::search(index, params, ctx);
             found.approximate = true;
             found

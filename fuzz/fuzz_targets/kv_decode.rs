@@ -30,8 +30,8 @@ fuzz_target!(|data: &[u8]| {
         if let Some(cell) = try_kind::<ranking::ivf::Cell>(&framed)
             && let Some(open) = ranking::ivf::OpenCell::new(cell)
         {
-            let view = ranking::ivf::merge(&[&open, &open], &["a"]);
-            let cat = ranking::search::SearchIndex::view(&view, None, None);
+            let cells = ranking::ivf::Cells::new(&[&open, &open]);
+            let cat = ranking::search::SearchIndex::cells(&cells, None, None);
             let req = ranking::search::SearchRequest { query: "chair tabel", limit: 5, ..Default::default() };
             let _ = ranking::search::search(cat, &req, &w);
         }
@@ -66,8 +66,8 @@ fuzz_target!(|data: &[u8]| {
             && let Some(open) = ranking::ivf::OpenCell::new(cell)
         {
             // As the device installs it: the pack's cell, ranked with the pack's own weights.
-            let view = ranking::ivf::merge(&[&open], &["a"]);
-            let _ = ranking::feed::home(&view.items, &[], &pack.weights, 10);
+            let cells = ranking::ivf::Cells::new(&[&open]);
+            let _ = ranking::feed::home(&cells, &[], &pack.weights, 10);
         }
         let _ = try_kind::<ranking::rules::Rules>(&framed);
         let _ = try_kind::<ranking::weights::Variants>(&framed);

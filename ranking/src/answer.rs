@@ -7,6 +7,7 @@ use crate::feed::{self, Seen};
 use crate::index::{CategoryNode, ItemIndex};
 use crate::kv::{CardList, ProductShard};
 use crate::locale::{Delivery, Locale};
+use crate::rows::Rows;
 use crate::rules::Rules;
 use crate::search::{self, Filters, SearchIndex, SearchRequest, Sort};
 use crate::signals::Signals;
@@ -114,7 +115,7 @@ impl Ctx<'_> {
     }
 }
 /// `GET /api/feed`: the home feed's sections for a history (cold start: "Trending" alone).
-pub fn feed(items: &ItemIndex, history: &[(String, Event)], limit: usize, ctx: Ctx<'_>) -> FeedResponse {
+pub fn feed(items: &dyn Rows, history: &[(String, Event)], limit: usize, ctx: Ctx<'_>) -> FeedResponse {
     let seen: Vec<Seen<'_>> = history.iter().map(|(id, event)| Seen { id, event: *event }).collect();
     let sections = feed::home(items, &seen, ctx.weights, limit)
         .into_iter()
@@ -127,7 +128,7 @@ pub fn feed(items: &ItemIndex, history: &[(String, Event)], limit: usize, ctx: C
                 .into_iter()
                 .filter_map(|i| {
                     let (card, base_price, delivery_days) =
-                        ctx.card(items.cards.get(i.index)?, items.signals.get(i.index).map(|s| &**s));
+                        ctx.card(items.card(i.index)?, items.signals(i.index));
                     Some(FeedItem { card, score: i.score, why: i.why, base_price, delivery_days })
                 })
                 .collect(),
@@ -159,8 +160,7 @@ pub fn fallback_feed(popular: &CardList, limit: usize, ctx: Ctx<'_>) -> FeedResp
 /// `GET /api/suggest`: up to 8 completions of the word being typed and the 5 best products.
 pub fn suggest(cat: SearchIndex<'_>, q: &str, ctx: Ctx<'_>) -> SuggestResponse {
     let s = search::suggest(cat, q, ctx.weights, ctx.now, 8, 5);
-    let products =
-        s.hits.iter().filter_map(|h| Some(ctx.card(cat.items.cards.get(h.index)?, None).0)).collect();
+    let products = s.hits.iter().filter_map(|h| Some(ctx.card(cat.items.card(h.index)?, None).0)).collect();
     SuggestResponse { query: q.to_owned(), terms: s.terms, products, index_version: ctx.version.to_owned() }
 }
 
@@ -175,14 +175,13 @@ pub fn categories_of(tree: Vec<CategoryNode>, version: &str) -> CategoriesRespon
 }
 
 /// `GET /api/products/{id}/similar` or `/bought-together`; `None` when `id` is not in `items`.
-pub fn related(items: &ItemIndex, id: &str, bought_together: bool, ctx: Ctx<'_>) -> Option<RelatedResponse> {
+pub fn related(items: &dyn Rows, id: &str, bought_together: bool, ctx: Ctx<'_>) -> Option<RelatedResponse> {
     let i = items.position(id)?;
     let list = if bought_together { items.bought_with(i) } else { items.similar_to(i) };
     let out = list
         .into_iter()
         .filter_map(|(j, score)| {
-            let (card, base_price, delivery_days) =
-                ctx.card(items.cards.get(j)?, items.signals.get(j).map(|s| &**s));
+            let (card, base_price, delivery_days) = ctx.card(items.card(j)?, items.signals(j));
             Some(RelatedItem { card, score, base_price, delivery_days })
         })
         .collect();
@@ -224,7 +223,7 @@ pub fn search(cat: SearchIndex<'_>, p: &SearchParams, ctx: Ctx<'_>) -> SearchRes
             .into_iter()
             .filter_map(|h| {
                 let (card, base_price, delivery_days) =
-                    ctx.card(cat.items.cards.get(h.index)?, cat.items.signals.get(h.index).map(|s| &**s));
+                    ctx.card(cat.items.card(h.index)?, cat.items.signals(h.index));
                 Some(SearchItem { card, score: h.score, why: h.why, base_price, delivery_days })
             })
             .collect(),

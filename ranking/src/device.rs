@@ -138,6 +138,7 @@ pub fn pack_cell(products: &[Product], index: &ItemIndex, global: &[u32]) -> Cel
 mod tests {
     use super::*;
     use crate::ivf::{self, OpenCell};
+    use crate::rows::Rows;
 
     fn products(n: usize) -> Vec<Product> {
         (0..n)
@@ -166,7 +167,7 @@ mod tests {
         let unknown = OpenCell::new(rows_cell(&[], &["nope"], true)).expect("consistent empty cell");
         assert!(unknown.items.is_empty());
         for cells in [vec![&unknown, &pack], vec![&pack, &unknown]] {
-            assert_eq!(ivf::merge(&cells, &[]).items.len(), 5);
+            assert_eq!(ivf::Cells::new(&cells).len(), 5);
         }
         // Known rows keep global numbers and appear once, however often they are named.
         let source = [Source { items: &index, globals: None }];

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Card, Event};
-use crate::index::ItemIndex;
+use crate::rows::Rows;
 use crate::weights::{Weights, finite_or_zero};
 
 /// Largest page of a feed.
@@ -16,7 +16,7 @@ pub const MAX_HISTORY: usize = 50;
 pub const MAX_EXCLUDED: usize = 200;
 
 /// Positions of every known item in the (first [`MAX_EXCLUDED`] entries of the) history.
-fn history_positions(index: &ItemIndex, history: &[Seen<'_>]) -> std::collections::HashSet<usize> {
+fn history_positions(index: &dyn Rows, history: &[Seen<'_>]) -> std::collections::HashSet<usize> {
     let ids: Vec<&str> = history.iter().take(MAX_EXCLUDED).map(|s| s.id).collect();
     index.lookup(&ids).into_iter().flatten().collect()
 }
@@ -65,7 +65,7 @@ pub struct Scored {
 /// ranks by popularity alone (the cold start), diversified. Results are ordered by score desc then
 /// index asc, with at most `max_per_category` per leaf category as long as enough other items exist.
 /// Never panics, whatever the weights or data (NaN scores count as 0).
-pub fn recommend(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, limit: usize) -> Vec<Scored> {
+pub fn recommend(index: &dyn Rows, history: &[Seen<'_>], w: &Weights, limit: usize) -> Vec<Scored> {
     rank(index, history, w, limit.min(MAX_LIMIT))
 }
 
@@ -100,7 +100,7 @@ pub struct Parts {
 }
 
 impl Shopper {
-    pub fn new(index: &ItemIndex, history: &[Seen<'_>], w: &Weights) -> Shopper {
+    pub fn new(index: &dyn Rows, history: &[Seen<'_>], w: &Weights) -> Shopper {
         // Distinct ids, most recent first, each with its strongest event.
         let mut distinct: Vec<(&str, Event)> = Vec::new();
         for seen in history {
@@ -121,7 +121,7 @@ impl Shopper {
     /// A shopper from distinct history items already looked up (`None`: unknown), most recent
     /// first, and the items never to offer back (`excluded`).
     pub fn of_items(
-        index: &ItemIndex,
+        index: &dyn Rows,
         items: &[(Option<usize>, Event)],
         excluded: std::collections::HashSet<usize>,
         w: &Weights,
@@ -135,8 +135,8 @@ impl Shopper {
             }
             factor *= decay;
         }
-        let collaborative = weighted_sum(&index.vectors, &known);
-        let content = weighted_sum(&index.content, &known);
+        let collaborative = crate::rows::weighted_sum(index, &known, false);
+        let content = crate::rows::weighted_sum(index, &known, true);
         let mut excluded = excluded;
         excluded.extend(known.iter().map(|(p, _)| *p));
         Shopper { known, collaborative, content, excluded }
@@ -145,7 +145,7 @@ impl Shopper {
     /// Every item's [`Parts`] for this shopper, and for each item the history item that gave it the
     /// most co-occurrence weight (`usize::MAX`: none). Items in the history are scored too; callers
     /// skip them.
-    pub fn parts(&self, index: &ItemIndex) -> (Vec<Parts>, Vec<usize>) {
+    pub fn parts(&self, index: &dyn Rows) -> (Vec<Parts>, Vec<usize>) {
         let n = index.len();
         let (co, co_best) = self.co_occurrence(n, index);
         let personal = !self.known.is_empty();
@@ -154,17 +154,13 @@ impl Shopper {
         let parts = (0..n)
             .map(|i| Parts {
                 collaborative: if personal {
-                    finite_or_zero(index.vectors.dot(i, &collab.codes, collab.scale)).max(0.0)
+                    finite_or_zero(index.collaborative_dot(i, &collab)).max(0.0)
                 } else {
                     0.0
                 },
-                similarity: if personal {
-                    finite_or_zero(index.content.dot(i, &content.codes, content.scale))
-                } else {
-                    0.0
-                },
+                similarity: if personal { finite_or_zero(index.content_dot(i, &content)) } else { 0.0 },
                 co_occurrence: co[i],
-                popularity: index.signals.get(i).map_or(0.0, |s| finite_or_zero(s.popularity)),
+                popularity: index.signals(i).map_or(0.0, |s| finite_or_zero(s.popularity)),
             })
             .collect();
         (parts, co_best)
@@ -172,14 +168,14 @@ impl Shopper {
 
     /// Per item, `Σ_k weight_k · neighbour weight(k → item) / Σ_k weight_k` over the known items,
     /// and the history item contributing most.
-    fn co_occurrence(&self, n: usize, index: &ItemIndex) -> (Vec<f32>, Vec<usize>) {
+    fn co_occurrence(&self, n: usize, index: &dyn Rows) -> (Vec<f32>, Vec<usize>) {
         let mut co = vec![0.0f32; n];
         let mut best: Vec<(f32, usize)> = vec![(0.0, usize::MAX); n];
         let total: f32 = self.known.iter().map(|(_, k)| k).sum();
         if total > 0.0 {
             for &(p, k) in &self.known {
-                for &(j, weight) in index.neighbours.get(p).map(Vec::as_slice).unwrap_or(&[]) {
-                    let (j, c) = (j as usize, k * finite_or_zero(weight) / total);
+                for (j, weight) in index.neighbours(p) {
+                    let c = k * finite_or_zero(weight) / total;
                     if j < n {
                         co[j] += c;
                         if c > best[j].0 {
@@ -191,18 +187,6 @@ impl Shopper {
         }
         (co.into_iter().map(finite_or_zero).collect(), best.into_iter().map(|(_, p)| p).collect())
     }
-}
-
-/// The normalized sum of `vectors`' rows weighted by `known`.
-fn weighted_sum(vectors: &crate::vector::Vectors, known: &[(usize, f32)]) -> Vec<f32> {
-    let mut sum = vec![0.0f32; vectors.dim as usize];
-    for &(p, k) in known {
-        for (u, x) in sum.iter_mut().zip(vectors.get(p)) {
-            *u += k * x;
-        }
-    }
-    crate::vector::normalize(&mut sum);
-    sum
 }
 
 /// An item's score: `collaborative·c + similarity·s + co_occurrence·o + popularity·p` with each term
@@ -228,7 +212,7 @@ fn cold_start(w: &Weights) -> Weights {
 
 /// Every item not in the history with its [`blend`], in item order; and each item's co-occurrence
 /// source (see [`Shopper::parts`]).
-pub fn score_all(index: &ItemIndex, shopper: &Shopper, w: &Weights) -> (Vec<Scored>, Vec<usize>) {
+pub fn score_all(index: &dyn Rows, shopper: &Shopper, w: &Weights) -> (Vec<Scored>, Vec<usize>) {
     let cold;
     let w = if shopper.known.is_empty() {
         cold = cold_start(w);
@@ -262,12 +246,12 @@ pub struct Caps {
 }
 
 impl Caps {
-    pub fn new(index: &ItemIndex, shopper: &Shopper, base: usize) -> Caps {
+    pub fn new(index: &dyn Rows, shopper: &Shopper, base: usize) -> Caps {
         let total: f32 = shopper.known.iter().map(|(_, k)| k).sum();
         let mut shares: Vec<(Vec<String>, f32)> = Vec::new();
         if total > 0.0 {
             for &(p, k) in &shopper.known {
-                let Some(card) = index.cards.get(p) else { continue };
+                let Some(card) = index.card(p) else { continue };
                 match shares.iter_mut().find(|(c, _)| *c == card.category) {
                     Some(entry) => entry.1 += k / total,
                     None => shares.push((card.category.clone(), k / total)),
@@ -294,7 +278,7 @@ impl Caps {
 
 /// Orders scored items best first (ties by index) and takes `limit` with at most [`Caps`] items of
 /// each leaf category (see [`diversify`]).
-pub fn top(index: &ItemIndex, mut scored: Vec<Scored>, caps: &Caps, limit: usize) -> Vec<Scored> {
+pub fn top(index: &dyn Rows, mut scored: Vec<Scored>, caps: &Caps, limit: usize) -> Vec<Scored> {
     let order = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index));
     // Only the head matters: select it in linear time, sort just that, and fall back to the full
     // order only if the category cap leaves the head short.
@@ -311,7 +295,7 @@ pub fn top(index: &ItemIndex, mut scored: Vec<Scored>, caps: &Caps, limit: usize
 }
 
 /// [`recommend`] without the page cap, for sections that must skip items shown above them.
-fn rank(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, limit: usize) -> Vec<Scored> {
+fn rank(index: &dyn Rows, history: &[Seen<'_>], w: &Weights, limit: usize) -> Vec<Scored> {
     let shopper = Shopper::new(index, history, w);
     let (scored, co_best) = score_all(index, &shopper, w);
     let caps = Caps::new(index, &shopper, w.max_per_category as usize);
@@ -322,21 +306,21 @@ fn rank(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, limit: usize) -> V
 /// Fills in each item's "because": the history item behind its larger personal term (co-occurrence
 /// or collaborative). Only returned items need it: finding the nearest history item costs a scan of
 /// the history per item.
-fn explain(index: &ItemIndex, shopper: &Shopper, co_best: &[usize], mut items: Vec<Scored>) -> Vec<Scored> {
+fn explain(index: &dyn Rows, shopper: &Shopper, co_best: &[usize], mut items: Vec<Scored>) -> Vec<Scored> {
     for s in &mut items {
         let source = if s.why.co_occurrence > 0.0 && s.why.co_occurrence >= s.why.collaborative {
             co_best.get(s.index).copied().filter(|&p| p != usize::MAX)
         } else {
             nearest(index, &shopper.known, s.index)
         };
-        s.why.because = source.and_then(|p| index.cards.get(p)).map(|c| c.id.clone());
+        s.why.because = source.and_then(|p| index.card(p)).map(|c| c.id.clone());
     }
     items
 }
 
 /// The shopper's collaborative vector (see [`Shopper`]), with the known `(item, weight)` pairs: what
 /// search's personal affinity and the partitioned layout's routing use.
-pub fn user_vector(index: &ItemIndex, history: &[Seen<'_>], w: &Weights) -> (Vec<(usize, f32)>, Vec<f32>) {
+pub fn user_vector(index: &dyn Rows, history: &[Seen<'_>], w: &Weights) -> (Vec<(usize, f32)>, Vec<f32>) {
     let s = Shopper::new(index, history, w);
     (s.known, s.collaborative)
 }
@@ -360,7 +344,7 @@ pub struct Section {
 /// history, minus items already shown; `Deals` lists items on sale (see [`deals`]). Each section has
 /// at most `per_section` items; empty sections are left out. An empty or unknown history gives
 /// `Trending` (and `Deals` when anything is on sale) alone: the cold start.
-pub fn home(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, per_section: usize) -> Vec<Section> {
+pub fn home(index: &dyn Rows, history: &[Seen<'_>], w: &Weights, per_section: usize) -> Vec<Section> {
     let mut sections = Vec::new();
     let per_section = per_section.min(MAX_LIMIT);
     // Scored once: "For you" and "Deals" rank the same scores.
@@ -369,7 +353,7 @@ pub fn home(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, per_section: u
     let caps = Caps::new(index, &shopper, w.max_per_category as usize);
     // Items in the history are never offered back, in any section.
     let mut shown = shopper.excluded.clone();
-    if let Some(&(last, _)) = shopper.known.first() {
+    if let Some((last, last_card)) = shopper.known.first().and_then(|&(p, _)| Some((p, index.card(p)?))) {
         let picked = top(index, scored.clone(), &caps, per_section);
         let for_you = explain(index, &shopper, &co_best, picked);
         shown.extend(for_you.iter().map(|s| s.index));
@@ -387,15 +371,15 @@ pub fn home(index: &ItemIndex, history: &[Seen<'_>], w: &Weights, per_section: u
             .map(|(j, score)| Scored {
                 index: j,
                 score,
-                why: Why { because: Some(index.cards[last].id.clone()), ..Why::default() },
+                why: Why { because: Some(last_card.id.clone()), ..Why::default() },
             })
             .collect();
         shown.extend(because.iter().map(|s| s.index));
         if !because.is_empty() {
             sections.push(Section {
                 id: "because".into(),
-                title: format!("Because you viewed {}", index.cards[last].title),
-                because: Some(index.cards[last].id.clone()),
+                title: format!("Because you viewed {}", last_card.title),
+                because: Some(last_card.id.clone()),
                 items: because,
             });
         }
@@ -428,7 +412,7 @@ pub const MIN_DEAL: f32 = 0.05;
 /// their discount plus their score for the shopper (`scored`, from [`score_all`]), diversified as
 /// "For you" is.
 fn deals(
-    index: &ItemIndex,
+    index: &dyn Rows,
     scored: Vec<Scored>,
     caps: &Caps,
     limit: usize,
@@ -438,7 +422,7 @@ fn deals(
         .into_iter()
         .filter(|s| !shown.contains(&s.index))
         .filter_map(|mut s| {
-            let discount = finite_or_zero(index.cards.get(s.index)?.discount());
+            let discount = finite_or_zero(index.card(s.index)?.discount());
             (discount >= MIN_DEAL).then(|| {
                 s.why.discount = discount;
                 s.score += discount;
@@ -451,21 +435,22 @@ fn deals(
 
 /// The history item most similar to item `i` (by collaborative vector, weighted as in the shopper's
 /// vector), for "because".
-fn nearest(index: &ItemIndex, known: &[(usize, f32)], i: usize) -> Option<usize> {
-    let q = crate::vector::Query::new(&index.vectors.get(i));
+fn nearest(index: &dyn Rows, known: &[(usize, f32)], i: usize) -> Option<usize> {
+    let (v, r) = index.collaborative(i)?;
+    let q = crate::vector::Query::new(&v.get(r));
     known
         .iter()
-        .map(|&(p, k)| (k * index.vectors.dot(p, &q.codes, q.scale), p))
+        .map(|&(p, k)| (k * index.collaborative_dot(p, &q), p))
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, p)| p)
 }
 
 /// True when no category exceeds its cap in `picked`: the head held enough variety, so the full
 /// ranking would pick the same items.
-fn distinct_enough(index: &ItemIndex, picked: &[Scored], caps: &Caps, limit: usize) -> bool {
+fn distinct_enough(index: &dyn Rows, picked: &[Scored], caps: &Caps, limit: usize) -> bool {
     let mut per: std::collections::HashMap<&[String], usize> = std::collections::HashMap::new();
     picked.iter().all(|s| {
-        let cat = index.cards[s.index].category.as_slice();
+        let cat = index.category(s.index);
         let c = per.entry(cat).or_insert(0);
         *c += 1;
         *c <= caps.of(cat, limit)
@@ -474,7 +459,7 @@ fn distinct_enough(index: &ItemIndex, picked: &[Scored], caps: &Caps, limit: usi
 
 /// Takes the best `limit` items with at most [`Caps`] items per leaf category, filling up with the
 /// skipped ones (in score order) when the caps leave too few.
-fn diversify(index: &ItemIndex, sorted: &[Scored], caps: &Caps, limit: usize) -> Vec<Scored> {
+fn diversify(index: &dyn Rows, sorted: &[Scored], caps: &Caps, limit: usize) -> Vec<Scored> {
     if caps.base == 0 {
         return sorted.iter().take(limit).cloned().collect();
     }
@@ -484,7 +469,7 @@ fn diversify(index: &ItemIndex, sorted: &[Scored], caps: &Caps, limit: usize) ->
         if out.len() == limit {
             break;
         }
-        let cat = index.cards[s.index].category.as_slice();
+        let cat = index.category(s.index);
         let count = per.entry(cat).or_insert(0);
         if *count < caps.of(cat, limit) {
             *count += 1;
@@ -502,6 +487,7 @@ fn diversify(index: &ItemIndex, sorted: &[Scored], caps: &Caps, limit: usize) ->
 mod tests {
     use super::*;
     use crate::catalog::Price;
+    use crate::index::ItemIndex;
     use crate::vector::Vectors;
     use proptest::prelude::*;
 

@@ -129,23 +129,6 @@ impl ItemIndex {
             && self.bought_together.len() == n
     }
 
-    /// Item `i`'s most similar items, best first, scored 1, 1/2, 1/3… by rank (the list is precomputed
-    /// from content and co-occurrence); empty for an unknown item.
-    pub fn similar_to(&self, i: usize) -> Vec<(usize, f32)> {
-        let list = self.similar.get(i).map(Vec::as_slice).unwrap_or(&[]);
-        list.iter()
-            .enumerate()
-            .map(|(rank, &j)| (j as usize, 1.0 / (rank as f32 + 1.0)))
-            .filter(|&(j, _)| j < self.len() && j != i)
-            .collect()
-    }
-
-    /// Items bought in the same orders as item `i`, by shrunk lift; empty for an unknown item.
-    pub fn bought_with(&self, i: usize) -> Vec<(usize, f32)> {
-        let list = self.bought_together.get(i).map(Vec::as_slice).unwrap_or(&[]);
-        list.iter().map(|&(j, lift)| (j as usize, lift)).filter(|&(j, _)| j < self.len() && j != i).collect()
-    }
-
     /// The category tree with product counts, children by name.
     pub fn categories(&self) -> Vec<CategoryNode> {
         fn insert(nodes: &mut Vec<CategoryNode>, path: &[String], parent: &str) {
@@ -193,6 +176,9 @@ impl ItemIndex {
     /// Positions of many ids, `None` for unknown ones, in one pass over the index.
     pub fn lookup(&self, ids: &[&str]) -> Vec<Option<usize>> {
         let mut out = vec![None; ids.len()];
+        if ids.is_empty() {
+            return out;
+        }
         let mut wanted: Vec<(&str, usize)> = ids.iter().enumerate().map(|(k, id)| (*id, k)).collect();
         crate::order::sort_by(&mut wanted, Ord::cmp);
         for (i, card) in self.cards.iter().enumerate() {

@@ -4,8 +4,9 @@
 //!
 //! Items are numbered globally in cell order (cell `c` holds numbers `offsets[c]..offsets[c+1]`), and
 //! every stored cross-reference (neighbours, similar, bought together) uses those global numbers. A
-//! request merges the cells it loaded into one [`ItemIndex`] view with [`merge`]; references to
-//! items outside the view are dropped, so ranking code runs unchanged on a whole catalog or a view.
+//! request ranks the cells it loaded where they lie, through [`Cells`] (ranking reads items through
+//! [`Rows`], so the same code ranks a whole catalog or some cells); references to items outside
+//! them are dropped.
 
 use std::collections::HashMap;
 
@@ -13,10 +14,14 @@ use fst::automaton::{Automaton, Str};
 use fst::{IntoStreamer, Map, Streamer};
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::Card;
 use crate::embed::Embedder;
 use crate::index::{CategoryNode, ItemIndex};
 use crate::kv::{Blob, Kind};
 use crate::lexical::{LexicalData, Lexicon};
+use crate::rows::Rows;
+use crate::signals::Signals;
+use crate::vector::Vectors;
 
 /// Cells probed by vector (nearest centroids to the shopper or query vector).
 pub const VECTOR_PROBES: usize = 4;
@@ -106,12 +111,15 @@ impl Cell {
     }
 }
 
-/// A cell ready for queries: its keyword index opened.
+/// A cell ready for queries: its keyword index opened and its ids sorted.
 #[derive(Debug)]
 pub struct OpenCell {
     pub globals: Vec<u32>,
     pub items: ItemIndex,
     pub lexicon: Lexicon,
+    /// Rows by id: a history's ids are found by binary search, not a pass over every card (a feed
+    /// looks its history up several times, in every cell it reads).
+    by_id: Vec<u32>,
 }
 
 impl OpenCell {
@@ -120,7 +128,24 @@ impl OpenCell {
         if !cell.is_consistent() {
             return None;
         }
-        Some(OpenCell { globals: cell.globals, items: cell.items, lexicon: Lexicon::new(cell.lexical)? })
+        let mut by_id: Vec<u32> = (0..cell.items.len() as u32).collect();
+        crate::order::sort_by(&mut by_id, |&a, &b| {
+            cell.items.cards[a as usize].id.cmp(&cell.items.cards[b as usize].id)
+        });
+        Some(OpenCell {
+            globals: cell.globals,
+            items: cell.items,
+            lexicon: Lexicon::new(cell.lexical)?,
+            by_id,
+        })
+    }
+
+    /// The row of product `id`, `None` when the cell lacks it.
+    pub fn row_of(&self, id: &str) -> Option<usize> {
+        let id_of = |r: u32| self.items.cards.get(r as usize).map_or("", |c| c.id.as_str());
+        let k = self.by_id.partition_point(|&r| id_of(r) < id);
+        let r = *self.by_id.get(k)?;
+        (id_of(r) == id).then_some(r as usize)
     }
 }
 
@@ -329,127 +354,184 @@ fn top_votes(votes: HashMap<usize, f32>, cells: usize, n: usize) -> Vec<usize> {
     v.into_iter().take(n).map(|(_, c)| c).collect()
 }
 
-/// One keyword index of a view and where its documents landed: `docs[d]` is the view position of the
-/// index's document `d`.
+/// One cell's keyword index and where its documents landed: `docs[d]` is the position (in
+/// [`Cells`]) of the index's document `d`.
 #[derive(Debug, Clone)]
 pub struct Part<'a> {
     pub lexicon: &'a Lexicon,
     pub docs: Vec<u32>,
 }
 
-/// Several cells merged into one item index (rows in cell order, an item present in two cells kept
-/// once), with cross-references remapped to view positions and those leaving the view dropped, plus
-/// each cell's keyword index mapped onto the view.
+/// Several cells ranked where they lie: positions `0..len()` number their rows in cell order, an
+/// item present in two cells (the popular cell and its home) once, at its first place. Nothing is
+/// copied: a position reads its cell's row, and stored references (global item numbers) become
+/// positions when read, those leaving these cells dropped. Cells whose vectors (either space)
+/// differ in dimension from the first non-empty cell's are left out.
 #[derive(Debug)]
-pub struct View<'a> {
-    pub items: ItemIndex,
-    pub parts: Vec<Part<'a>>,
+pub struct Cells<'a> {
+    cells: Vec<&'a OpenCell>,
+    /// Per position: its cell (in `cells`) and row there.
+    at: Vec<(u32, u32)>,
+    parts: Vec<Part<'a>>,
+    /// Global numbers held as consecutive runs: (first global, count, first position). Cells hold
+    /// one run each, found by a short scan; hashing every row would cost more than the ranking.
+    runs: Vec<(u32, u32, u32)>,
+    /// Global number -> position for rows outside `runs` (the popular cell is scattered).
+    scattered: HashMap<u32, u32>,
+    dims: (u32, u32),
 }
 
-/// Merges cells into a [`View`]. Cells whose vectors (either space) differ in dimension from the
-/// first non-empty cell's are skipped.
-///
-/// Contract: only the rows of the ids in `lists_for` keep their neighbour, similar and
-/// bought-together lists (remapped to view positions); every other row's lists are empty. Ranking
-/// reads those lists only for history items (feeds, personal boost) and for the product a related
-/// list is asked about, and remapping every row's ~40 references would cost more than the ranking.
-pub fn merge<'a>(cells: &[&'a OpenCell], lists_for: &[&str]) -> View<'a> {
-    // An empty cell (rows of unknown products) says nothing about the dimension.
-    let dims = cells
-        .iter()
-        .find(|c| !c.items.is_empty())
-        .or(cells.first())
-        .map_or((1, 1), |c| (c.items.vectors.dim, c.items.content.dim));
-    // Global number -> view position. Cells hold consecutive numbers (one range each, found by a
-    // short scan); only the popular cell is scattered and goes into a small map. Hashing every row
-    // would cost more than the ranking that follows.
-    let mut ranges: Vec<(u32, u32, u32)> = Vec::new(); // (first global, count, first position)
-    let mut scattered: HashMap<u32, u32> = HashMap::new();
-    let find = |ranges: &[(u32, u32, u32)], scattered: &HashMap<u32, u32>, g: u32| -> Option<u32> {
-        ranges
+impl<'a> Cells<'a> {
+    /// Numbers the rows of `cells` (see [`Cells`]).
+    pub fn new(cells: &[&'a OpenCell]) -> Cells<'a> {
+        // An empty cell (rows of unknown products) says nothing about the dimension.
+        let dims = cells
             .iter()
-            .find(|(start, len, _)| g >= *start && g - start < *len)
-            .map(|(start, _, pos)| pos.saturating_add(g - start))
-            .or_else(|| scattered.get(&g).copied())
-    };
-    let mut rows: Vec<(&OpenCell, usize)> = Vec::new();
-    let mut parts = Vec::new();
-    for &cell in cells {
-        if (cell.items.vectors.dim, cell.items.content.dim) != dims {
-            continue;
+            .find(|c| !c.items.is_empty())
+            .or(cells.first())
+            .map_or((1, 1), |c| (c.items.vectors.dim, c.items.content.dim));
+        let mut out = Cells {
+            cells: Vec::new(),
+            at: Vec::new(),
+            parts: Vec::new(),
+            runs: Vec::new(),
+            scattered: HashMap::new(),
+            dims,
+        };
+        for &cell in cells.iter().filter(|c| (c.items.vectors.dim, c.items.content.dim) == dims) {
+            out.add(cell);
         }
+        out
+    }
+
+    /// Numbers one cell's rows after those already numbered.
+    fn add(&mut self, cell: &'a OpenCell) {
+        let k = self.cells.len() as u32;
+        self.cells.push(cell);
         let g = &cell.globals;
         let consecutive = g.windows(2).all(|w| w[0].checked_add(1) == Some(w[1]));
         let first = g.first().copied().unwrap_or(0);
-        let overlaps = ranges
-            .iter()
-            .any(|(s, l, _)| first < s.saturating_add(*l) && *s < first.saturating_add(g.len() as u32));
+        let len = g.len() as u32;
+        let overlaps =
+            self.runs.iter().any(|(s, l, _)| first < s.saturating_add(*l) && *s < first.saturating_add(len));
+        // A run of consecutive numbers not met before: positions are start + offset, unless the
+        // popular cell numbered some of its rows already.
+        let run = consecutive && !overlaps && !g.is_empty();
+        let start = self.at.len() as u32;
         let mut docs = Vec::with_capacity(g.len());
-        if consecutive && !overlaps && !g.is_empty() {
-            let start = rows.len() as u32;
-            for (r, &gl) in g.iter().enumerate() {
-                // An item the popular cell already brought keeps that row.
-                match scattered.get(&gl) {
-                    Some(&p) => docs.push(p),
-                    None => {
-                        docs.push(rows.len() as u32);
-                        rows.push((cell, r));
-                    }
-                }
+        let mut shared = false;
+        for (r, &gl) in g.iter().enumerate() {
+            let known = if run { self.scattered.get(&gl).copied() } else { self.local(gl) };
+            shared |= known.is_some();
+            let p = known.unwrap_or_else(|| {
+                self.at.push((k, r as u32));
+                self.at.len() as u32 - 1
+            });
+            if !run && known.is_none() {
+                self.scattered.insert(gl, p);
             }
-            // Rows of this range that were already present are reached through `scattered` first.
-            ranges.push((first, g.len() as u32, start));
-            if docs.iter().enumerate().any(|(k, &p)| p != start + k as u32) {
-                // Positions are not start + offset when some rows were shared: fall back to the map.
-                ranges.pop();
-                for (k, &gl) in g.iter().enumerate() {
-                    scattered.entry(gl).or_insert(docs[k]);
-                }
-            }
-        } else {
-            for (r, &gl) in g.iter().enumerate() {
-                let p = match find(&ranges, &scattered, gl) {
-                    Some(p) => p,
-                    None => {
-                        let p = rows.len() as u32;
-                        rows.push((cell, r));
-                        scattered.insert(gl, p);
-                        p
-                    }
-                };
-                docs.push(p);
-            }
+            docs.push(p);
         }
-        parts.push(Part { lexicon: &cell.lexicon, docs });
+        if run && shared {
+            // Positions are not start + offset: the whole run goes into the map.
+            for (&gl, &p) in g.iter().zip(&docs) {
+                self.scattered.entry(gl).or_insert(p);
+            }
+        } else if run {
+            self.runs.push((first, len, start));
+        }
+        self.parts.push(Part { lexicon: &cell.lexicon, docs });
     }
-    let local = |g: u32| find(&ranges, &scattered, g);
-    let mut items = ItemIndex::empty(dims.0 as usize, dims.1 as usize);
-    for (cell, r) in rows {
-        let keep = lists_for.contains(&cell.items.cards[r].id.as_str());
-        items.push_row(&cell.items, r, keep, local);
+
+    /// The position of global item number `g`, `None` outside these cells.
+    pub fn local(&self, g: u32) -> Option<u32> {
+        self.runs
+            .iter()
+            .find(|(start, len, _)| g >= *start && g - start < *len)
+            .map(|(start, _, pos)| pos.saturating_add(g - start))
+            .or_else(|| self.scattered.get(&g).copied())
     }
-    View { items, parts }
+
+    /// Each cell's keyword index mapped onto positions.
+    pub fn parts(&self) -> &[Part<'a>] {
+        &self.parts
+    }
+
+    /// The cell and row of position `i`.
+    fn row(&self, i: usize) -> Option<(&'a OpenCell, usize)> {
+        let &(c, r) = self.at.get(i)?;
+        Some((self.cells.get(c as usize)?, r as usize))
+    }
+
+    /// A stored list of global numbers as positions, those outside these cells dropped.
+    fn mapped<T: Copy>(&self, list: Option<&Vec<(u32, T)>>) -> Vec<(usize, T)> {
+        let list = list.map(Vec::as_slice).unwrap_or(&[]);
+        list.iter().filter_map(|&(g, x)| Some((self.local(g)? as usize, x))).collect()
+    }
 }
 
-/// The shopper's vector ([`crate::feed::user_vector`]) from the cells holding the history items,
-/// reading only those rows (no merge): it picks which further cells a feed reads.
+impl Rows for Cells<'_> {
+    fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    fn card(&self, i: usize) -> Option<&Card> {
+        let (cell, r) = self.row(i)?;
+        cell.items.card(r)
+    }
+
+    fn signals(&self, i: usize) -> Option<&Signals> {
+        let (cell, r) = self.row(i)?;
+        cell.items.signals(r)
+    }
+
+    fn collaborative(&self, i: usize) -> Option<(&Vectors, usize)> {
+        let (cell, r) = self.row(i)?;
+        cell.items.collaborative(r)
+    }
+
+    fn content(&self, i: usize) -> Option<(&Vectors, usize)> {
+        let (cell, r) = self.row(i)?;
+        cell.items.content(r)
+    }
+
+    fn dims(&self) -> (usize, usize) {
+        (self.dims.0 as usize, self.dims.1 as usize)
+    }
+
+    fn neighbours(&self, i: usize) -> Vec<(usize, f32)> {
+        self.row(i).map_or_else(Vec::new, |(cell, r)| self.mapped(cell.items.neighbours.get(r)))
+    }
+
+    fn similar(&self, i: usize) -> Vec<usize> {
+        let Some((cell, r)) = self.row(i) else { return Vec::new() };
+        let list = cell.items.similar.get(r).map(Vec::as_slice).unwrap_or(&[]);
+        list.iter().filter_map(|&g| Some(self.local(g)? as usize)).collect()
+    }
+
+    fn bought_together(&self, i: usize) -> Vec<(usize, f32)> {
+        self.row(i).map_or_else(Vec::new, |(cell, r)| self.mapped(cell.items.bought_together.get(r)))
+    }
+
+    /// Each id's row in the first cell holding it, as a position.
+    fn lookup(&self, ids: &[&str]) -> Vec<Option<usize>> {
+        ids.iter()
+            .map(|id| {
+                let mut found = self.cells.iter().zip(&self.parts);
+                found.find_map(|(cell, part)| part.docs.get(cell.row_of(id)?).map(|&p| p as usize))
+            })
+            .collect()
+    }
+}
+
+/// The shopper's vector ([`crate::feed::user_vector`]) from the cells holding the history items: it
+/// picks which further cells a feed reads.
 pub fn user_vector(
     cells: &[&OpenCell],
     history: &[crate::feed::Seen<'_>],
     w: &crate::weights::Weights,
 ) -> Vec<f32> {
-    let ids: Vec<&str> = history.iter().map(|s| s.id).collect();
-    let dims = cells.first().map_or((1, 1), |c| (c.items.vectors.dim, c.items.content.dim));
-    let mut rows = ItemIndex::empty(dims.0 as usize, dims.1 as usize);
-    let mut taken = std::collections::HashSet::new();
-    for cell in cells.iter().filter(|c| (c.items.vectors.dim, c.items.content.dim) == dims) {
-        for r in cell.items.lookup(&ids).into_iter().flatten() {
-            if taken.insert(cell.globals.get(r).copied()) {
-                rows.push_row(&cell.items, r, false, |_| None);
-            }
-        }
-    }
-    crate::feed::user_vector(&rows, history, w).1
+    crate::feed::user_vector(&Cells::new(cells), history, w).1
 }
 
 /// Global item numbers a cell's rows refer to in their similar and bought-together lists (to load the
@@ -530,7 +612,7 @@ pub fn home_cells<'a>(router: &Router, ids: impl IntoIterator<Item = &'a str>) -
 pub fn add_related_cells(router: &Router, plan: &mut CellPlan, loaded: &[&OpenCell], ids: &[&str]) {
     for cell in loaded {
         for id in ids {
-            let Some(row) = cell.items.position(id) else { continue };
+            let Some(row) = cell.row_of(id) else { continue };
             for g in related_globals(cell, row) {
                 add_cell(plan, router.cell_of_global(g));
             }
@@ -563,24 +645,26 @@ mod tests {
     }
 
     #[test]
-    fn merge_keeps_each_item_once_and_remaps_references() {
+    fn cells_number_each_item_once_and_map_references() {
         let popular = cell(&["d", "a"], &[3, 0]);
         let first = cell(&["a", "b"], &[0, 1]);
         let second = cell(&["d", "e"], &[3, 4]);
-        let view = merge(&[&popular, &first, &second], &["b"]);
-        let ids: Vec<&str> = view.items.cards.iter().map(|c| c.id.as_str()).collect();
+        let cells = Cells::new(&[&popular, &first, &second]);
+        let ids: Vec<&str> = (0..cells.len()).map(|i| cells.card(i).unwrap().id.as_str()).collect();
         assert_eq!(ids, ["d", "a", "b", "e"], "popular first, then new items only");
-        assert!(view.items.is_consistent());
-        // Only `b` keeps its list; references to 2 and 5 (not loaded) are dropped.
-        let b = view.items.position("b").unwrap();
-        let similar: Vec<&str> = view.items.similar[b].iter().map(|&j| ids[j as usize]).collect();
+        // References to 2 and 5 (not loaded) are dropped; the rest become positions.
+        let b = cells.position("b").unwrap();
+        let similar: Vec<&str> = cells.similar(b).iter().map(|&j| ids[j]).collect();
         assert_eq!(similar, ["a", "b", "d", "e"]);
-        assert!(view.items.similar[view.items.position("a").unwrap()].is_empty());
-        // Each cell's keyword documents map to the merged rows.
-        assert_eq!(view.parts[1].docs, [1, 2]);
-        assert_eq!(view.parts[2].docs, [0, 3]);
+        assert_eq!(cells.similar_to(b).len(), 3, "itself left out");
+        assert_eq!(cells.lookup(&["e", "zz", "a"]), [Some(3), None, Some(1)]);
+        // Each cell's keyword documents map to the positions.
+        assert_eq!(cells.parts()[1].docs, [1, 2]);
+        assert_eq!(cells.parts()[2].docs, [0, 3]);
+        // A position reads its own cell's vectors; past the end reads nothing.
+        assert!(cells.content(3).is_some() && cells.content(4).is_none() && cells.card(4).is_none());
         // The same cell twice adds nothing.
-        assert_eq!(merge(&[&first, &first], &[]).items.len(), 2);
+        assert_eq!(Cells::new(&[&first, &first]).len(), 2);
     }
 
     #[test]

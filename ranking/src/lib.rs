@@ -19,6 +19,7 @@ pub mod lexical;
 pub mod locale;
 pub mod order;
 pub mod page;
+pub mod rows;
 pub mod rules;
 pub mod search;
 pub mod signals;

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{category_path, in_category};
-use crate::index::ItemIndex;
 use crate::kv::{Blob, Kind};
+use crate::rows::Rows;
 
 /// Every rule of a build, in file order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -67,8 +67,8 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub fn matches(&self, items: &ItemIndex, i: usize, country: Option<&str>) -> bool {
-        let (Some(card), Some(s)) = (items.cards.get(i), items.signals.get(i)) else { return false };
+    pub fn matches(&self, items: &dyn Rows, i: usize, country: Option<&str>) -> bool {
+        let (Some(card), Some(s)) = (items.card(i), items.signals(i)) else { return false };
         let price = card.price.amount;
         self.brand.as_deref().is_none_or(|b| s.brand.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(b)))
             && self.category.as_deref().is_none_or(|c| in_category(&category_path(&card.category), c))

@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 use crate::embed::{Embedder, QueryEmbed};
 use crate::feed::{Seen, user_vector};
 use crate::index::ItemIndex;
-use crate::ivf::{Part, Router, View};
+use crate::ivf::{Cells, Part, Router};
 use crate::lexical::{LexHit, Lexicon, Match};
+use crate::rows::Rows;
 use crate::rules::{Action, Context as RuleContext, Rule, Rules};
 use crate::vector::Query;
 use crate::weights::{Weights, finite_or_zero};
@@ -120,7 +121,7 @@ pub struct SearchRequest<'a> {
 /// What a search reads: the item index, and when available the keyword index and query embedder.
 #[derive(Debug, Clone, Copy)]
 pub struct SearchIndex<'a> {
-    pub items: &'a ItemIndex,
+    pub items: &'a dyn Rows,
     /// The keyword index of the whole item index.
     pub lexicon: Option<&'a Lexicon>,
     /// For a view of IVF cells instead: each cell's keyword index, mapped onto the view.
@@ -142,12 +143,12 @@ impl<'a> SearchIndex<'a> {
         }
     }
 
-    /// A view of IVF cells.
-    pub fn view(view: &'a View<'a>, embedder: Option<&'a Embedder>, router: Option<&'a Router>) -> Self {
+    /// Several IVF cells, read where they lie.
+    pub fn cells(cells: &'a Cells<'a>, embedder: Option<&'a Embedder>, router: Option<&'a Router>) -> Self {
         SearchIndex {
-            items: &view.items,
+            items: cells,
             lexicon: None,
-            parts: &view.parts,
+            parts: cells.parts(),
             embedder: embedder.map(|e| e as &dyn QueryEmbed),
             router,
         }
@@ -327,8 +328,8 @@ fn semantic_ranking(index: SearchIndex<'_>, query: &str, w: &Weights) -> Vec<(us
     let Some(q) = index.embedder.and_then(|e| e.embed_query(query)) else { return Vec::new() };
     let q = Query::new(&q);
     let min = finite_or_zero(w.min_semantic);
-    let mut sem: Vec<(usize, f32)> = (0..items.len().min(items.content.len()))
-        .map(|i| (i, items.content.dot(i, &q.codes, q.scale)))
+    let mut sem: Vec<(usize, f32)> = (0..items.len())
+        .filter_map(|i| items.content(i).map(|(v, r)| (i, v.dot(r, &q.codes, q.scale))))
         .filter(|&(_, c)| c >= min)
         .collect();
     crate::order::sort_by(&mut sem, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -396,7 +397,7 @@ fn candidate<'c>(
 /// What scoring needs besides the candidate: the shopper's taste and the catalog's scales.
 #[derive(Debug)]
 struct Scorer<'a> {
-    items: &'a ItemIndex,
+    items: &'a dyn Rows,
     w: &'a Weights,
     country: Option<&'a str>,
     now: i64,
@@ -409,7 +410,7 @@ struct Scorer<'a> {
 
 /// Scoring: each candidate's weighted relevance, business signals and affinity, summed.
 fn score(
-    items: &ItemIndex,
+    items: &dyn Rows,
     candidates: Vec<(usize, Candidate)>,
     strict: bool,
     req: &SearchRequest<'_>,
@@ -417,7 +418,7 @@ fn score(
 ) -> Vec<SearchHit> {
     let (_, user) = user_vector(items, req.history, w);
     let has_user = user.iter().any(|x| *x != 0.0);
-    let max_pop = items.cards.iter().map(|c| c.purchases).max().unwrap_or(0);
+    let max_pop = (0..items.len()).map(|i| items.purchases(i)).max().unwrap_or(0);
     let scorer = Scorer {
         items,
         w,
@@ -435,12 +436,12 @@ impl Scorer<'_> {
     fn hit(&self, i: usize, c: Candidate) -> SearchHit {
         let (items, w, f) = (self.items, self.w, finite_or_zero);
         let rel = if c.keyword.is_none() { c.mix * self.semantic_only } else { c.mix };
-        let s = items.signals.get(i).map(|s| &**s);
+        let s = items.signals(i);
         let sig = |g: fn(&crate::signals::Signals) -> f32| s.map_or(crate::signals::NEUTRAL, g);
         let stock = s.map_or(crate::signals::NEUTRAL, |s| s.stock_in(self.country));
         let fresh = s.map_or(0.0, |s| s.freshness(self.now));
-        let pop = ((items.cards[i].purchases as f32) + 1.0).ln() / self.pop_norm;
-        let personal = self.user.as_ref().map_or(0.0, |u| items.vectors.dot(i, &u.codes, u.scale).max(0.0));
+        let pop = ((items.purchases(i) as f32) + 1.0).ln() / self.pop_norm;
+        let personal = self.user.as_ref().map_or(0.0, |u| items.collaborative_dot(i, u).max(0.0));
         let why = SearchWhy {
             relevance: f(f(w.relevance) * rel),
             keyword: c.keyword,
@@ -468,7 +469,7 @@ impl Scorer<'_> {
 
 /// Merchandising: the active rules' hides, then boosts and buries, in rule order (before filters and
 /// facets, so a hidden product is counted nowhere). Pins come last, in [`pin`].
-fn apply_rules(scored: &mut Vec<SearchHit>, active: &[&Rule], items: &ItemIndex, country: Option<&str>) {
+fn apply_rules(scored: &mut Vec<SearchHit>, active: &[&Rule], items: &dyn Rows, country: Option<&str>) {
     for rule in active {
         for action in &rule.actions {
             match action {
@@ -490,7 +491,7 @@ fn apply_rules(scored: &mut Vec<SearchHit>, active: &[&Rule], items: &ItemIndex,
 /// The request's filters and the shopper's country, over the scored hits' category paths.
 #[derive(Debug)]
 struct Gate<'a> {
-    items: &'a ItemIndex,
+    items: &'a dyn Rows,
     filters: &'a Filters,
     country: Option<&'a str>,
     /// The distinct category slug paths of the scored hits, each with whether the category filter
@@ -506,7 +507,7 @@ struct Gate<'a> {
 impl<'a> Gate<'a> {
     /// The gate of `filters` over `scored`.
     fn new(
-        items: &'a ItemIndex,
+        items: &'a dyn Rows,
         filters: &'a Filters,
         country: Option<&'a str>,
         scored: &[SearchHit],
@@ -516,14 +517,14 @@ impl<'a> Gate<'a> {
         let mut numbers: HashMap<&[String], u32> = HashMap::new();
         let wanted = filters.category.as_deref();
         for h in scored.iter().filter(|h| h.index < n) {
-            let category = items.cards[h.index].category.as_slice();
+            let category = items.category(h.index);
             path_of[h.index] = *numbers.entry(category).or_insert_with(|| {
                 let path = category_path(category);
                 let taken = wanted.is_none_or(|c| crate::catalog::in_category(&path, c));
                 paths.push((path, taken));
                 (paths.len() - 1) as u32
             });
-            out_of_stock[h.index] = items.signals.get(h.index).is_some_and(|s| s.stock_in(country) == 0.0);
+            out_of_stock[h.index] = items.signals(h.index).is_some_and(|s| s.stock_in(country) == 0.0);
         }
         Gate { items, filters, country, paths, path_of, out_of_stock }
     }
@@ -535,13 +536,13 @@ impl<'a> Gate<'a> {
 
     /// Within the price filter.
     fn price_ok(&self, i: usize) -> bool {
-        let (p, f) = (self.items.cards[i].price.amount, self.filters);
+        let (p, f) = (self.items.price(i), self.filters);
         f.min_price.is_none_or(|m| p >= m) && f.max_price.is_none_or(|m| p <= m)
     }
 
     /// Within the in-stock filter.
     fn stock_ok(&self, i: usize) -> bool {
-        !self.filters.in_stock || self.items.signals.get(i).is_some_and(|s| s.stock_in(self.country) >= 1.0)
+        !self.filters.in_stock || self.items.signals(i).is_some_and(|s| s.stock_in(self.country) >= 1.0)
     }
 
     /// Within the category filter (a scored hit).
@@ -558,7 +559,7 @@ impl<'a> Gate<'a> {
     fn out_of_stock(&self, i: usize) -> bool {
         match self.out_of_stock.get(i) {
             Some(&known) if self.path_of[i] != u32::MAX => known,
-            _ => self.items.signals.get(i).is_some_and(|s| s.stock_in(self.country) == 0.0),
+            _ => self.items.signals(i).is_some_and(|s| s.stock_in(self.country) == 0.0),
         }
     }
 
@@ -567,8 +568,7 @@ impl<'a> Gate<'a> {
     fn may_pin(&self, i: usize, active: &[&Rule]) -> bool {
         let in_category = self.filters.category.as_deref().is_none_or(|c| {
             self.items
-                .cards
-                .get(i)
+                .card(i)
                 .is_some_and(|card| crate::catalog::in_category(&category_path(&card.category), c))
         });
         self.price_ok(i)
@@ -579,7 +579,7 @@ impl<'a> Gate<'a> {
     }
 }
 
-fn hidden(active: &[&Rule], items: &ItemIndex, i: usize, country: Option<&str>) -> bool {
+fn hidden(active: &[&Rule], items: &dyn Rows, i: usize, country: Option<&str>) -> bool {
     active.iter().flat_map(|r| &r.actions).any(|a| match a {
         Action::Hide { filter } => filter.matches(items, i, country),
         _ => false,
@@ -602,7 +602,7 @@ fn facets(scored: &[SearchHit], gate: &Gate<'_>) -> Facets {
             *count += 1;
         }
         if gate.category_ok(i) && gate.stock_ok(i) {
-            let p = gate.items.cards[i].price.amount;
+            let p = gate.items.price(i);
             buckets[PRICE_BUCKETS.iter().take_while(|&&b| p >= b).count()] += 1;
         }
     }
@@ -626,8 +626,8 @@ fn facets(scored: &[SearchHit], gate: &Gate<'_>) -> Facets {
 fn sort_hits(scored: &mut [SearchHit], sort: Sort, gate: &Gate<'_>, head: usize) {
     let items = gate.items;
     let by_score = |a: &SearchHit, b: &SearchHit| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index));
-    let price = |h: &SearchHit| items.cards[h.index].price.amount;
-    let created = |h: &SearchHit| items.signals.get(h.index).and_then(|s| s.created_at).unwrap_or(i64::MIN);
+    let price = |h: &SearchHit| items.price(h.index);
+    let created = |h: &SearchHit| items.signals(h.index).and_then(|s| s.created_at).unwrap_or(i64::MIN);
     match sort {
         Sort::Relevance => crate::order::sort_head_by(scored, head, |a, b| {
             gate.out_of_stock(a.index).cmp(&gate.out_of_stock(b.index)).then_with(|| by_score(a, b))
@@ -646,7 +646,7 @@ fn sort_hits(scored: &mut [SearchHit], sort: Sort, gate: &Gate<'_>, head: usize)
 
 /// Pinning: moves pinned products to their slots (adding those the query did not find), marked
 /// `featured`. A pin whose product fails `allowed` (filters, stock, hidden) is skipped.
-fn pin(hits: &mut Vec<SearchHit>, active: &[&Rule], items: &ItemIndex, allowed: impl Fn(usize) -> bool) {
+fn pin(hits: &mut Vec<SearchHit>, active: &[&Rule], items: &dyn Rows, allowed: impl Fn(usize) -> bool) {
     let mut slots = crate::rules::pin_slots(active, |id| items.position(id).filter(|&i| allowed(i)));
     crate::order::sort_by_key(&mut slots, |(_, slot, _)| *slot);
     let mut pinned = Vec::new();

@@ -13,6 +13,7 @@ use ranking::index::ItemIndex;
 use ranking::ivf::{self, Cell, IvfHead, OpenCell, Router};
 use ranking::kv::{self, Blob, Manifest};
 use ranking::lexical::{LexicalData, Lexicon};
+use ranking::rows::Rows;
 use ranking::search::{self, SearchIndex, SearchRequest};
 use ranking::weights::Weights;
 
@@ -91,15 +92,15 @@ fn partitioned_build_answers_like_the_whole_index() {
         let req = SearchRequest { query: q, limit: 10, ..Default::default() };
         let ids = |cat: SearchIndex<'_>| -> HashSet<String> {
             let r = search::search(cat, &req, &w);
-            r.hits.iter().map(|h| cat.items.cards[h.index].id.clone()).collect()
+            r.hits.iter().filter_map(|h| Some(cat.items.card(h.index)?.id.clone())).collect()
         };
         let expected = ids(SearchIndex::new(&whole, Some(&lexicon), Some(&embedder)));
         let wanted = ivf::search_plan(&router, q, None, Some(&embedder), &[]);
         assert!(wanted.len() <= ivf::VECTOR_PROBES + ivf::KEYWORD_PROBES, "{q}: {wanted:?}");
         let cells: Vec<OpenCell> = wanted.iter().map(|&c| open(c)).collect();
         let refs: Vec<&OpenCell> = cells.iter().collect();
-        let view = ivf::merge(&refs, &[]);
-        let got = ids(SearchIndex::view(&view, Some(&embedder), Some(&router)));
+        let cells = ivf::Cells::new(&refs);
+        let got = ids(SearchIndex::cells(&cells, Some(&embedder), Some(&router)));
         assert!(!got.is_empty(), "{q}: nothing found in cells {wanted:?}");
         overlap += expected.intersection(&got).count() as f64 / expected.len().max(1) as f64;
     }
@@ -118,10 +119,10 @@ fn partitioned_build_answers_like_the_whole_index() {
         ivf::add_related_cells(&router, &mut wanted, &[home], &[card.id.as_str()]);
         assert!(wanted.len() <= ivf::MAX_CELLS_PER_REQUEST, "{wanted:?}");
         let refs: Vec<&OpenCell> = wanted.iter().map(|c| &all[c.unwrap()]).collect();
-        let view = ivf::merge(&refs, &[card.id.as_str()]);
-        let j = view.items.position(&card.id).unwrap();
-        let names = |idx: &ItemIndex, list: Vec<(usize, f32)>| -> Vec<String> {
-            list.into_iter().map(|(k, _)| idx.cards[k].id.clone()).collect()
+        let cells = ivf::Cells::new(&refs);
+        let j = cells.position(&card.id).unwrap();
+        let names = |idx: &dyn Rows, list: Vec<(usize, f32)>| -> Vec<String> {
+            list.into_iter().map(|(k, _)| idx.card(k).unwrap().id.clone()).collect()
         };
         let read = |ids: Vec<String>| -> Vec<String> {
             ids.into_iter().filter(|id| wanted.contains(&router.cell_of(id))).collect()
@@ -129,8 +130,8 @@ fn partitioned_build_answers_like_the_whole_index() {
         let (similar, bought) = (names(&whole, whole.similar_to(i)), names(&whole, whole.bought_with(i)));
         complete += usize::from(read(similar.clone()) == similar && read(bought.clone()) == bought);
         checked += 1;
-        assert_eq!(names(&view.items, view.items.similar_to(j)), read(similar));
-        assert_eq!(names(&view.items, view.items.bought_with(j)), read(bought));
+        assert_eq!(names(&cells, cells.similar_to(j)), read(similar));
+        assert_eq!(names(&cells, cells.bought_with(j)), read(bought));
     }
     println!("related lists complete within the cell cap: {complete} of {checked}");
     assert!(complete * 10 >= checked * 9, "only {complete} of {checked} related lists are complete");
@@ -142,23 +143,25 @@ fn partitioned_build_answers_like_the_whole_index() {
     assert_eq!(wanted[0], None, "a feed reads the popular cell first");
     let first: Vec<OpenCell> = wanted.iter().map(|&c| open(c)).collect();
     let user = ivf::user_vector(&first.iter().collect::<Vec<_>>(), &seen, &w);
-    // The same vector a full merge gives.
-    let merged = ivf::merge(&first.iter().collect::<Vec<_>>(), &[]);
-    assert_eq!(user, feed::user_vector(&merged.items, &seen, &w).1);
+    // The same vector the whole index gives.
+    assert_eq!(user, feed::user_vector(&whole, &seen, &w).1);
     assert_eq!(router.probe(&user, false, ivf::VECTOR_PROBES).len(), ivf::VECTOR_PROBES);
     let probes = ivf::feed_probe_cells(&router, &wanted, &user);
     assert!(probes.iter().all(|c| c.is_some() && !wanted.contains(c)), "{probes:?} after {wanted:?}");
     let mut cells = first;
     cells.extend(probes.iter().map(|&c| open(c)));
-    let view = ivf::merge(&cells.iter().collect::<Vec<_>>(), &history);
-    let sections = feed::home(&view.items, &seen, &w, 10);
+    let refs: Vec<&OpenCell> = cells.iter().collect();
+    let view = ivf::Cells::new(&refs);
+    let sections = feed::home(&view, &seen, &w, 10);
     let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["for-you", "because", "trending"], "{sections:?}");
     // "Because you viewed" lists the viewed item's similar items not already shown "For you".
     let sizes: Vec<usize> = sections.iter().map(|s| s.items.len()).collect();
     assert!(sizes[0] == 10 && (1..=10).contains(&sizes[1]) && sizes[2] == 10, "{sizes:?}");
-    let shown: Vec<&str> =
-        sections.iter().flat_map(|s| s.items.iter().map(|i| view.items.cards[i.index].id.as_str())).collect();
+    let shown: Vec<&str> = sections
+        .iter()
+        .flat_map(|s| s.items.iter().map(|i| view.card(i.index).unwrap().id.as_str()))
+        .collect();
     assert_eq!(shown.iter().collect::<HashSet<_>>().len(), shown.len(), "no item twice");
     assert!(shown.iter().all(|id| !history.contains(id)));
 
