@@ -160,7 +160,7 @@ impl Shopper {
                 },
                 similarity: if personal { finite_or_zero(index.content_dot(i, &content)) } else { 0.0 },
                 co_occurrence: co[i],
-                popularity: index.signals(i).map_or(0.0, |s| finite_or_zero(s.popularity)),
+                popularity: finite_or_zero(index.popularity(i)),
             })
             .collect();
         (parts, co_best)
@@ -213,24 +213,42 @@ fn cold_start(w: &Weights) -> Weights {
 /// Every item not in the history with its [`blend`], in item order; and each item's co-occurrence
 /// source (see [`Shopper::parts`]).
 pub fn score_all(index: &dyn Rows, shopper: &Shopper, w: &Weights) -> (Vec<Scored>, Vec<usize>) {
-    let cold;
-    let w = if shopper.known.is_empty() {
-        cold = cold_start(w);
-        &cold
-    } else {
-        w
-    };
     let (parts, co_best) = shopper.parts(index);
-    let scored = parts
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !shopper.excluded.contains(i))
-        .map(|(i, p)| {
-            let (score, why) = blend(w, p);
-            Scored { index: i, score, why }
-        })
-        .collect();
-    (scored, co_best)
+    (score_parts(&parts, shopper, w), co_best)
+}
+
+/// [`score_all`] from the items' parts already computed for `shopper`.
+fn score_parts(parts: &[Parts], shopper: &Shopper, w: &Weights) -> Vec<Scored> {
+    if shopper.known.is_empty() {
+        return blend_all(parts, &shopper.excluded, &cold_start(w));
+    }
+    blend_all(parts, &shopper.excluded, w)
+}
+
+/// The cold start's ranking (popularity alone, nothing excluded, no category shares), from parts
+/// computed for any shopper: what "Trending" lists.
+fn trending(index: &dyn Rows, parts: &[Parts], w: &Weights, limit: usize) -> Vec<Scored> {
+    let popular: Vec<Parts> =
+        parts.iter().map(|p| Parts { popularity: p.popularity, ..Parts::default() }).collect();
+    let scored = blend_all(&popular, &Default::default(), &cold_start(w));
+    top(index, scored, &Caps::flat(w.max_per_category as usize), limit.min(index.len()))
+}
+
+/// Every item's [`blend`] of its `parts` under `w`, in item order, leaving out `excluded` ones.
+fn blend_all(parts: &[Parts], excluded: &std::collections::HashSet<usize>, w: &Weights) -> Vec<Scored> {
+    // A dense mask: hashing every item's position would cost more than blending it.
+    let mut skip = vec![false; parts.len()];
+    for &i in excluded {
+        if let Some(s) = skip.get_mut(i) {
+            *s = true;
+        }
+    }
+    let kept = parts.iter().enumerate().filter(|(i, _)| !skip[*i]);
+    kept.map(|(i, p)| {
+        let (score, why) = blend(w, p);
+        Scored { index: i, score, why }
+    })
+    .collect()
 }
 
 /// How many items of one leaf category a list may hold: the variant's `max_per_category`, raised for
@@ -347,9 +365,10 @@ pub struct Section {
 pub fn home(index: &dyn Rows, history: &[Seen<'_>], w: &Weights, per_section: usize) -> Vec<Section> {
     let mut sections = Vec::new();
     let per_section = per_section.min(MAX_LIMIT);
-    // Scored once: "For you" and "Deals" rank the same scores.
+    // Scored once: "For you" and "Deals" rank the same scores, "Trending" the same popularity.
     let shopper = Shopper::new(index, history, w);
-    let (scored, co_best) = score_all(index, &shopper, w);
+    let (parts, co_best) = shopper.parts(index);
+    let scored = score_parts(&parts, &shopper, w);
     let caps = Caps::new(index, &shopper, w.max_per_category as usize);
     // Items in the history are never offered back, in any section.
     let mut shown = shopper.excluded.clone();
@@ -384,7 +403,7 @@ pub fn home(index: &dyn Rows, history: &[Seen<'_>], w: &Weights, per_section: us
             });
         }
     }
-    let trending: Vec<Scored> = rank(index, &[], w, per_section + shown.len())
+    let trending: Vec<Scored> = trending(index, &parts, w, per_section + shown.len())
         .into_iter()
         .filter(|s| !shown.contains(&s.index))
         .take(per_section)
@@ -626,6 +645,17 @@ mod tests {
         let unique: std::collections::HashSet<_> = all.iter().collect();
         assert_eq!(unique.len(), all.len(), "no item twice");
         assert!(!all.contains(&0), "the viewed item is not recommended back");
+        // Trending is the cold start's ranking minus what the sections above show.
+        let above: Vec<usize> = warm[..2].iter().flat_map(|s| s.items.iter().map(|i| i.index)).collect();
+        let cold_order = recommend(&idx, &[], &w, idx.len());
+        let expected: Vec<(usize, f32)> = cold_order
+            .iter()
+            .filter(|s| s.index != 0 && !above.contains(&s.index))
+            .take(2)
+            .map(|s| (s.index, s.score))
+            .collect();
+        assert_eq!(warm[2].items.iter().map(|s| (s.index, s.score)).collect::<Vec<_>>(), expected);
+        assert_eq!(cold[0].items, recommend(&idx, &[], &w, 3));
     }
 
     #[test]

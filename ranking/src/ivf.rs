@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use fst::automaton::{Automaton, Str};
 use fst::{IntoStreamer, Map, Streamer};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Card;
@@ -120,6 +121,11 @@ pub struct OpenCell {
     /// Rows by id: a history's ids are found by binary search, not a pass over every card (a feed
     /// looks its history up several times, in every cell it reads).
     by_id: Vec<u32>,
+    /// Each row's popularity, side by side: a feed reads every row's, and reaching each through its
+    /// signals would cost a cache miss per row.
+    popularity: Vec<f32>,
+    /// The most units any row was purchased (search's popularity scale), found once.
+    max_purchases: u32,
 }
 
 impl OpenCell {
@@ -132,11 +138,15 @@ impl OpenCell {
         crate::order::sort_by(&mut by_id, |&a, &b| {
             cell.items.cards[a as usize].id.cmp(&cell.items.cards[b as usize].id)
         });
+        let popularity = cell.items.signals.iter().map(|s| s.popularity).collect();
+        let max_purchases = cell.items.max_purchases();
         Some(OpenCell {
             globals: cell.globals,
             items: cell.items,
             lexicon: Lexicon::new(cell.lexical)?,
             by_id,
+            popularity,
+            max_purchases,
         })
     }
 
@@ -362,8 +372,9 @@ pub struct Part<'a> {
     pub docs: Vec<u32>,
 }
 
-/// Several cells ranked where they lie: positions `0..len()` number their rows in cell order, an
-/// item present in two cells (the popular cell and its home) once, at its first place. Nothing is
+/// Several cells ranked where they lie: positions `0..len()` number their rows, cells of one run of
+/// consecutive item numbers first (in the order given), then the others (the popular cell), an item
+/// present in two cells once, at its first place. Nothing is
 /// copied: a position reads its cell's row, and stored references (global item numbers) become
 /// positions when read, those leaving these cells dropped. Cells whose vectors (either space)
 /// differ in dimension from the first non-empty cell's are left out.
@@ -377,7 +388,7 @@ pub struct Cells<'a> {
     /// one run each, found by a short scan; hashing every row would cost more than the ranking.
     runs: Vec<(u32, u32, u32)>,
     /// Global number -> position for rows outside `runs` (the popular cell is scattered).
-    scattered: HashMap<u32, u32>,
+    scattered: FxHashMap<u32, u32>,
     dims: (u32, u32),
 }
 
@@ -395,10 +406,14 @@ impl<'a> Cells<'a> {
             at: Vec::new(),
             parts: Vec::new(),
             runs: Vec::new(),
-            scattered: HashMap::new(),
+            scattered: FxHashMap::default(),
             dims,
         };
-        for &cell in cells.iter().filter(|c| (c.items.vectors.dim, c.items.content.dim) == dims) {
+        // Cells holding one run of consecutive numbers first, so each stays a run (no map); the
+        // scattered popular cell after them gives positions only to rows they lack.
+        let usable = cells.iter().filter(|c| (c.items.vectors.dim, c.items.content.dim) == dims);
+        let (runs, scattered): (Vec<&&OpenCell>, Vec<&&OpenCell>) = usable.partition(|c| is_run(&c.globals));
+        for &&cell in runs.iter().chain(&scattered) {
             out.add(cell);
         }
         out
@@ -409,14 +424,14 @@ impl<'a> Cells<'a> {
         let k = self.cells.len() as u32;
         self.cells.push(cell);
         let g = &cell.globals;
-        let consecutive = g.windows(2).all(|w| w[0].checked_add(1) == Some(w[1]));
+        let consecutive = is_run(g);
         let first = g.first().copied().unwrap_or(0);
         let len = g.len() as u32;
         let overlaps =
             self.runs.iter().any(|(s, l, _)| first < s.saturating_add(*l) && *s < first.saturating_add(len));
         // A run of consecutive numbers not met before: positions are start + offset, unless the
         // popular cell numbered some of its rows already.
-        let run = consecutive && !overlaps && !g.is_empty();
+        let run = consecutive && !overlaps;
         let start = self.at.len() as u32;
         let mut docs = Vec::with_capacity(g.len());
         let mut shared = false;
@@ -485,6 +500,14 @@ impl Rows for Cells<'_> {
         cell.items.signals(r)
     }
 
+    fn popularity(&self, i: usize) -> f32 {
+        self.row(i).and_then(|(cell, r)| cell.popularity.get(r)).copied().unwrap_or(0.0)
+    }
+
+    fn max_purchases(&self) -> u32 {
+        self.cells.iter().map(|c| c.max_purchases).max().unwrap_or(0)
+    }
+
     fn collaborative(&self, i: usize) -> Option<(&Vectors, usize)> {
         let (cell, r) = self.row(i)?;
         cell.items.collaborative(r)
@@ -522,6 +545,11 @@ impl Rows for Cells<'_> {
             })
             .collect()
     }
+}
+
+/// Whether global numbers form one run of consecutive numbers (a cell's own rows do).
+fn is_run(globals: &[u32]) -> bool {
+    !globals.is_empty() && globals.windows(2).all(|w| w[0].checked_add(1) == Some(w[1]))
 }
 
 /// The shopper's vector ([`crate::feed::user_vector`]) from the cells holding the history items: it
@@ -651,16 +679,23 @@ mod tests {
         let second = cell(&["d", "e"], &[3, 4]);
         let cells = Cells::new(&[&popular, &first, &second]);
         let ids: Vec<&str> = (0..cells.len()).map(|i| cells.card(i).unwrap().id.as_str()).collect();
-        assert_eq!(ids, ["d", "a", "b", "e"], "popular first, then new items only");
+        assert_eq!(ids, ["a", "b", "d", "e"], "cells of one run first, then the popular cell's new items");
         // References to 2 and 5 (not loaded) are dropped; the rest become positions.
         let b = cells.position("b").unwrap();
         let similar: Vec<&str> = cells.similar(b).iter().map(|&j| ids[j]).collect();
         assert_eq!(similar, ["a", "b", "d", "e"]);
         assert_eq!(cells.similar_to(b).len(), 3, "itself left out");
-        assert_eq!(cells.lookup(&["e", "zz", "a"]), [Some(3), None, Some(1)]);
-        // Each cell's keyword documents map to the positions.
-        assert_eq!(cells.parts()[1].docs, [1, 2]);
-        assert_eq!(cells.parts()[2].docs, [0, 3]);
+        assert_eq!(cells.lookup(&["e", "zz", "a"]), [Some(3), None, Some(0)]);
+        // Each cell's keyword documents map to the positions (parts in numbering order).
+        assert_eq!(cells.parts()[0].docs, [0, 1]);
+        assert_eq!(cells.parts()[1].docs, [2, 3]);
+        assert_eq!(cells.parts()[2].docs, [2, 0]);
+        // A scattered cell's rows that no run holds get positions of their own.
+        let lone = cell(&["x", "a"], &[9, 0]);
+        let with_lone = Cells::new(&[&lone, &first]);
+        assert_eq!(with_lone.len(), 3);
+        assert_eq!(with_lone.local(9), Some(2));
+        assert_eq!(with_lone.position("x"), Some(2));
         // A position reads its own cell's vectors; past the end reads nothing.
         assert!(cells.content(3).is_some() && cells.content(4).is_none() && cells.card(4).is_none());
         // The same cell twice adds nothing.

@@ -1,7 +1,9 @@
 //! Keyword retrieval: BM25 over weighted fields (title, brand, category path, description) with
 //! plural folding, prefix matching on the word being typed, and one-typo tolerance on longer words.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use fst::automaton::{Automaton, Levenshtein, Str};
 use fst::{IntoStreamer, Map, MapBuilder, Streamer};
@@ -105,6 +107,23 @@ impl LexicalData {
     }
 }
 
+/// The one-typo automata of a query's words, each built once per query and shared by every keyword
+/// index it searches (the cells of a partitioned catalog): building one costs more than searching a
+/// cell's vocabulary with it. `None` for a word no automaton can be built for.
+#[derive(Debug, Default)]
+pub struct Typos(RefCell<Vec<(String, Option<Rc<Levenshtein>>)>>);
+
+impl Typos {
+    fn of(&self, word: &str) -> Option<Rc<Levenshtein>> {
+        if let Some((_, lev)) = self.0.borrow().iter().find(|(w, _)| w == word) {
+            return lev.clone();
+        }
+        let lev = Levenshtein::new(word, 1).ok().map(Rc::new);
+        self.0.borrow_mut().push((word.to_owned(), lev.clone()));
+        lev
+    }
+}
+
 /// The queryable index.
 #[derive(Debug)]
 pub struct Lexicon {
@@ -149,7 +168,7 @@ impl Lexicon {
     }
 
     /// Vocabulary terms for one query word: `(posting list, kind)`.
-    fn expand(&self, word: &str, last: bool) -> Vec<(usize, Match)> {
+    fn expand(&self, word: &str, last: bool, typos: &Typos) -> Vec<(usize, Match)> {
         let mut out = Vec::new();
         let push = |i: u64, m: Match, out: &mut Vec<(usize, Match)>| {
             if !out.iter().any(|(j, _)| *j == i as usize) {
@@ -180,8 +199,8 @@ impl Lexicon {
                     }
                 }
             }
-            if let Ok(lev) = Levenshtein::new(word, 1) {
-                for i in self.matching(lev) {
+            if let Some(lev) = typos.of(word) {
+                for i in self.matching(&*lev) {
                     push(i, Match::Typo, &mut out);
                 }
             }
@@ -217,16 +236,18 @@ impl Lexicon {
     /// (words of [`TYPO_MIN_CHARS`]+ chars with no exact or prefix match) [`TYPO_WEIGHT`]. A document's
     /// score is the sum over words. Returns hits in document order; never panics.
     pub fn search(&self, query: &str) -> (Vec<LexHit>, usize) {
-        self.search_with(query, &|_, _| None)
+        self.search_with(query, &|_, _| None, &Typos::default())
     }
 
     /// [`Lexicon::search`] with `idf(word, is_last)` overriding a query word's idf when it returns
     /// one: a cell of a partitioned catalog scores with the whole catalog's statistics, so a word
-    /// common in one cell but rare overall weighs the same in every cell.
+    /// common in one cell but rare overall weighs the same in every cell. Searches of one query in
+    /// several cells share `typos`.
     pub fn search_with(
         &self,
         query: &str,
         idf_of: &dyn Fn(&str, bool) -> Option<f32>,
+        typos: &Typos,
     ) -> (Vec<LexHit>, usize) {
         let query: String = query.chars().take(MAX_QUERY).collect();
         let mut words = text::words(&query);
@@ -246,7 +267,7 @@ impl Lexicon {
         for word in &words {
             let last = typing.as_deref() == Some(word.as_str());
             best.iter_mut().for_each(|b| *b = None);
-            let expansions = self.expand(word, last);
+            let expansions = self.expand(word, last, typos);
             // One idf per query word, from every document any of its expansions matches: otherwise
             // a rare completion ("chairside" for "chair") would outweigh the word itself.
             let df = {

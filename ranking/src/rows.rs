@@ -60,6 +60,16 @@ pub trait Rows: std::fmt::Debug {
         self.card(i).map_or(0, |c| c.purchases)
     }
 
+    /// Item `i`'s popularity signal, 0..=1 (0 when unknown).
+    fn popularity(&self, i: usize) -> f32 {
+        self.signals(i).map_or(0.0, |s| s.popularity)
+    }
+
+    /// The most units any item here was purchased (what search scales popularity by).
+    fn max_purchases(&self) -> u32 {
+        (0..self.len()).map(|i| self.purchases(i)).max().unwrap_or(0)
+    }
+
     /// Item `i`'s category path (names, root first).
     fn category(&self, i: usize) -> &[String] {
         self.card(i).map_or(&[], |c| c.category.as_slice())

@@ -10,15 +10,16 @@
 //! 5. [`facets`], then the filters;
 //! 6. [`sort_hits`], then [`pin`] (relevance order only), then the page.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::embed::{Embedder, QueryEmbed};
 use crate::feed::{Seen, user_vector};
 use crate::index::ItemIndex;
 use crate::ivf::{Cells, Part, Router};
-use crate::lexical::{LexHit, Lexicon, Match};
+use crate::lexical::{LexHit, Lexicon, Match, Typos};
 use crate::rows::Rows;
 use crate::rules::{Action, Context as RuleContext, Rule, Rules};
 use crate::vector::Query;
@@ -161,13 +162,12 @@ impl<'a> SearchIndex<'a> {
             return l.search(query);
         }
         let mut words = 0;
-        // Per view position (dense, as in the keyword index itself).
+        // Per position (dense, as in the keyword index itself).
         let mut best: Vec<Option<LexHit>> = vec![None; self.items.len()];
+        let typos = Typos::default();
+        let idf = |word: &str, last: bool| self.router.and_then(|r| r.word_idf(word, last));
         for part in self.parts {
-            let (hits, w) = match self.router {
-                Some(r) => part.lexicon.search_with(query, &|word, last| r.word_idf(word, last)),
-                None => part.lexicon.search(query),
-            };
+            let (hits, w) = part.lexicon.search_with(query, &idf, &typos);
             words = words.max(w);
             for mut h in hits {
                 let Some(slot) = part.docs.get(h.doc).and_then(|&p| best.get_mut(p as usize)) else {
@@ -418,7 +418,7 @@ fn score(
 ) -> Vec<SearchHit> {
     let (_, user) = user_vector(items, req.history, w);
     let has_user = user.iter().any(|x| *x != 0.0);
-    let max_pop = (0..items.len()).map(|i| items.purchases(i)).max().unwrap_or(0);
+    let max_pop = items.max_purchases();
     let scorer = Scorer {
         items,
         w,
@@ -514,7 +514,7 @@ impl<'a> Gate<'a> {
     ) -> Self {
         let n = items.len();
         let (mut paths, mut path_of, mut out_of_stock) = (Vec::new(), vec![u32::MAX; n], vec![false; n]);
-        let mut numbers: HashMap<&[String], u32> = HashMap::new();
+        let mut numbers: FxHashMap<&[String], u32> = FxHashMap::default();
         let wanted = filters.category.as_deref();
         for h in scored.iter().filter(|h| h.index < n) {
             let category = items.category(h.index);
