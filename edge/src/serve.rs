@@ -200,7 +200,7 @@ async fn whole(store: &impl Kv, route: Route, ctx: Ctx<'_>, fell: &FellBack) -> 
         }
         Route::Rows { ids, related } => {
             let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-            Ok(kv::encode(&device::rows_cell(&[Source { items: &items, globals: None }], &ids, related)))
+            Ok(kv::encode(&device::rows_cell(&[Source::Index(&items)], &ids, related)))
         }
         Route::Product { .. } | Route::Pack => fell_through(),
     }
@@ -328,7 +328,7 @@ async fn rows(
     }
     let all = cells(store, v, &wanted).await?;
     let sources: Vec<Source<'_>> =
-        all.iter().map(|c| Source { items: &c.items, globals: Some(&c.globals) }).collect();
+        all.iter().map(|c| Source::Cell { items: &c.items, globals: &c.globals }).collect();
     Ok(kv::encode(&device::rows_cell(&sources, &ids, related)))
 }
 

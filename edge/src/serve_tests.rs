@@ -130,7 +130,7 @@ fn cells_are_read_together_in_order_and_kept_ones_not_read_again() {
     run(crate::store::current_version(&store)).unwrap();
     let keys = |cells: &[usize]| -> Vec<String> { cells.iter().map(|&c| kv::keys::cell(V, c)).collect() };
     let load = |k: &[String]| run(crate::store::load_all_as::<Cell, OpenCell>(&store, V, k, OpenCell::new));
-    let first = |c: &OpenCell| c.items.cards[0].id.clone();
+    let first = |c: &OpenCell| c.items.id(0).unwrap().to_owned();
     let cells = load(&keys(&[2, 0, 1])).unwrap();
     assert_eq!(cells.iter().map(|c| first(c)).collect::<Vec<_>>(), ["p2", "p0", "p1"]);
     store.reads.borrow_mut().clear();

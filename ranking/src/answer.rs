@@ -128,7 +128,7 @@ pub fn feed(items: &dyn Rows, history: &[(String, Event)], limit: usize, ctx: Ct
                 .into_iter()
                 .filter_map(|i| {
                     let (card, base_price, delivery_days) =
-                        ctx.card(items.card(i.index)?, items.signals(i.index));
+                        ctx.card(&*items.card(i.index)?, items.signals(i.index).as_deref());
                     Some(FeedItem { card, score: i.score, why: i.why, base_price, delivery_days })
                 })
                 .collect(),
@@ -160,7 +160,7 @@ pub fn fallback_feed(popular: &CardList, limit: usize, ctx: Ctx<'_>) -> FeedResp
 /// `GET /api/suggest`: up to 8 completions of the word being typed and the 5 best products.
 pub fn suggest(cat: SearchIndex<'_>, q: &str, ctx: Ctx<'_>) -> SuggestResponse {
     let s = search::suggest(cat, q, ctx.weights, ctx.now, 8, 5);
-    let products = s.hits.iter().filter_map(|h| Some(ctx.card(cat.items.card(h.index)?, None).0)).collect();
+    let products = s.hits.iter().filter_map(|h| Some(ctx.card(&*cat.items.card(h.index)?, None).0)).collect();
     SuggestResponse { query: q.to_owned(), terms: s.terms, products, index_version: ctx.version.to_owned() }
 }
 
@@ -181,7 +181,7 @@ pub fn related(items: &dyn Rows, id: &str, bought_together: bool, ctx: Ctx<'_>) 
     let out = list
         .into_iter()
         .filter_map(|(j, score)| {
-            let (card, base_price, delivery_days) = ctx.card(items.card(j)?, items.signals(j));
+            let (card, base_price, delivery_days) = ctx.card(&*items.card(j)?, items.signals(j).as_deref());
             Some(RelatedItem { card, score, base_price, delivery_days })
         })
         .collect();
@@ -223,7 +223,7 @@ pub fn search(cat: SearchIndex<'_>, p: &SearchParams, ctx: Ctx<'_>) -> SearchRes
             .into_iter()
             .filter_map(|h| {
                 let (card, base_price, delivery_days) =
-                    ctx.card(cat.items.card(h.index)?, cat.items.signals(h.index));
+                    ctx.card(&*cat.items.card(h.index)?, cat.items.signals(h.index).as_deref());
                 Some(SearchItem { card, score: h.score, why: h.why, base_price, delivery_days })
             })
             .collect(),

@@ -342,12 +342,17 @@ pub struct Card {
 impl Card {
     /// Share of the list price taken off, 0..=1 (0 when not on sale or the data is odd).
     pub fn discount(&self) -> f32 {
-        match self.list_price {
-            Some(l) if l > 0.0 && l.is_finite() && self.price.amount.is_finite() => {
-                ((1.0 - self.price.amount / l) as f32).clamp(0.0, 1.0)
-            }
-            _ => 0.0,
+        discount(self.price.amount, self.list_price)
+    }
+}
+
+/// [`Card::discount`] of a price and list price.
+pub fn discount(price: f64, list_price: Option<f64>) -> f32 {
+    match list_price {
+        Some(l) if l > 0.0 && l.is_finite() && price.is_finite() => {
+            ((1.0 - price / l) as f32).clamp(0.0, 1.0)
         }
+        _ => 0.0,
     }
 }
 

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Product;
+use crate::columns::CellItems;
 use crate::index::ItemIndex;
 use crate::ivf::Cell;
 use crate::kv::{Blob, Kind};
@@ -43,26 +44,48 @@ impl Blob for DevicePack {
     const KIND: Kind = Kind::DevicePack;
 }
 
-/// Where rows come from: an item index and, for an IVF cell, the global number of each row (`None`:
-/// a whole catalog's index, whose row numbers are the global numbers).
+/// Where rows come from: a whole catalog's item index (whose row numbers are the global numbers), or
+/// an IVF cell's items with the global number of each row.
 #[derive(Debug, Clone, Copy)]
-pub struct Source<'a> {
-    pub items: &'a ItemIndex,
-    pub globals: Option<&'a [u32]>,
+pub enum Source<'a> {
+    Index(&'a ItemIndex),
+    Cell { items: &'a CellItems, globals: &'a [u32] },
 }
 
 impl Source<'_> {
+    fn dims(&self) -> (usize, usize) {
+        match self {
+            Source::Index(items) => (items.vectors.dim as usize, items.content.dim as usize),
+            Source::Cell { items, .. } => (items.vectors.dim as usize, items.content.dim as usize),
+        }
+    }
+
+    fn is_consistent(&self) -> bool {
+        match self {
+            Source::Index(items) => items.is_consistent(),
+            Source::Cell { items, globals } => items.is_consistent() && globals.len() == items.len(),
+        }
+    }
+
+    fn position(&self, id: &str) -> Option<usize> {
+        match self {
+            Source::Index(items) => items.position(id),
+            Source::Cell { items, .. } => (0..items.len()).find(|&r| items.id(r) == Some(id)),
+        }
+    }
+
     fn global(&self, row: usize) -> Option<u32> {
-        match self.globals {
-            Some(g) => g.get(row).copied(),
-            None => u32::try_from(row).ok(),
+        match self {
+            Source::Index(_) => u32::try_from(row).ok(),
+            Source::Cell { globals, .. } => globals.get(row).copied(),
         }
     }
 
     fn row_of_global(&self, g: u32) -> Option<usize> {
-        match self.globals {
+        match self {
+            Source::Index(items) => ((g as usize) < items.len()).then_some(g as usize),
             // Cells hold consecutive numbers except the popular cell: try the offset first.
-            Some(globals) => {
+            Source::Cell { globals, .. } => {
                 let first = *globals.first()?;
                 let guess = g.checked_sub(first).map(|d| d as usize);
                 match guess {
@@ -70,7 +93,34 @@ impl Source<'_> {
                     _ => globals.iter().position(|&x| x == g),
                 }
             }
-            None => ((g as usize) < self.items.len()).then_some(g as usize),
+        }
+    }
+
+    /// Global numbers row `r`'s similar and bought-together lists name.
+    fn related(&self, r: usize) -> Vec<u32> {
+        let (similar, bought): (&[u32], &[(u32, f32)]) = match self {
+            Source::Index(items) => (&items.similar[r], &items.bought_together[r]),
+            Source::Cell { items, .. } => (items.similar.get(r), items.bought_together.get(r)),
+        };
+        similar.iter().copied().chain(bought.iter().map(|&(j, _)| j)).collect()
+    }
+
+    /// Appends row `r` to `out`, lists kept when `lists` (stored references are global numbers
+    /// already, as an index's row numbers are); whether the row was there to append.
+    fn push_into(&self, out: &mut CellItems, r: usize, lists: bool) -> bool {
+        match self {
+            Source::Index(items) if r < items.len() => {
+                out.push(crate::columns::index_row(items, r), lists, Some);
+                true
+            }
+            Source::Cell { items, .. } => match items.row(r) {
+                Some(row) => {
+                    out.push(row.as_row(items), lists, Some);
+                    true
+                }
+                None => false,
+            },
+            Source::Index(_) => false,
         }
     }
 }
@@ -83,34 +133,22 @@ impl Source<'_> {
 /// sources whose vector dimension differs from the first are ignored; at most [`MAX_ROWS_IDS`] ids
 /// are read. Never panics.
 pub fn rows_cell(sources: &[Source<'_>], ids: &[&str], related: bool) -> Cell {
-    let dim = sources.first().map_or(1, |s| s.items.vectors.dim as usize);
-    let content_dim = sources.first().map_or(1, |s| s.items.content.dim as usize);
-    let usable: Vec<&Source<'_>> = sources
-        .iter()
-        .filter(|s| {
-            s.items.is_consistent()
-                && s.items.vectors.dim as usize == dim
-                && s.items.content.dim as usize == content_dim
-        })
-        .collect();
-    let mut items = ItemIndex::empty(dim, content_dim);
+    let dims = sources.first().map_or((1, 1), Source::dims);
+    let usable: Vec<&Source<'_>> = sources.iter().filter(|s| s.is_consistent() && s.dims() == dims).collect();
+    let mut items = CellItems::empty(dims.0, dims.1);
     let mut globals: Vec<u32> = Vec::new();
-    let mut push = |items: &mut ItemIndex, s: &Source<'_>, r: usize, lists: bool| {
+    let mut push = |items: &mut CellItems, s: &Source<'_>, r: usize, lists: bool| {
         let Some(g) = s.global(r) else { return };
-        if globals.contains(&g) {
-            return;
+        if !globals.contains(&g) && s.push_into(items, r, lists) {
+            globals.push(g);
         }
-        globals.push(g);
-        // Stored references are global numbers already (an index's row numbers are, too).
-        items.push_row(s.items, r, lists, Some);
     };
     let mut wanted: Vec<u32> = Vec::new();
     for id in ids.iter().take(MAX_ROWS_IDS) {
-        let Some((s, r)) = usable.iter().find_map(|s| Some((*s, s.items.position(id)?))) else { continue };
+        let Some((s, r)) = usable.iter().find_map(|s| Some((*s, s.position(id)?))) else { continue };
         push(&mut items, s, r, true);
         if related {
-            wanted.extend(s.items.similar[r].iter().copied());
-            wanted.extend(s.items.bought_together[r].iter().map(|&(j, _)| j));
+            wanted.extend(s.related(r));
         }
     }
     for g in wanted {
@@ -118,7 +156,7 @@ pub fn rows_cell(sources: &[Source<'_>], ids: &[&str], related: bool) -> Cell {
             push(&mut items, s, r, false);
         }
     }
-    let lexical = LexicalData::build_cards(&items.cards);
+    let lexical = LexicalData::build_cards(&items);
     Cell { globals, items, lexical }
 }
 
@@ -170,7 +208,7 @@ mod tests {
             assert_eq!(ivf::Cells::new(&cells).len(), 5);
         }
         // Known rows keep global numbers and appear once, however often they are named.
-        let source = [Source { items: &index, globals: None }];
+        let source = [Source::Index(&index)];
         assert_eq!(rows_cell(&source, &["p3"], false).globals, vec![3]);
         // Ids past the cap are not read.
         assert_eq!(rows_cell(&source, &["p3", "p1"], false).globals, vec![3]);

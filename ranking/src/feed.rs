@@ -269,10 +269,13 @@ impl Caps {
         let mut shares: Vec<(Vec<String>, f32)> = Vec::new();
         if total > 0.0 {
             for &(p, k) in &shopper.known {
-                let Some(card) = index.card(p) else { continue };
-                match shares.iter_mut().find(|(c, _)| *c == card.category) {
+                if p >= index.len() {
+                    continue;
+                }
+                let category = index.category(p);
+                match shares.iter_mut().find(|(c, _)| c.as_slice() == category) {
                     Some(entry) => entry.1 += k / total,
-                    None => shares.push((card.category.clone(), k / total)),
+                    None => shares.push((category.to_vec(), k / total)),
                 }
             }
         }
@@ -331,7 +334,7 @@ fn explain(index: &dyn Rows, shopper: &Shopper, co_best: &[usize], mut items: Ve
         } else {
             nearest(index, &shopper.known, s.index)
         };
-        s.why.because = source.and_then(|p| index.card(p)).map(|c| c.id.clone());
+        s.why.because = source.and_then(|p| index.id(p)).map(str::to_owned);
     }
     items
 }
@@ -441,7 +444,7 @@ fn deals(
         .into_iter()
         .filter(|s| !shown.contains(&s.index))
         .filter_map(|mut s| {
-            let discount = finite_or_zero(index.card(s.index)?.discount());
+            let discount = finite_or_zero(index.discount(s.index));
             (discount >= MIN_DEAL).then(|| {
                 s.why.discount = discount;
                 s.score += discount;

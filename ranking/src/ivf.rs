@@ -15,12 +15,15 @@ use fst::{IntoStreamer, Map, Streamer};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use std::borrow::Cow;
+
 use crate::catalog::Card;
+use crate::columns::CellItems;
 use crate::embed::Embedder;
 use crate::index::{CategoryNode, ItemIndex};
 use crate::kv::{Blob, Kind};
 use crate::lexical::{LexicalData, Lexicon};
-use crate::rows::Rows;
+use crate::rows::{Rows, Sig};
 use crate::signals::Signals;
 use crate::vector::Vectors;
 
@@ -64,13 +67,13 @@ impl Blob for IvfHead {
     const KIND: Kind = Kind::IvfHead;
 }
 
-/// One cell: a slice of the item index (references in global numbers) and its keyword index. The
+/// One cell: some items by column (references in global numbers) and their keyword index. The
 /// extra `popular` cell holds the most popular items of every cell, for trending and cold start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
     /// Global item number of each row.
     pub globals: Vec<u32>,
-    pub items: ItemIndex,
+    pub items: CellItems,
     pub lexical: LexicalData,
 }
 
@@ -92,10 +95,10 @@ impl Cell {
             .copied()
             .filter(|&i| i < index.len() && i < products.len() && i < global.len())
             .collect();
-        let mut items = ItemIndex::empty(index.vectors.dim as usize, index.content.dim as usize);
+        let mut items = CellItems::empty(index.vectors.dim as usize, index.content.dim as usize);
         let g = |j: u32| global.get(j as usize).copied();
-        for &i in &rows {
-            items.push_row(index, i, true, g);
+        for &i in rows.iter().filter(|_| index.is_consistent()) {
+            items.push(crate::columns::index_row(index, i), true, g);
         }
         let cell_products: Vec<crate::catalog::Product> = rows.iter().map(|&i| products[i].clone()).collect();
         Cell {
@@ -116,14 +119,11 @@ impl Cell {
 #[derive(Debug)]
 pub struct OpenCell {
     pub globals: Vec<u32>,
-    pub items: ItemIndex,
+    pub items: CellItems,
     pub lexicon: Lexicon,
     /// Rows by id: a history's ids are found by binary search, not a pass over every card (a feed
     /// looks its history up several times, in every cell it reads).
     by_id: Vec<u32>,
-    /// Each row's popularity, side by side: a feed reads every row's, and reaching each through its
-    /// signals would cost a cache miss per row.
-    popularity: Vec<f32>,
     /// The most units any row was purchased (search's popularity scale), found once.
     max_purchases: u32,
 }
@@ -134,25 +134,22 @@ impl OpenCell {
         if !cell.is_consistent() {
             return None;
         }
-        let mut by_id: Vec<u32> = (0..cell.items.len() as u32).collect();
-        crate::order::sort_by(&mut by_id, |&a, &b| {
-            cell.items.cards[a as usize].id.cmp(&cell.items.cards[b as usize].id)
-        });
-        let popularity = cell.items.signals.iter().map(|s| s.popularity).collect();
-        let max_purchases = cell.items.max_purchases();
+        let items = &cell.items;
+        let mut by_id: Vec<u32> = (0..items.len() as u32).collect();
+        crate::order::sort_by(&mut by_id, |&a, &b| items.id(a as usize).cmp(&items.id(b as usize)));
+        let max_purchases = items.facts.iter().map(|f| f.purchases).max().unwrap_or(0);
         Some(OpenCell {
             globals: cell.globals,
             items: cell.items,
             lexicon: Lexicon::new(cell.lexical)?,
             by_id,
-            popularity,
             max_purchases,
         })
     }
 
     /// The row of product `id`, `None` when the cell lacks it.
     pub fn row_of(&self, id: &str) -> Option<usize> {
-        let id_of = |r: u32| self.items.cards.get(r as usize).map_or("", |c| c.id.as_str());
+        let id_of = |r: u32| self.items.id(r as usize).unwrap_or("");
         let k = self.by_id.partition_point(|&r| id_of(r) < id);
         let r = *self.by_id.get(k)?;
         (id_of(r) == id).then_some(r as usize)
@@ -479,8 +476,7 @@ impl<'a> Cells<'a> {
     }
 
     /// A stored list of global numbers as positions, those outside these cells dropped.
-    fn mapped<T: Copy>(&self, list: Option<&Vec<(u32, T)>>) -> Vec<(usize, T)> {
-        let list = list.map(Vec::as_slice).unwrap_or(&[]);
+    fn mapped<T: Copy>(&self, list: &[(u32, T)]) -> Vec<(usize, T)> {
         list.iter().filter_map(|&(g, x)| Some((self.local(g)? as usize, x))).collect()
     }
 }
@@ -490,18 +486,63 @@ impl Rows for Cells<'_> {
         self.at.len()
     }
 
-    fn card(&self, i: usize) -> Option<&Card> {
+    fn card(&self, i: usize) -> Option<Cow<'_, Card>> {
         let (cell, r) = self.row(i)?;
-        cell.items.card(r)
+        cell.items.card(r).map(Cow::Owned)
     }
 
-    fn signals(&self, i: usize) -> Option<&Signals> {
+    fn signals(&self, i: usize) -> Option<Cow<'_, Signals>> {
         let (cell, r) = self.row(i)?;
-        cell.items.signals(r)
+        cell.items.signals(r).map(Cow::Owned)
+    }
+
+    fn id(&self, i: usize) -> Option<&str> {
+        let (cell, r) = self.row(i)?;
+        cell.items.id(r)
+    }
+
+    fn category(&self, i: usize) -> &[String] {
+        self.row(i).map_or(&[], |(cell, r)| cell.items.category(r))
+    }
+
+    fn brand(&self, i: usize) -> Option<&str> {
+        let (cell, r) = self.row(i)?;
+        cell.items.brand(r)
+    }
+
+    fn sig(&self, i: usize) -> Option<Sig> {
+        let (cell, r) = self.row(i)?;
+        let f = cell.items.facts.get(r)?;
+        Some(Sig {
+            quality: f.quality,
+            trust: f.trust,
+            conversion: f.conversion,
+            popularity: f.popularity,
+            created_at: f.created_at,
+        })
+    }
+
+    fn stock_in(&self, i: usize, country: Option<&str>) -> Option<f32> {
+        let (cell, r) = self.row(i)?;
+        cell.items.facts.get(r)?;
+        Some(crate::signals::stock_in(cell.items.in_stock(r), country))
+    }
+
+    fn discount(&self, i: usize) -> f32 {
+        let Some(f) = self.row(i).and_then(|(cell, r)| cell.items.facts.get(r)) else { return 0.0 };
+        crate::catalog::discount(f.price, f.list_price)
+    }
+
+    fn price(&self, i: usize) -> f64 {
+        self.row(i).and_then(|(cell, r)| cell.items.facts.get(r)).map_or(f64::NAN, |f| f.price)
+    }
+
+    fn purchases(&self, i: usize) -> u32 {
+        self.row(i).and_then(|(cell, r)| cell.items.facts.get(r)).map_or(0, |f| f.purchases)
     }
 
     fn popularity(&self, i: usize) -> f32 {
-        self.row(i).and_then(|(cell, r)| cell.popularity.get(r)).copied().unwrap_or(0.0)
+        self.row(i).and_then(|(cell, r)| cell.items.facts.get(r)).map_or(0.0, |f| f.popularity)
     }
 
     fn max_purchases(&self) -> u32 {
@@ -510,12 +551,12 @@ impl Rows for Cells<'_> {
 
     fn collaborative(&self, i: usize) -> Option<(&Vectors, usize)> {
         let (cell, r) = self.row(i)?;
-        cell.items.collaborative(r)
+        (r < cell.items.vectors.len()).then_some((&cell.items.vectors, r))
     }
 
     fn content(&self, i: usize) -> Option<(&Vectors, usize)> {
         let (cell, r) = self.row(i)?;
-        cell.items.content(r)
+        (r < cell.items.content.len()).then_some((&cell.items.content, r))
     }
 
     fn dims(&self) -> (usize, usize) {
@@ -528,8 +569,7 @@ impl Rows for Cells<'_> {
 
     fn similar(&self, i: usize) -> Vec<usize> {
         let Some((cell, r)) = self.row(i) else { return Vec::new() };
-        let list = cell.items.similar.get(r).map(Vec::as_slice).unwrap_or(&[]);
-        list.iter().filter_map(|&g| Some(self.local(g)? as usize)).collect()
+        cell.items.similar.get(r).iter().filter_map(|&g| Some(self.local(g)? as usize)).collect()
     }
 
     fn bought_together(&self, i: usize) -> Vec<(usize, f32)> {
@@ -566,8 +606,8 @@ pub fn user_vector(
 /// cells of related items).
 pub fn related_globals(cell: &OpenCell, row: usize) -> Vec<u32> {
     let items = &cell.items;
-    let mut out: Vec<u32> = items.similar.get(row).into_iter().flatten().copied().collect();
-    out.extend(items.bought_together.get(row).into_iter().flatten().map(|(g, _)| *g));
+    let mut out: Vec<u32> = items.similar.get(row).to_vec();
+    out.extend(items.bought_together.get(row).iter().map(|(g, _)| *g));
     out
 }
 
@@ -668,8 +708,16 @@ mod tests {
         let mut items = ItemIndex::plain(&products, &[]);
         // Every row points at every global number 0..6 (some outside any loaded cell).
         items.similar = vec![(0..6).collect(); ids.len()];
-        OpenCell::new(Cell { globals: globals.to_vec(), items, lexical: LexicalData::build(&products) })
-            .unwrap()
+        let mut columns = CellItems::empty(1, 1);
+        for r in 0..items.len() {
+            columns.push(crate::columns::index_row(&items, r), true, Some);
+        }
+        OpenCell::new(Cell {
+            globals: globals.to_vec(),
+            items: columns,
+            lexical: LexicalData::build(&products),
+        })
+        .unwrap()
     }
 
     #[test]
@@ -678,7 +726,7 @@ mod tests {
         let first = cell(&["a", "b"], &[0, 1]);
         let second = cell(&["d", "e"], &[3, 4]);
         let cells = Cells::new(&[&popular, &first, &second]);
-        let ids: Vec<&str> = (0..cells.len()).map(|i| cells.card(i).unwrap().id.as_str()).collect();
+        let ids: Vec<&str> = (0..cells.len()).map(|i| cells.id(i).unwrap()).collect();
         assert_eq!(ids, ["a", "b", "d", "e"], "cells of one run first, then the popular cell's new items");
         // References to 2 and 5 (not loaded) are dropped; the rest become positions.
         let b = cells.position("b").unwrap();

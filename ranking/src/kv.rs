@@ -12,7 +12,7 @@ use crate::catalog::{Card, Product};
 /// First bytes of every framed value: "ShopFront KV".
 pub const MAGIC: [u8; 4] = *b"SFKV";
 /// Bumped whenever a stored type changes shape. Readers reject other versions.
-pub const FORMAT_VERSION: u16 = 6;
+pub const FORMAT_VERSION: u16 = 7;
 const HEADER: usize = 7;
 
 /// The pointer key: its value is the live version id as UTF-8 text.

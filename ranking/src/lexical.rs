@@ -72,10 +72,10 @@ impl LexicalData {
 
     /// Indexes cards by title and category (cards carry no brand or description): the keyword index
     /// of rows sent to the device, which has only cards.
-    pub fn build_cards(cards: &[std::sync::Arc<crate::catalog::Card>]) -> LexicalData {
-        Self::build_with(cards.len(), |d, f| match f {
-            Field::Title => cards[d].title.clone(),
-            Field::Category => cards[d].category.join(" "),
+    pub fn build_cards(items: &crate::columns::CellItems) -> LexicalData {
+        Self::build_with(items.len(), |d, f| match f {
+            Field::Title => items.titles.get(d).unwrap_or_default().to_owned(),
+            Field::Category => items.category(d).join(" "),
             Field::Brand | Field::Description => String::new(),
         })
     }

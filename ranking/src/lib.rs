@@ -7,6 +7,7 @@
 pub mod answer;
 pub mod catalog;
 pub mod checkout;
+pub mod columns;
 pub mod device;
 pub mod embed;
 pub mod events;

@@ -5,6 +5,8 @@
 //! Positions are `0..len()`. Every method tolerates any position: one out of range reads as an item
 //! with nothing (no card, zero vectors, empty lists), as ranking code never panics on data.
 
+use std::borrow::Cow;
+
 use crate::catalog::Card;
 use crate::index::ItemIndex;
 use crate::signals::Signals;
@@ -17,11 +19,35 @@ pub trait Rows: std::fmt::Debug {
         self.len() == 0
     }
 
-    /// Item `i`'s card.
-    fn card(&self, i: usize) -> Option<&Card>;
+    /// Item `i`'s card (put together from columns in a cell: for the items an answer returns).
+    fn card(&self, i: usize) -> Option<Cow<'_, Card>>;
 
-    /// Item `i`'s business signals.
-    fn signals(&self, i: usize) -> Option<&Signals>;
+    /// Item `i`'s business signals (as [`Rows::card`]).
+    fn signals(&self, i: usize) -> Option<Cow<'_, Signals>>;
+
+    /// Item `i`'s id.
+    fn id(&self, i: usize) -> Option<&str>;
+
+    /// Item `i`'s category path (names, root first).
+    fn category(&self, i: usize) -> &[String];
+
+    /// Item `i`'s brand.
+    fn brand(&self, i: usize) -> Option<&str>;
+
+    /// Item `i`'s scoring signals; `None` for an unknown item.
+    fn sig(&self, i: usize) -> Option<Sig> {
+        self.signals(i).map(|s| Sig::of(&s))
+    }
+
+    /// [`Signals::stock_in`] of item `i`; `None` for an unknown item.
+    fn stock_in(&self, i: usize, country: Option<&str>) -> Option<f32> {
+        self.signals(i).map(|s| s.stock_in(country))
+    }
+
+    /// Share of item `i`'s list price taken off ([`Card::discount`]).
+    fn discount(&self, i: usize) -> f32 {
+        self.card(i).map_or(0.0, |c| c.discount())
+    }
 
     /// Item `i`'s collaborative vector: the set holding it and its row there.
     fn collaborative(&self, i: usize) -> Option<(&Vectors, usize)>;
@@ -62,17 +88,12 @@ pub trait Rows: std::fmt::Debug {
 
     /// Item `i`'s popularity signal, 0..=1 (0 when unknown).
     fn popularity(&self, i: usize) -> f32 {
-        self.signals(i).map_or(0.0, |s| s.popularity)
+        self.sig(i).map_or(0.0, |s| s.popularity)
     }
 
     /// The most units any item here was purchased (what search scales popularity by).
     fn max_purchases(&self) -> u32 {
         (0..self.len()).map(|i| self.purchases(i)).max().unwrap_or(0)
-    }
-
-    /// Item `i`'s category path (names, root first).
-    fn category(&self, i: usize) -> &[String] {
-        self.card(i).map_or(&[], |c| c.category.as_slice())
     }
 
     /// Collaborative dot product of item `i` with a quantized query (0 when unknown).
@@ -102,17 +123,64 @@ pub trait Rows: std::fmt::Debug {
     }
 }
 
+/// The signals search and feeds score with, copied out of a row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sig {
+    pub quality: f32,
+    pub trust: f32,
+    pub conversion: f32,
+    pub popularity: f32,
+    pub created_at: Option<i64>,
+}
+
+impl Sig {
+    pub fn of(s: &Signals) -> Sig {
+        Sig {
+            quality: s.quality,
+            trust: s.trust,
+            conversion: s.conversion,
+            popularity: s.popularity,
+            created_at: s.created_at,
+        }
+    }
+
+    /// [`Signals::freshness`].
+    pub fn freshness(&self, now: i64) -> f32 {
+        crate::signals::freshness(self.created_at, now)
+    }
+}
+
 impl Rows for ItemIndex {
     fn len(&self) -> usize {
         self.cards.len()
     }
 
-    fn card(&self, i: usize) -> Option<&Card> {
-        self.cards.get(i).map(|c| &**c)
+    fn card(&self, i: usize) -> Option<Cow<'_, Card>> {
+        self.cards.get(i).map(|c| Cow::Borrowed(&**c))
     }
 
-    fn signals(&self, i: usize) -> Option<&Signals> {
-        self.signals.get(i).map(|s| &**s)
+    fn signals(&self, i: usize) -> Option<Cow<'_, Signals>> {
+        self.signals.get(i).map(|s| Cow::Borrowed(&**s))
+    }
+
+    fn id(&self, i: usize) -> Option<&str> {
+        self.cards.get(i).map(|c| c.id.as_str())
+    }
+
+    fn category(&self, i: usize) -> &[String] {
+        self.cards.get(i).map_or(&[], |c| c.category.as_slice())
+    }
+
+    fn brand(&self, i: usize) -> Option<&str> {
+        self.signals.get(i)?.brand.as_deref()
+    }
+
+    fn price(&self, i: usize) -> f64 {
+        self.cards.get(i).map_or(f64::NAN, |c| c.price.amount)
+    }
+
+    fn purchases(&self, i: usize) -> u32 {
+        self.cards.get(i).map_or(0, |c| c.purchases)
     }
 
     fn collaborative(&self, i: usize) -> Option<(&Vectors, usize)> {

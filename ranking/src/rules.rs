@@ -68,13 +68,13 @@ pub struct Filter {
 
 impl Filter {
     pub fn matches(&self, items: &dyn Rows, i: usize, country: Option<&str>) -> bool {
-        let (Some(card), Some(s)) = (items.card(i), items.signals(i)) else { return false };
-        let price = card.price.amount;
-        self.brand.as_deref().is_none_or(|b| s.brand.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(b)))
-            && self.category.as_deref().is_none_or(|c| in_category(&category_path(&card.category), c))
+        let Some(stock) = items.stock_in(i, country) else { return false };
+        let price = items.price(i);
+        self.brand.as_deref().is_none_or(|b| items.brand(i).is_some_and(|x| x.eq_ignore_ascii_case(b)))
+            && self.category.as_deref().is_none_or(|c| in_category(&category_path(items.category(i)), c))
             && self.min_price.is_none_or(|m| price >= m)
             && self.max_price.is_none_or(|m| price <= m)
-            && self.in_stock.is_none_or(|want| (s.stock_in(country) > 0.0) == want)
+            && self.in_stock.is_none_or(|want| (stock > 0.0) == want)
     }
 }
 

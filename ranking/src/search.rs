@@ -436,9 +436,9 @@ impl Scorer<'_> {
     fn hit(&self, i: usize, c: Candidate) -> SearchHit {
         let (items, w, f) = (self.items, self.w, finite_or_zero);
         let rel = if c.keyword.is_none() { c.mix * self.semantic_only } else { c.mix };
-        let s = items.signals(i);
-        let sig = |g: fn(&crate::signals::Signals) -> f32| s.map_or(crate::signals::NEUTRAL, g);
-        let stock = s.map_or(crate::signals::NEUTRAL, |s| s.stock_in(self.country));
+        let s = items.sig(i);
+        let sig = |g: fn(&crate::rows::Sig) -> f32| s.as_ref().map_or(crate::signals::NEUTRAL, g);
+        let stock = items.stock_in(i, self.country).unwrap_or(crate::signals::NEUTRAL);
         let fresh = s.map_or(0.0, |s| s.freshness(self.now));
         let pop = ((items.purchases(i) as f32) + 1.0).ln() / self.pop_norm;
         let personal = self.user.as_ref().map_or(0.0, |u| items.collaborative_dot(i, u).max(0.0));
@@ -524,7 +524,7 @@ impl<'a> Gate<'a> {
                 paths.push((path, taken));
                 (paths.len() - 1) as u32
             });
-            out_of_stock[h.index] = items.signals(h.index).is_some_and(|s| s.stock_in(country) == 0.0);
+            out_of_stock[h.index] = items.stock_in(h.index, country) == Some(0.0);
         }
         Gate { items, filters, country, paths, path_of, out_of_stock }
     }
@@ -542,7 +542,7 @@ impl<'a> Gate<'a> {
 
     /// Within the in-stock filter.
     fn stock_ok(&self, i: usize) -> bool {
-        !self.filters.in_stock || self.items.signals(i).is_some_and(|s| s.stock_in(self.country) >= 1.0)
+        !self.filters.in_stock || self.items.stock_in(i, self.country).is_some_and(|s| s >= 1.0)
     }
 
     /// Within the category filter (a scored hit).
@@ -559,7 +559,7 @@ impl<'a> Gate<'a> {
     fn out_of_stock(&self, i: usize) -> bool {
         match self.out_of_stock.get(i) {
             Some(&known) if self.path_of[i] != u32::MAX => known,
-            _ => self.items.signals(i).is_some_and(|s| s.stock_in(self.country) == 0.0),
+            _ => self.items.stock_in(i, self.country) == Some(0.0),
         }
     }
 
@@ -567,9 +567,7 @@ impl<'a> Gate<'a> {
     /// hidden by a rule.
     fn may_pin(&self, i: usize, active: &[&Rule]) -> bool {
         let in_category = self.filters.category.as_deref().is_none_or(|c| {
-            self.items
-                .card(i)
-                .is_some_and(|card| crate::catalog::in_category(&category_path(&card.category), c))
+            i < self.items.len() && crate::catalog::in_category(&category_path(self.items.category(i)), c)
         });
         self.price_ok(i)
             && self.stock_ok(i)
@@ -627,7 +625,7 @@ fn sort_hits(scored: &mut [SearchHit], sort: Sort, gate: &Gate<'_>, head: usize)
     let items = gate.items;
     let by_score = |a: &SearchHit, b: &SearchHit| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index));
     let price = |h: &SearchHit| items.price(h.index);
-    let created = |h: &SearchHit| items.signals(h.index).and_then(|s| s.created_at).unwrap_or(i64::MIN);
+    let created = |h: &SearchHit| items.sig(h.index).and_then(|s| s.created_at).unwrap_or(i64::MIN);
     match sort {
         Sort::Relevance => crate::order::sort_head_by(scored, head, |a, b| {
             gate.out_of_stock(a.index).cmp(&gate.out_of_stock(b.index)).then_with(|| by_score(a, b))

@@ -62,33 +62,43 @@ impl Signals {
 
     /// 1 when in stock in `country`, 0 when stock data says it is not, [`NEUTRAL`] without data.
     pub fn stock_in(&self, country: Option<&str>) -> f32 {
-        match (&self.in_stock, country) {
-            (None, _) => NEUTRAL,
-            (Some(regions), Some(c)) => {
-                if regions.iter().any(|r| r.eq_ignore_ascii_case(c)) {
-                    1.0
-                } else {
-                    0.0
-                }
-            }
-            (Some(regions), None) => {
-                if regions.is_empty() {
-                    0.0
-                } else {
-                    1.0
-                }
-            }
-        }
+        stock_in(self.in_stock.as_deref(), country)
     }
 
     /// Freshness in 0..=1: 1 when listed now, halving every 90 days; 0 when unknown.
     pub fn freshness(&self, now: i64) -> f32 {
-        match self.created_at {
-            None => 0.0,
-            Some(t) => {
-                let days = (now.saturating_sub(t)).max(0) as f32 / 86_400.0;
-                finite01(0.5f32.powf(days / 90.0))
+        freshness(self.created_at, now)
+    }
+}
+
+/// [`Signals::stock_in`] of the regions with stock (`None`: no stock data).
+pub fn stock_in(in_stock: Option<&[String]>, country: Option<&str>) -> f32 {
+    match (in_stock, country) {
+        (None, _) => NEUTRAL,
+        (Some(regions), Some(c)) => {
+            if regions.iter().any(|r| r.eq_ignore_ascii_case(c)) {
+                1.0
+            } else {
+                0.0
             }
+        }
+        (Some(regions), None) => {
+            if regions.is_empty() {
+                0.0
+            } else {
+                1.0
+            }
+        }
+    }
+}
+
+/// [`Signals::freshness`] of a listing time.
+pub fn freshness(created_at: Option<i64>, now: i64) -> f32 {
+    match created_at {
+        None => 0.0,
+        Some(t) => {
+            let days = (now.saturating_sub(t)).max(0) as f32 / 86_400.0;
+            finite01(0.5f32.powf(days / 90.0))
         }
     }
 }

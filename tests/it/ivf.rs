@@ -81,7 +81,7 @@ fn partitioned_build_answers_like_the_whole_index() {
     // Balanced: no cell above twice the mean (the indexer's cap).
     assert!(sizes.iter().all(|&s| s <= 2 * whole.len().div_ceil(24)), "{sizes:?}");
     for (c, cell) in all.iter().enumerate() {
-        assert!(cell.items.cards.iter().all(|card| router.cell_of(&card.id) == Some(c)));
+        assert!((0..cell.items.len()).all(|r| router.cell_of(cell.items.id(r).unwrap()) == Some(c)));
     }
 
     // Search reads at most a few cells and finds nearly what the whole index finds.
@@ -158,16 +158,14 @@ fn partitioned_build_answers_like_the_whole_index() {
     // "Because you viewed" lists the viewed item's similar items not already shown "For you".
     let sizes: Vec<usize> = sections.iter().map(|s| s.items.len()).collect();
     assert!(sizes[0] == 10 && (1..=10).contains(&sizes[1]) && sizes[2] == 10, "{sizes:?}");
-    let shown: Vec<&str> = sections
-        .iter()
-        .flat_map(|s| s.items.iter().map(|i| view.card(i.index).unwrap().id.as_str()))
-        .collect();
+    let shown: Vec<&str> =
+        sections.iter().flat_map(|s| s.items.iter().map(|i| view.id(i.index).unwrap())).collect();
     assert_eq!(shown.iter().collect::<HashSet<_>>().len(), shown.len(), "no item twice");
     assert!(shown.iter().all(|id| !history.contains(id)));
 
     // Cell planning bounds every request: one product of each cell still reads at most 13 cells,
     // each once, in the order asked.
-    let one_per_cell: Vec<&str> = all.iter().map(|c| c.items.cards[0].id.as_str()).collect();
+    let one_per_cell: Vec<&str> = all.iter().map(|c| c.items.id(0).unwrap()).collect();
     let rows = ivf::home_cells(&router, one_per_cell.iter().copied().chain(["no-such-id"]));
     assert_eq!(rows, (0..ivf::MAX_CELLS_PER_REQUEST).map(Some).collect::<Vec<_>>());
     let mut related = rows.clone();
@@ -189,11 +187,11 @@ fn partitioned_build_answers_like_the_whole_index() {
     // and the rows of each viewed product as `/api/rows` does, scores every item it shows exactly as
     // the edge does over the whole catalog.
     for (dir, v, sources) in [
-        (&flat_dir, &flat_v, vec![Source { items: &whole, globals: None }]),
+        (&flat_dir, &flat_v, vec![Source::Index(&whole)]),
         (
             &ivf_dir,
             &ivf_v,
-            all.iter().map(|c| Source { items: &c.items, globals: Some(&c.globals[..]) }).collect(),
+            all.iter().map(|c| Source::Cell { items: &c.items, globals: &c.globals[..] }).collect(),
         ),
     ] {
         let stored = std::fs::read(dir.join(kv::keys::pack(v))).unwrap();
