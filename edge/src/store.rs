@@ -234,9 +234,15 @@ fn weighed<R>(make: impl FnOnce() -> R) -> (R, usize) {
 fn keep<R: 'static>(version: &str, key: &str, value: Rc<R>, weight: usize) {
     CACHE.with_borrow_mut(|c| {
         if c.version == version {
-            c.values.insert(key, value, weight.saturating_add(key.len()));
+            c.values.insert(key, value, weight.saturating_add(key.len()), lasting(key));
         }
     });
+}
+
+/// Whether a key's value is read by every request of its kind, so kept for the whole version
+/// ([`crate::kept::Kept`]): everything but IVF cells and product shards, of which a build has many.
+fn lasting(key: &str) -> bool {
+    !key.contains("/cells/") && !key.contains("/products/")
 }
 
 /// Steps of the isolate's memory at which [`memory_growth`] writes a note.

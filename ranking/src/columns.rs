@@ -4,8 +4,6 @@
 //! copies instead of an allocation per string, and a kept cell weighs about its stored bytes; a card
 //! is put together only for the items an answer returns.
 
-use std::borrow::Cow;
-
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Card, Price};
@@ -307,6 +305,3 @@ pub fn index_row(index: &ItemIndex, r: usize) -> Row<'_> {
         lists: (&index.neighbours[r], &index.similar[r], &index.bought_together[r]),
     }
 }
-
-/// A card borrowed from a whole index or put together from a cell's columns.
-pub type CardRef<'a> = Cow<'a, Card>;

@@ -37,6 +37,7 @@ pub struct DevicePack {
     pub rules: Option<Rules>,
     /// The build's `pack` value as stored: a KV-encoded [`Cell`] of the most popular items. Kept
     /// encoded so the edge serves it without decoding; the app decodes it with [`crate::kv::decode`].
+    #[serde(with = "serde_bytes")]
     pub cell: Vec<u8>,
 }
 

@@ -52,8 +52,10 @@ pub struct IvfHead {
     /// Cell `c` holds global item numbers `offsets[c]..offsets[c + 1]`.
     pub offsets: Vec<u32>,
     /// FST map: product id → global item number.
+    #[serde(with = "serde_bytes")]
     pub ids: Vec<u8>,
     /// FST map: search term → term number (the whole catalog's vocabulary).
+    #[serde(with = "serde_bytes")]
     pub vocabulary: Vec<u8>,
     /// Per term: documents containing it over the catalog, and the cells holding most of them.
     pub term_routes: Vec<(u32, Vec<u16>)>,

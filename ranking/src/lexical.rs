@@ -45,6 +45,7 @@ pub enum Field {
 /// The stored form: vocabulary FST (term → posting list number), postings and document lengths.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LexicalData {
+    #[serde(with = "serde_bytes")]
     pub fst: Vec<u8>,
     /// Per term: `(doc, field-weighted term frequency)`, by doc.
     pub postings: Vec<Vec<(u32, f32)>>,
