@@ -305,3 +305,81 @@ pub fn index_row(index: &ItemIndex, r: usize) -> Row<'_> {
         lists: (&index.neighbours[r], &index.similar[r], &index.bought_together[r]),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::catalog::Product;
+    use crate::ivf::{Cell, Cells, OpenCell};
+    use crate::rows::Rows;
+
+    fn products() -> Vec<Product> {
+        [
+            r#"{"id":"a","title":"Oak Desk","category":["Furniture","Desks"],"brand":"Bush","price":{"amount":200,"currency":"USD"},"list_price":250,"stock":{"US":3,"DE":0},"created_at":"2026-03-01T00:00:00Z","rating":{"average":4.5,"count":10}}"#,
+            r#"{"id":"b","title":"Pen","category":["Office","Pens"],"price":{"amount":2.5,"currency":"EUR"}}"#,
+            r#"{"id":"ç-3","title":"Chaise été","category":["Furniture","Chairs"],"brand":"Ikea","price":{"amount":49,"currency":"USD"},"stock":{"EU":1}}"#,
+        ]
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+    }
+
+    #[test]
+    fn a_cell_reads_back_every_field_of_the_index_it_was_cut_from() {
+        let ps = products();
+        let mut index = ItemIndex::plain(&ps, &[7, 0, 3]);
+        index.vectors = Vectors::new(3);
+        index.content = Vectors::new(2);
+        for (i, _) in ps.iter().enumerate() {
+            index.vectors.push(&[1.0, -(i as f32), 0.5]);
+            index.content.push(&[i as f32, 1.0]);
+        }
+        index.neighbours = vec![vec![(1, 0.5), (2, 0.25)], vec![(0, 0.5)], vec![]];
+        index.similar = vec![vec![2, 1], vec![], vec![0]];
+        index.bought_together = vec![vec![], vec![(2, 1.5)], vec![(1, 1.5)]];
+        Arc::make_mut(&mut index.signals[1]).popularity = 0.75;
+        let global = [0, 1, 2];
+        let cell = Cell::of_rows(&ps, &index, &[0, 1, 2], &global);
+        assert!(cell.is_consistent());
+        let bytes = crate::kv::encode(&cell);
+        let open = OpenCell::new(crate::kv::decode::<Cell>(&bytes).unwrap()).unwrap();
+        let cells = Cells::new(&[&open]);
+        assert_eq!(cells.len(), index.len());
+        for i in 0..index.len() {
+            assert_eq!(cells.card(i), index.card(i), "card {i}");
+            assert_eq!(cells.signals(i), index.signals(i), "signals {i}");
+            assert_eq!(
+                (cells.id(i), cells.category(i), cells.brand(i)),
+                (index.id(i), index.category(i), index.brand(i))
+            );
+            assert_eq!((cells.price(i), cells.purchases(i)), (index.price(i), index.purchases(i)));
+            assert_eq!(
+                (cells.sig(i), cells.discount(i), cells.popularity(i)),
+                (index.sig(i), index.discount(i), index.popularity(i))
+            );
+            for country in [None, Some("US"), Some("de"), Some("FR")] {
+                assert_eq!(cells.stock_in(i, country), index.stock_in(i, country), "stock {i} {country:?}");
+            }
+            let vector = |rows: &dyn Rows, content: bool| {
+                let (v, r) = if content { rows.content(i) } else { rows.collaborative(i) }.unwrap();
+                (v.codes(r).to_vec(), v.scale(r))
+            };
+            assert_eq!(vector(&cells, false), vector(&index, false));
+            assert_eq!(vector(&cells, true), vector(&index, true));
+            assert_eq!(cells.neighbours(i), index.neighbours(i));
+            assert_eq!(cells.similar(i), index.similar(i));
+            assert_eq!(cells.bought_together(i), index.bought_together(i));
+        }
+        assert_eq!(cells.max_purchases(), 7);
+        assert_eq!(cells.lookup(&["ç-3", "zz", "a"]), [Some(2), None, Some(0)]);
+        // Stored bounds that do not hold are refused when the cell is opened.
+        let mut bad = cell.clone();
+        bad.items.ids.push("extra");
+        assert!(OpenCell::new(bad).is_none());
+        let mut bad = cell;
+        bad.items.facts[0].category = 9;
+        assert!(OpenCell::new(bad).is_none());
+    }
+}

@@ -229,7 +229,9 @@ pub fn weighted_sum(rows: &dyn Rows, known: &[(usize, f32)], content: bool) -> V
         let Some((v, r)) = found else { continue };
         let scale = v.scale(r);
         for (u, &c) in sum.iter_mut().zip(v.codes(r)) {
-            *u += k * f32::from(c) * scale;
+            // Dequantized first, then weighed: the order the whole index always summed in.
+            let x = f32::from(c) * scale;
+            *u += k * x;
         }
     }
     crate::vector::normalize(&mut sum);
