@@ -114,7 +114,7 @@ fn partitioned_build(cells: usize) -> MapKv {
         offsets: (0..=cells as u32).collect(),
         ids: fst::Map::from_iter(ids).unwrap().into_fst().into_inner(),
         vocabulary: fst::Map::from_iter([("chair", 0u64)]).unwrap().into_fst().into_inner(),
-        term_routes: vec![(cells as u32, vec![0, 1])],
+        term_routes: [(cells as u32, vec![0, 1])].into_iter().collect(),
         category_routes: vec![],
         categories: vec![],
     };

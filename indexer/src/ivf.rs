@@ -154,7 +154,7 @@ pub fn partition(products: &[Product], index: &ItemIndex, assignment: &[u32]) ->
         offsets,
         ids: id_map(products, &global),
         vocabulary: Vec::new(),
-        term_routes: Vec::new(),
+        term_routes: Default::default(),
         category_routes: category_routes(index, assignment),
         categories: index.categories(),
     };
@@ -223,10 +223,10 @@ fn term_routes(p: &mut Partition) {
         }
     }
     let mut b = MapBuilder::memory();
-    let mut routes = Vec::with_capacity(terms.len());
+    let mut routes = ranking::ivf::TermRoutes::default();
     for (t, (term, (df, cells))) in terms.into_iter().enumerate() {
         let _ = b.insert(term, t as u64);
-        routes.push((df, top_cells(cells)));
+        routes.push(df, &top_cells(cells));
     }
     p.head.vocabulary = b.into_inner().unwrap_or_default();
     p.head.term_routes = routes;

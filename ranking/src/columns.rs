@@ -70,7 +70,8 @@ impl<T: Copy> Lists<T> {
         range.and_then(|(s, e)| self.items.get(s..e)).unwrap_or(&[])
     }
 
-    fn is_consistent(&self, n: usize) -> bool {
+    /// `n` lists whose bounds hold.
+    pub fn is_consistent(&self, n: usize) -> bool {
         self.ends.len() == n
             && self.ends.windows(2).all(|w| w[0] <= w[1])
             && self.ends.last().map_or(0, |&e| e as usize) == self.items.len()
